@@ -1,0 +1,255 @@
+package io.hotpath.core;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A view of one tensor in off-heap memory: the {@link TensorSpec} it must satisfy, the memory
+ * that holds it (its capacity) and its current concrete shape, which may change from run to run
+ * within that capacity. No copy is ever made: an engine reads and writes {@link #data()} in place.
+ *
+ * <p>Element accessors take a flat element index in row-major order. They check the index
+ * against the current shape when {@link #BOUNDS_CHECKS} is on (the system property
+ * {@code hotpath.boundsChecks}, default on); the memory segment always checks its own capacity.
+ *
+ * <p>Not thread-safe: one writer at a time, as for any buffer.
+ */
+public final class Tensor {
+    /** Read once from {@code -Dhotpath.boundsChecks} (default true); the JIT folds it away when off. */
+    public static final boolean BOUNDS_CHECKS = !"false".equals(System.getProperty("hotpath.boundsChecks"));
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    private final TensorSpec spec;
+    private final MemorySegment data;
+    private final long[] dims;
+    private final long[] previous;
+    private long elementCount;
+
+    /**
+     * A tensor over {@code data}. Its initial shape is the spec's shape with every dynamic
+     * dimension set to as many elements as fit (dynamic dimensions after the first are 1).
+     */
+    public Tensor(TensorSpec spec, MemorySegment data) {
+        this.spec = java.util.Objects.requireNonNull(spec, "spec");
+        this.data = java.util.Objects.requireNonNull(data, "data");
+        Shape s = spec.shape();
+        this.dims = new long[s.rank()];
+        this.previous = new long[s.rank()];
+        long fixed = 1;
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = s.isDynamic(i) ? 1 : s.dim(i);
+            fixed = Math.multiplyExact(fixed, dims[i]);
+        }
+        long bytes = fixed * spec.dtype().byteSize();
+        if (bytes > data.byteSize()) {
+            throw HotpathException.invalidArgument("tensor '" + spec.name() + "': memory of " + data.byteSize()
+                    + " bytes cannot hold even one row of " + spec + " (" + bytes + " bytes)");
+        }
+        this.elementCount = fixed;
+    }
+
+    /** A tensor with its own zeroed memory for the given shape, from {@code arena}. */
+    public static Tensor allocate(TensorSpec spec, java.lang.foreign.Arena arena, long... dims) {
+        long n = 1;
+        for (long d : dims) {
+            n = Math.multiplyExact(n, d);
+        }
+        Tensor t = new Tensor(spec, arena.allocate(Math.max(1, n * spec.dtype().byteSize()), 64));
+        t.reshape(dims);
+        return t;
+    }
+
+    public TensorSpec spec() {
+        return spec;
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    public DType dtype() {
+        return spec.dtype();
+    }
+
+    /** All the memory behind this tensor (its capacity), not only the current shape's bytes. */
+    public MemorySegment data() {
+        return data;
+    }
+
+    public int rank() {
+        return dims.length;
+    }
+
+    /** The current size of dimension {@code i}. */
+    public long dim(int i) {
+        return dims[i];
+    }
+
+    /** The current dimensions, copied (allocates; for diagnostics). */
+    public long[] shape() {
+        return dims.clone();
+    }
+
+    /** Writes the current dimensions into {@code out} (allocation-free) and returns the rank. */
+    public int shapeInto(long[] out) {
+        System.arraycopy(dims, 0, out, 0, dims.length);
+        return dims.length;
+    }
+
+    /** Elements in the current shape. */
+    public long elementCount() {
+        return elementCount;
+    }
+
+    /** Bytes in the current shape. */
+    public long byteSize() {
+        return elementCount * spec.dtype().byteSize();
+    }
+
+    /** The largest number of elements the memory can hold. */
+    public long capacityElements() {
+        return data.byteSize() / spec.dtype().byteSize();
+    }
+
+    /** Sets the current shape of a rank-1 tensor. */
+    public Tensor reshape(long d0) {
+        checkRank(1);
+        saveShape();
+        dims[0] = d0;
+        return afterReshape();
+    }
+
+    /** Sets the current shape of a rank-2 tensor. */
+    public Tensor reshape(long d0, long d1) {
+        checkRank(2);
+        saveShape();
+        dims[0] = d0;
+        dims[1] = d1;
+        return afterReshape();
+    }
+
+    /** Sets the current shape of a rank-3 tensor. */
+    public Tensor reshape(long d0, long d1, long d2) {
+        checkRank(3);
+        saveShape();
+        dims[0] = d0;
+        dims[1] = d1;
+        dims[2] = d2;
+        return afterReshape();
+    }
+
+    /**
+     * Sets the current shape. The rank must be the spec's, every fixed dimension must match, and
+     * the shape must fit the memory; otherwise an {@link HotpathException.Category#INVALID_ARGUMENT}
+     * naming this tensor, what it expected and what it was given. The shape is unchanged on failure.
+     */
+    public Tensor reshape(long[] newDims) {
+        checkRank(newDims.length);
+        saveShape();
+        System.arraycopy(newDims, 0, dims, 0, dims.length);
+        return afterReshape();
+    }
+
+    private void checkRank(int rank) {
+        if (dims.length != rank) {
+            throw HotpathException.invalidArgument("tensor '" + name() + "': rank " + rank + " shape given, expected rank "
+                    + dims.length + " " + spec.shape());
+        }
+    }
+
+    private void saveShape() {
+        System.arraycopy(dims, 0, previous, 0, dims.length);
+    }
+
+    private Tensor afterReshape() {
+        if (!spec.shape().accepts(dims, dims.length)) {
+            String given = Shape.format(dims, dims.length);
+            System.arraycopy(previous, 0, dims, 0, dims.length);
+            throw HotpathException.invalidArgument("tensor '" + name() + "': shape " + given + " given, expected " + spec.shape());
+        }
+        long n = 1;
+        for (long d : dims) {
+            n = Math.multiplyExact(n, d);
+        }
+        long bytes = n * spec.dtype().byteSize();
+        if (bytes > data.byteSize()) {
+            String given = Shape.format(dims, dims.length);
+            System.arraycopy(previous, 0, dims, 0, dims.length);
+            throw HotpathException.invalidArgument("tensor '" + name() + "': shape " + given + " needs " + bytes
+                    + " bytes, more than its capacity of " + data.byteSize() + " bytes");
+        }
+        elementCount = n;
+        return this;
+    }
+
+    private long offset(long index, int elementBytes) {
+        if (BOUNDS_CHECKS && (index < 0 || index >= elementCount)) {
+            throw new IndexOutOfBoundsException("tensor '" + name() + "': element " + index + " outside shape "
+                    + Shape.format(dims, dims.length) + " (" + elementCount + " elements)");
+        }
+        return index * elementBytes;
+    }
+
+    public float getFloat(long index) {
+        return data.get(F32, offset(index, 4));
+    }
+
+    public void putFloat(long index, float value) {
+        data.set(F32, offset(index, 4), value);
+    }
+
+    public long getLong(long index) {
+        return data.get(I64, offset(index, 8));
+    }
+
+    public void putLong(long index, long value) {
+        data.set(I64, offset(index, 8), value);
+    }
+
+    public int getInt(long index) {
+        return data.get(I32, offset(index, 4));
+    }
+
+    public void putInt(long index, int value) {
+        data.set(I32, offset(index, 4), value);
+    }
+
+    /** The raw 16 bits of a float16 or bfloat16 element. */
+    public short getShort(long index) {
+        return data.get(I16, offset(index, 2));
+    }
+
+    public void putShort(long index, short value) {
+        data.set(I16, offset(index, 2), value);
+    }
+
+    public byte getByte(long index) {
+        return data.get(ValueLayout.JAVA_BYTE, offset(index, 1));
+    }
+
+    public void putByte(long index, byte value) {
+        data.set(ValueLayout.JAVA_BYTE, offset(index, 1), value);
+    }
+
+    /** Reads any numeric element as a float (float16 and bfloat16 are widened). */
+    public float getAsFloat(long index) {
+        return switch (spec.dtype()) {
+            case FLOAT32 -> getFloat(index);
+            case FLOAT16 -> Float.float16ToFloat(getShort(index));
+            case BFLOAT16 -> Float.intBitsToFloat(getShort(index) << 16);
+            case INT8, BOOL -> getByte(index);
+            case UINT8 -> getByte(index) & 0xFF;
+            case INT32 -> getInt(index);
+            case INT64 -> getLong(index);
+        };
+    }
+
+    @Override
+    public String toString() {
+        return name() + " " + dtype() + Shape.format(dims, dims.length) + " (capacity " + data.byteSize() + " B)";
+    }
+}

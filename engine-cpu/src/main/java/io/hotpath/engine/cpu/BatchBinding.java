@@ -1,0 +1,135 @@
+package io.hotpath.engine.cpu;
+
+import io.hotpath.core.Batch;
+import io.hotpath.core.Tensor;
+import io.hotpath.nativebindings.ort.IoBindingHandle;
+import io.hotpath.nativebindings.ort.SessionHandle;
+import io.hotpath.nativebindings.ort.ValueHandle;
+import org.bytedeco.javacpp.BytePointer;
+
+/**
+ * One batch's native state in one engine: its I/O binding, the tensor names as native strings,
+ * and for each tensor the values made so far, one per shape seen (up to {@link #SHAPES_PER_TENSOR},
+ * oldest replaced first). A run whose shapes were seen before binds nothing new and allocates nothing.
+ */
+final class BatchBinding {
+    /** Distinct shapes remembered per tensor (for example batch sizes 1..8 at one sequence length). */
+    static final int SHAPES_PER_TENSOR = 16;
+
+    final Tensor[] inputs;           // by model input index
+    final Tensor[] outputs;          // by batch output index
+    final int[] outputModelIndex;    // model output index of each batch output
+    final IoBindingHandle ioBinding;
+    final long[] scratch = new long[64];
+    private final ShapeValues[] inputValues;
+    private final ShapeValues[] outputValues;
+
+    BatchBinding(SessionHandle session, Batch batch, int[] batchIndexOfModelInput, int[] outputModelIndex) {
+        this.inputs = new Tensor[batchIndexOfModelInput.length];
+        for (int m = 0; m < inputs.length; m++) {
+            inputs[m] = batch.input(batchIndexOfModelInput[m]);
+        }
+        this.outputs = new Tensor[batch.outputCount()];
+        for (int i = 0; i < outputs.length; i++) {
+            outputs[i] = batch.output(i);
+        }
+        this.outputModelIndex = outputModelIndex;
+        this.ioBinding = new IoBindingHandle(session);
+        this.inputValues = new ShapeValues[inputs.length];
+        for (int m = 0; m < inputs.length; m++) {
+            inputValues[m] = new ShapeValues(inputs[m]);
+        }
+        this.outputValues = new ShapeValues[outputs.length];
+        for (int i = 0; i < outputs.length; i++) {
+            outputValues[i] = new ShapeValues(outputs[i]);
+        }
+    }
+
+    /** Binds, for every tensor, the value of its current shape, if that is not already bound. */
+    void bindCurrentShapes() {
+        for (ShapeValues v : inputValues) {
+            ValueHandle h = v.current();
+            if (h != v.bound) {
+                ioBinding.bindInput(v.name, h);
+                v.bound = h;
+            }
+        }
+        for (ShapeValues v : outputValues) {
+            ValueHandle h = v.current();
+            if (h != v.bound) {
+                ioBinding.bindOutput(v.name, h);
+                v.bound = h;
+            }
+        }
+    }
+
+    void close() {
+        ioBinding.close();
+        for (ShapeValues v : inputValues) {
+            v.close();
+        }
+        for (ShapeValues v : outputValues) {
+            v.close();
+        }
+    }
+
+    /** The values made for one tensor, keyed by shape. */
+    private static final class ShapeValues {
+        final Tensor tensor;
+        final BytePointer name;
+        final long[][] shapes = new long[SHAPES_PER_TENSOR][];
+        final ValueHandle[] values = new ValueHandle[SHAPES_PER_TENSOR];
+        int count;
+        int nextVictim;
+        ValueHandle bound;
+
+        ShapeValues(Tensor tensor) {
+            this.tensor = tensor;
+            this.name = IoBindingHandle.name(tensor.name());
+        }
+
+        ValueHandle current() {
+            if (!tensor.data().scope().isAlive()) {
+                throw new IllegalStateException("the memory of tensor '" + tensor.name() + "' has been freed (its arena is closed)");
+            }
+            int rank = tensor.rank();
+            for (int i = 0; i < count; i++) {
+                long[] s = shapes[i];
+                boolean same = true;
+                for (int d = 0; d < rank && same; d++) {
+                    same = s[d] == tensor.dim(d);
+                }
+                if (same) {
+                    return values[i];
+                }
+            }
+            return add(rank);
+        }
+
+        private ValueHandle add(int rank) {
+            long[] dims = tensor.shape();
+            ValueHandle v = ValueHandle.tensor(tensor.data(), tensor.byteSize(), dims, rank, tensor.dtype().onnxCode());
+            int slot;
+            if (count < SHAPES_PER_TENSOR) {
+                slot = count++;
+            } else {
+                slot = nextVictim;
+                if (values[slot] == bound) {
+                    slot = (slot + 1) % SHAPES_PER_TENSOR;
+                }
+                nextVictim = (slot + 1) % SHAPES_PER_TENSOR;
+                values[slot].close();    // the binding keeps its own reference if it still uses it
+            }
+            shapes[slot] = dims;
+            values[slot] = v;
+            return v;
+        }
+
+        void close() {
+            for (int i = 0; i < count; i++) {
+                values[i].close();
+            }
+            name.close();
+        }
+    }
+}

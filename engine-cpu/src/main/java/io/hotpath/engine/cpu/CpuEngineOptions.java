@@ -1,0 +1,200 @@
+package io.hotpath.engine.cpu;
+
+import io.hotpath.core.HotpathException;
+import io.hotpath.nativebindings.ort.ExecutionMode;
+import io.hotpath.nativebindings.ort.GraphOptimization;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Options of {@link OrtCpuEngine}, checked once by {@link Builder#build()}.
+ *
+ * <table>
+ *   <caption>Options and defaults</caption>
+ *   <tr><th>option</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>graphOptimization</td><td>ALL</td><td>ONNX Runtime graph rewriting: NONE, BASIC, EXTENDED, ALL</td></tr>
+ *   <tr><td>optimizedModelPath</td><td>none</td><td>write the optimized graph to this file at load</td></tr>
+ *   <tr><td>intraOpThreads</td><td>0 (ONNX Runtime: one per physical core)</td><td>threads inside one operator</td></tr>
+ *   <tr><td>interOpThreads</td><td>0</td><td>threads across operators (PARALLEL mode only)</td></tr>
+ *   <tr><td>executionMode</td><td>SEQUENTIAL</td><td>SEQUENTIAL or PARALLEL</td></tr>
+ *   <tr><td>spinWait</td><td>true</td><td>worker threads spin between operators: lower latency, busier cores</td></tr>
+ *   <tr><td>memArena</td><td>true</td><td>pool intermediate buffers</td></tr>
+ *   <tr><td>memPattern</td><td>true</td><td>pre-plan intermediate buffers for repeated shapes</td></tr>
+ *   <tr><td>maxBatchSize</td><td>1</td><td>capacity: the largest dimension 0 of a run</td></tr>
+ *   <tr><td>maxDimension(name)</td><td>{@value #DEFAULT_MAX_DYNAMIC_DIM}</td><td>capacity of a named dynamic dimension other than the batch (for example {@code sequence_length})</td></tr>
+ * </table>
+ */
+public final class CpuEngineOptions {
+    /** Capacity of a dynamic dimension (other than the batch) that was not given a maximum. */
+    public static final long DEFAULT_MAX_DYNAMIC_DIM = 512;
+
+    private final GraphOptimization graphOptimization;
+    private final Path optimizedModelPath;
+    private final int intraOpThreads;
+    private final int interOpThreads;
+    private final ExecutionMode executionMode;
+    private final boolean spinWait;
+    private final boolean memArena;
+    private final boolean memPattern;
+    private final int maxBatchSize;
+    private final Map<String, Long> maxDimensions;
+
+    private CpuEngineOptions(Builder b) {
+        this.graphOptimization = b.graphOptimization;
+        this.optimizedModelPath = b.optimizedModelPath;
+        this.intraOpThreads = b.intraOpThreads;
+        this.interOpThreads = b.interOpThreads;
+        this.executionMode = b.executionMode;
+        this.spinWait = b.spinWait;
+        this.memArena = b.memArena;
+        this.memPattern = b.memPattern;
+        this.maxBatchSize = b.maxBatchSize;
+        this.maxDimensions = Map.copyOf(b.maxDimensions);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The defaults. */
+    public static CpuEngineOptions defaults() {
+        return builder().build();
+    }
+
+    public GraphOptimization graphOptimization() {
+        return graphOptimization;
+    }
+
+    public Path optimizedModelPath() {
+        return optimizedModelPath;
+    }
+
+    public int intraOpThreads() {
+        return intraOpThreads;
+    }
+
+    public int interOpThreads() {
+        return interOpThreads;
+    }
+
+    public ExecutionMode executionMode() {
+        return executionMode;
+    }
+
+    public boolean spinWait() {
+        return spinWait;
+    }
+
+    public boolean memArena() {
+        return memArena;
+    }
+
+    public boolean memPattern() {
+        return memPattern;
+    }
+
+    public int maxBatchSize() {
+        return maxBatchSize;
+    }
+
+    /** The capacity of dynamic dimension {@code name}. */
+    public long maxDimension(String name) {
+        return name == null ? DEFAULT_MAX_DYNAMIC_DIM : maxDimensions.getOrDefault(name, DEFAULT_MAX_DYNAMIC_DIM);
+    }
+
+    @Override
+    public String toString() {
+        return "opt=" + graphOptimization.name().toLowerCase(java.util.Locale.ROOT) + " intra=" + intraOpThreads
+                + " inter=" + interOpThreads + " mode=" + executionMode.name().toLowerCase(java.util.Locale.ROOT)
+                + " spin=" + (spinWait ? "on" : "off") + " arena=" + (memArena ? "on" : "off")
+                + " pattern=" + (memPattern ? "on" : "off") + " maxBatch=" + maxBatchSize
+                + (maxDimensions.isEmpty() ? "" : " maxDims=" + maxDimensions);
+    }
+
+    /** Builds {@link CpuEngineOptions}; {@link #build()} rejects bad values once. */
+    public static final class Builder {
+        private GraphOptimization graphOptimization = GraphOptimization.ALL;
+        private Path optimizedModelPath;
+        private int intraOpThreads;
+        private int interOpThreads;
+        private ExecutionMode executionMode = ExecutionMode.SEQUENTIAL;
+        private boolean spinWait = true;
+        private boolean memArena = true;
+        private boolean memPattern = true;
+        private int maxBatchSize = 1;
+        private final Map<String, Long> maxDimensions = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        public Builder graphOptimization(GraphOptimization level) {
+            this.graphOptimization = java.util.Objects.requireNonNull(level, "graphOptimization");
+            return this;
+        }
+
+        public Builder optimizedModelPath(Path file) {
+            this.optimizedModelPath = file;
+            return this;
+        }
+
+        public Builder intraOpThreads(int n) {
+            this.intraOpThreads = n;
+            return this;
+        }
+
+        public Builder interOpThreads(int n) {
+            this.interOpThreads = n;
+            return this;
+        }
+
+        public Builder executionMode(ExecutionMode mode) {
+            this.executionMode = java.util.Objects.requireNonNull(mode, "executionMode");
+            return this;
+        }
+
+        public Builder spinWait(boolean on) {
+            this.spinWait = on;
+            return this;
+        }
+
+        public Builder memArena(boolean on) {
+            this.memArena = on;
+            return this;
+        }
+
+        public Builder memPattern(boolean on) {
+            this.memPattern = on;
+            return this;
+        }
+
+        public Builder maxBatchSize(int n) {
+            this.maxBatchSize = n;
+            return this;
+        }
+
+        /** The capacity of the dynamic dimension called {@code name} (for example {@code sequence_length}). */
+        public Builder maxDimension(String name, long max) {
+            this.maxDimensions.put(name, max);
+            return this;
+        }
+
+        public CpuEngineOptions build() {
+            if (intraOpThreads < 0) {
+                throw HotpathException.invalidArgument("intraOpThreads must be >= 0 (0 = ONNX Runtime's choice), was " + intraOpThreads);
+            }
+            if (interOpThreads < 0) {
+                throw HotpathException.invalidArgument("interOpThreads must be >= 0 (0 = ONNX Runtime's choice), was " + interOpThreads);
+            }
+            if (maxBatchSize < 1) {
+                throw HotpathException.invalidArgument("maxBatchSize must be >= 1, was " + maxBatchSize);
+            }
+            maxDimensions.forEach((k, v) -> {
+                if (v < 1) {
+                    throw HotpathException.invalidArgument("maxDimension(" + k + ") must be >= 1, was " + v);
+                }
+            });
+            return new CpuEngineOptions(this);
+        }
+    }
+}

@@ -1,0 +1,446 @@
+package io.hotpath.engine.cpu;
+
+import io.hotpath.core.Batch;
+import io.hotpath.core.DType;
+import io.hotpath.core.Engine;
+import io.hotpath.core.HotpathException;
+import io.hotpath.core.HotpathException.Category;
+import io.hotpath.core.Shape;
+import io.hotpath.core.Tensor;
+import io.hotpath.core.TensorSpec;
+import io.hotpath.nativebindings.ort.Ort;
+import io.hotpath.nativebindings.ort.RunOptionsHandle;
+import io.hotpath.nativebindings.ort.SessionHandle;
+import io.hotpath.nativebindings.ort.SessionOptionsHandle;
+import io.hotpath.nativebindings.ort.TensorInfo;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * ONNX Runtime on the CPU behind core's {@link Engine} SPI.
+ *
+ * <p>Each {@link Batch} is bound once (an ONNX Runtime I/O binding over the batch's own memory);
+ * a run then validates the inputs' shapes in Java, reuses the tensor values made for that shape
+ * (a few shapes are kept per tensor), and calls ONNX Runtime. In steady state, with shapes that
+ * repeat, a run allocates nothing on the Java heap.
+ *
+ * <p>Output shapes are derived from input shapes before the run: a dynamic output dimension is
+ * tied to the input dimension with the same symbolic name (ONNX {@code dim_param}), and an
+ * unnamed dynamic dimension 0 to the batch dimension. A model whose output dimension cannot be
+ * derived that way is refused at load with UNSUPPORTED.
+ *
+ * <p>One thread runs an engine at a time; use one engine per worker thread.
+ */
+public final class OrtCpuEngine implements Engine {
+    private final String modelName;
+    private final CpuEngineOptions options;
+    private final SessionOptionsHandle sessionOptions;
+    private final SessionHandle session;
+    private final RunOptionsHandle runOptions;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+    private final boolean batched;
+    private final int maxBatch;
+    /** For each output and dimension: -1 fixed, else input index * 64 + input dimension it copies. */
+    private final int[][] outputDimSource;
+    /** Pairs of (input, dim) that share a symbolic name and so must be equal: [a_in, a_dim, b_in, b_dim]. */
+    private final int[][] tiedDims;
+    private final Arena arena = Arena.ofShared();
+    private final List<BatchBinding> bindings = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private OrtCpuEngine(Path model, CpuEngineOptions options) {
+        this.modelName = model.getFileName() == null ? model.toString() : model.getFileName().toString();
+        this.options = options;
+        SessionOptionsHandle so = null;
+        SessionHandle s = null;
+        RunOptionsHandle ro = null;
+        try {
+            so = new SessionOptionsHandle()
+                    .graphOptimization(options.graphOptimization())
+                    .intraOpThreads(options.intraOpThreads())
+                    .interOpThreads(options.interOpThreads())
+                    .executionMode(options.executionMode())
+                    .spinWait(options.spinWait())
+                    .cpuMemArena(options.memArena())
+                    .memPattern(options.memPattern());
+            if (options.optimizedModelPath() != null) {
+                so.optimizedModelPath(options.optimizedModelPath());
+            }
+            s = SessionHandle.open(model, so);
+            ro = new RunOptionsHandle();
+            this.inputs = describe(s, true);
+            this.outputs = describe(s, false);
+        } catch (RuntimeException e) {
+            closeQuietly(ro);
+            closeQuietly(s);
+            closeQuietly(so);
+            arena.close();
+            throw e;
+        }
+        this.sessionOptions = so;
+        this.session = s;
+        this.runOptions = ro;
+        this.batched = inputs.stream().allMatch(t -> t.shape().rank() > 0 && t.shape().isDynamic(0));
+        this.maxBatch = batched ? options.maxBatchSize() : 1;
+        this.tiedDims = tiedDimensions();
+        try {
+            this.outputDimSource = outputDimensionSources();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads {@code model} with {@code options}. A missing file is NOT_FOUND, a corrupt or
+     * truncated one INVALID_MODEL, both with ONNX Runtime's error code.
+     */
+    public static OrtCpuEngine open(Path model, CpuEngineOptions options) {
+        return new OrtCpuEngine(model, options);
+    }
+
+    /** Loads {@code model} with {@link CpuEngineOptions#defaults()}. */
+    public static OrtCpuEngine open(Path model) {
+        return open(model, CpuEngineOptions.defaults());
+    }
+
+    /** The ONNX Runtime version this engine runs on. */
+    public static String runtimeVersion() {
+        return Ort.get().version();
+    }
+
+    public CpuEngineOptions options() {
+        return options;
+    }
+
+    private static List<TensorSpec> describe(SessionHandle s, boolean input) {
+        int n = input ? s.inputCount() : s.outputCount();
+        List<TensorSpec> specs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            TensorInfo info = input ? s.input(i) : s.output(i);
+            String kind = input ? "input" : "output";
+            if (!info.isTensor()) {
+                throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' is not a tensor (sequence or map); Hotpath runs tensor models");
+            }
+            DType t = DType.fromOnnxCode(info.elementType());
+            if (t == null) {
+                throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' has ONNX element type "
+                        + info.elementType() + ", which Hotpath does not support (float32, float16, bfloat16, int8, uint8, int32, int64, bool)");
+            }
+            specs.add(new TensorSpec(info.name(), t, Shape.of(info.dims(), info.dimNames())));
+        }
+        return List.copyOf(specs);
+    }
+
+    private int[][] tiedDimensions() {
+        List<int[]> ties = new ArrayList<>();
+        for (int a = 0; a < inputs.size(); a++) {
+            Shape sa = inputs.get(a).shape();
+            for (int da = 0; da < sa.rank(); da++) {
+                for (int b = a; b < inputs.size(); b++) {
+                    Shape sb = inputs.get(b).shape();
+                    for (int db = (b == a ? da + 1 : 0); db < sb.rank(); db++) {
+                        boolean sameName = sa.dimName(da) != null && sa.dimName(da).equals(sb.dimName(db));
+                        boolean bothBatch = batched && da == 0 && db == 0;
+                        if (sameName || bothBatch) {
+                            ties.add(new int[] {a, da, b, db});
+                        }
+                    }
+                }
+            }
+        }
+        return ties.toArray(new int[0][]);
+    }
+
+    private int[][] outputDimensionSources() {
+        int[][] src = new int[outputs.size()][];
+        for (int o = 0; o < outputs.size(); o++) {
+            Shape s = outputs.get(o).shape();
+            src[o] = new int[s.rank()];
+            for (int d = 0; d < s.rank(); d++) {
+                src[o][d] = -1;
+                if (!s.isDynamic(d)) {
+                    continue;
+                }
+                int found = findInputDim(s.dimName(d));
+                if (found < 0 && d == 0 && batched) {
+                    found = 0;      // input 0, dimension 0: the batch
+                }
+                if (found < 0) {
+                    throw new HotpathException(Category.UNSUPPORTED, "output '" + outputs.get(o).name() + "' dimension " + d
+                            + " is dynamic" + (s.dimName(d) == null ? "" : " ('" + s.dimName(d) + "')")
+                            + " and tied to no input dimension, so its size is not known before the run; "
+                            + "re-export the model with that dimension named like the input dimension it follows");
+                }
+                src[o][d] = found;
+            }
+        }
+        return src;
+    }
+
+    private int findInputDim(String name) {
+        if (name == null) {
+            return -1;
+        }
+        for (int i = 0; i < inputs.size(); i++) {
+            Shape s = inputs.get(i).shape();
+            for (int d = 0; d < s.rank(); d++) {
+                if (name.equals(s.dimName(d))) {
+                    return i * 64 + d;
+                }
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public String name() {
+        return "onnxruntime-cpu";
+    }
+
+    @Override
+    public String describe() {
+        return name() + " " + runtimeVersion() + " model=" + modelName + " " + options;
+    }
+
+    @Override
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    @Override
+    public int maxBatchSize() {
+        return maxBatch;
+    }
+
+    /** The capacity of dimension {@code d} of a declared shape. */
+    private long capacity(Shape s, int d) {
+        if (!s.isDynamic(d)) {
+            return s.dim(d);
+        }
+        if (d == 0 && batched) {
+            return maxBatch;
+        }
+        return options.maxDimension(s.dimName(d));
+    }
+
+    @Override
+    public Batch newBatch() {
+        checkOpen();
+        List<Tensor> in = new ArrayList<>();
+        for (TensorSpec spec : inputs) {
+            in.add(allocate(spec));
+        }
+        List<Tensor> out = new ArrayList<>();
+        for (TensorSpec spec : outputs) {
+            out.add(allocate(spec));
+        }
+        return Batch.of(in, out);
+    }
+
+    private Tensor allocate(TensorSpec spec) {
+        Shape s = spec.shape();
+        long elements = 1;
+        for (int d = 0; d < s.rank(); d++) {
+            elements = Math.multiplyExact(elements, capacity(s, d));
+        }
+        return new Tensor(spec, arena.allocate(Math.max(1, elements * spec.dtype().byteSize()), 64));
+    }
+
+    @Override
+    public void run(Batch batch) {
+        checkOpen();
+        BatchBinding b = binding(batch);
+        validate(b);
+        shapeOutputs(b);
+        b.bindCurrentShapes();
+        session.run(runOptions, b.ioBinding);
+    }
+
+    private BatchBinding binding(Batch batch) {
+        Object state = batch.engineState(this);
+        if (state instanceof BatchBinding b) {
+            return b;
+        }
+        BatchBinding b = new BatchBinding(session, batch, matchInputs(batch), matchOutputs(batch));
+        bindings.add(b);
+        batch.engineState(this, b);
+        return b;
+    }
+
+    /** Model input index for each batch input; every model input must be present, with the model's dtype and rank. */
+    private int[] matchInputs(Batch batch) {
+        int[] idx = new int[inputs.size()];
+        java.util.Arrays.fill(idx, -1);
+        for (int i = 0; i < batch.inputCount(); i++) {
+            Tensor t = batch.input(i);
+            int m = indexOf(inputs, t.name());
+            if (m < 0) {
+                throw HotpathException.invalidArgument("unknown input '" + t.name() + "'; the model's inputs are " + names(inputs));
+            }
+            checkTypeAndRank("input", inputs.get(m), t);
+            idx[m] = i;
+        }
+        for (int m = 0; m < idx.length; m++) {
+            if (idx[m] < 0) {
+                throw HotpathException.invalidArgument("input '" + inputs.get(m).name() + "' (" + inputs.get(m) + ") is missing from the batch");
+            }
+        }
+        return idx;
+    }
+
+    /** Model output index for each batch output; a batch may bind a subset of the outputs, at least one. */
+    private int[] matchOutputs(Batch batch) {
+        if (batch.outputCount() == 0) {
+            throw HotpathException.invalidArgument("the batch has no output tensor; the model's outputs are " + names(outputs));
+        }
+        int[] idx = new int[batch.outputCount()];
+        for (int i = 0; i < batch.outputCount(); i++) {
+            Tensor t = batch.output(i);
+            int m = indexOf(outputs, t.name());
+            if (m < 0) {
+                throw HotpathException.invalidArgument("unknown output '" + t.name() + "'; the model's outputs are " + names(outputs));
+            }
+            checkTypeAndRank("output", outputs.get(m), t);
+            idx[i] = m;
+        }
+        return idx;
+    }
+
+    private static void checkTypeAndRank(String kind, TensorSpec model, Tensor t) {
+        if (t.dtype() != model.dtype()) {
+            throw HotpathException.invalidArgument(kind + " '" + t.name() + "': dtype " + t.dtype() + " given, expected "
+                    + model.dtype() + " (" + model + ")");
+        }
+        if (t.rank() != model.shape().rank()) {
+            throw HotpathException.invalidArgument(kind + " '" + t.name() + "': rank " + t.rank() + " shape "
+                    + Shape.format(t.shape(), t.rank()) + " given, expected rank " + model.shape().rank() + " " + model.shape());
+        }
+    }
+
+    private static int indexOf(List<TensorSpec> specs, String name) {
+        for (int i = 0; i < specs.size(); i++) {
+            if (specs.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static List<String> names(List<TensorSpec> specs) {
+        return specs.stream().map(TensorSpec::name).toList();
+    }
+
+    /** Checks the current input shapes; allocation-free unless it throws. */
+    private void validate(BatchBinding b) {
+        for (int m = 0; m < inputs.size(); m++) {
+            Tensor t = b.inputs[m];
+            Shape s = inputs.get(m).shape();
+            for (int d = 0; d < s.rank(); d++) {
+                long v = t.dim(d);
+                if (!s.isDynamic(d)) {
+                    if (v != s.dim(d)) {
+                        throw badShape(t, s, "dimension " + d + " must be " + s.dim(d));
+                    }
+                } else if (v < 1) {
+                    throw badShape(t, s, "dimension " + d + " must be at least 1");
+                } else if (d == 0 && batched && v > maxBatch) {
+                    throw badShape(t, s, "batch " + v + " exceeds the engine's capacity of " + maxBatch + " (maxBatchSize)");
+                }
+            }
+        }
+        for (int[] tie : tiedDims) {
+            long a = b.inputs[tie[0]].dim(tie[1]);
+            long c = b.inputs[tie[2]].dim(tie[3]);
+            if (a != c) {
+                Tensor t = b.inputs[tie[2]];
+                String dimName = inputs.get(tie[0]).shape().dimName(tie[1]);
+                throw badShape(t, inputs.get(tie[2]).shape(), "dimension " + tie[3] + " is " + c + " but input '"
+                        + b.inputs[tie[0]].name() + "' dimension " + tie[1] + " is " + a
+                        + (dimName == null ? " (both are the batch)" : " (both are '" + dimName + "')"));
+            }
+        }
+    }
+
+    private static HotpathException badShape(Tensor t, Shape expected, String why) {
+        return HotpathException.invalidArgument("input '" + t.name() + "': shape " + Shape.format(t.shape(), t.rank())
+                + " given, expected " + expected + ": " + why);
+    }
+
+    private void shapeOutputs(BatchBinding b) {
+        for (int i = 0; i < b.outputs.length; i++) {
+            Tensor t = b.outputs[i];
+            int[] src = outputDimSource[b.outputModelIndex[i]];
+            Shape s = outputs.get(b.outputModelIndex[i]).shape();
+            long[] dims = b.scratch;
+            for (int d = 0; d < src.length; d++) {
+                dims[d] = src[d] < 0 ? s.dim(d) : b.inputs[src[d] >>> 6].dim(src[d] & 63);
+            }
+            switch (src.length) {
+                case 1 -> t.reshape(dims[0]);
+                case 2 -> t.reshape(dims[0], dims[1]);
+                case 3 -> t.reshape(dims[0], dims[1], dims[2]);
+                default -> reshapeAny(t, dims, src.length);
+            }
+        }
+    }
+
+    private static void reshapeAny(Tensor t, long[] dims, int rank) {
+        boolean same = true;
+        for (int d = 0; d < rank; d++) {
+            same &= t.dim(d) == dims[d];
+        }
+        if (!same) {
+            t.reshape(java.util.Arrays.copyOf(dims, rank));
+        }
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("engine " + name() + " for " + modelName + " is closed");
+        }
+    }
+
+    /** Frees the bindings, the session and the memory of every batch made by {@link #newBatch()}. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (bindings) {
+            for (BatchBinding b : bindings) {
+                b.close();
+            }
+            bindings.clear();
+        }
+        closeQuietly(runOptions);
+        closeQuietly(session);
+        closeQuietly(sessionOptions);
+        arena.close();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing is best effort; the handles themselves never throw on close
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}
