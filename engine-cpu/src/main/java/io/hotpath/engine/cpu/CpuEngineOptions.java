@@ -22,7 +22,8 @@ import java.util.Map;
  *   <tr><td>memArena</td><td>true</td><td>pool intermediate buffers</td></tr>
  *   <tr><td>memPattern</td><td>true</td><td>pre-plan intermediate buffers for repeated shapes</td></tr>
  *   <tr><td>maxBatchSize</td><td>1</td><td>capacity: the largest dimension 0 of a run</td></tr>
- *   <tr><td>maxDimension(name)</td><td>{@value #DEFAULT_MAX_DYNAMIC_DIM}</td><td>capacity of a named dynamic dimension other than the batch (for example {@code sequence_length})</td></tr>
+ *   <tr><td>maxDimension(name)</td><td>defaultMaxDimension</td><td>capacity of a named dynamic dimension other than the batch (for example {@code sequence_length})</td></tr>
+ *   <tr><td>defaultMaxDimension</td><td>{@value #DEFAULT_MAX_DYNAMIC_DIM}</td><td>capacity of any other dynamic dimension</td></tr>
  * </table>
  */
 public final class CpuEngineOptions {
@@ -39,6 +40,7 @@ public final class CpuEngineOptions {
     private final boolean memPattern;
     private final int maxBatchSize;
     private final Map<String, Long> maxDimensions;
+    private final long defaultMaxDimension;
 
     private CpuEngineOptions(Builder b) {
         this.graphOptimization = b.graphOptimization;
@@ -51,6 +53,7 @@ public final class CpuEngineOptions {
         this.memPattern = b.memPattern;
         this.maxBatchSize = b.maxBatchSize;
         this.maxDimensions = Map.copyOf(b.maxDimensions);
+        this.defaultMaxDimension = b.defaultMaxDimension;
     }
 
     public static Builder builder() {
@@ -100,7 +103,7 @@ public final class CpuEngineOptions {
 
     /** The capacity of dynamic dimension {@code name}. */
     public long maxDimension(String name) {
-        return name == null ? DEFAULT_MAX_DYNAMIC_DIM : maxDimensions.getOrDefault(name, DEFAULT_MAX_DYNAMIC_DIM);
+        return name == null ? defaultMaxDimension : maxDimensions.getOrDefault(name, defaultMaxDimension);
     }
 
     @Override
@@ -109,7 +112,7 @@ public final class CpuEngineOptions {
                 + " inter=" + interOpThreads + " mode=" + executionMode.name().toLowerCase(java.util.Locale.ROOT)
                 + " spin=" + (spinWait ? "on" : "off") + " arena=" + (memArena ? "on" : "off")
                 + " pattern=" + (memPattern ? "on" : "off") + " maxBatch=" + maxBatchSize
-                + (maxDimensions.isEmpty() ? "" : " maxDims=" + maxDimensions);
+                + " maxDim=" + defaultMaxDimension + (maxDimensions.isEmpty() ? "" : " maxDims=" + maxDimensions);
     }
 
     /** Builds {@link CpuEngineOptions}; {@link #build()} rejects bad values once. */
@@ -124,6 +127,7 @@ public final class CpuEngineOptions {
         private boolean memPattern = true;
         private int maxBatchSize = 1;
         private final Map<String, Long> maxDimensions = new LinkedHashMap<>();
+        private long defaultMaxDimension = DEFAULT_MAX_DYNAMIC_DIM;
 
         private Builder() {
         }
@@ -179,7 +183,16 @@ public final class CpuEngineOptions {
             return this;
         }
 
+        /** The capacity of every dynamic dimension (other than the batch) not named in {@link #maxDimension}. */
+        public Builder defaultMaxDimension(long max) {
+            this.defaultMaxDimension = max;
+            return this;
+        }
+
         public CpuEngineOptions build() {
+            if (defaultMaxDimension < 1) {
+                throw HotpathException.invalidArgument("defaultMaxDimension must be >= 1, was " + defaultMaxDimension);
+            }
             if (intraOpThreads < 0) {
                 throw HotpathException.invalidArgument("intraOpThreads must be >= 0 (0 = ONNX Runtime's choice), was " + intraOpThreads);
             }
