@@ -2,14 +2,12 @@ package io.hotpath.engine.cpu;
 
 import io.hotpath.core.Batch;
 import io.hotpath.core.Tensor;
-import io.hotpath.nativebindings.ort.IoBindingHandle;
-import io.hotpath.nativebindings.ort.SessionHandle;
+import io.hotpath.nativebindings.ort.RunArguments;
 import io.hotpath.nativebindings.ort.ValueHandle;
-import org.bytedeco.javacpp.BytePointer;
 
 /**
- * One batch's native state in one engine: its I/O binding, the tensor names as native strings,
- * and for each tensor the values made so far, one per shape seen (up to {@link #SHAPES_PER_TENSOR},
+ * One batch's native state in one engine: the run arguments (tensor names and values as native
+ * arrays, bound once), and for each tensor the values made so far, one per shape seen (up to {@link #SHAPES_PER_TENSOR},
  * oldest replaced first). A run whose shapes were seen before binds nothing new and allocates nothing.
  */
 final class BatchBinding {
@@ -19,12 +17,12 @@ final class BatchBinding {
     final Tensor[] inputs;           // by model input index
     final Tensor[] outputs;          // by batch output index
     final int[] outputModelIndex;    // model output index of each batch output
-    final IoBindingHandle ioBinding;
+    final RunArguments runArguments;
     final long[] scratch = new long[64];
     private final ShapeValues[] inputValues;
     private final ShapeValues[] outputValues;
 
-    BatchBinding(SessionHandle session, Batch batch, int[] batchIndexOfModelInput, int[] outputModelIndex) {
+    BatchBinding(Batch batch, int[] batchIndexOfModelInput, int[] outputModelIndex) {
         this.inputs = new Tensor[batchIndexOfModelInput.length];
         for (int m = 0; m < inputs.length; m++) {
             inputs[m] = batch.input(batchIndexOfModelInput[m]);
@@ -34,7 +32,15 @@ final class BatchBinding {
             outputs[i] = batch.output(i);
         }
         this.outputModelIndex = outputModelIndex;
-        this.ioBinding = new IoBindingHandle(session);
+        java.util.List<String> inNames = new java.util.ArrayList<>();
+        for (Tensor t : inputs) {
+            inNames.add(t.name());
+        }
+        java.util.List<String> outNames = new java.util.ArrayList<>();
+        for (Tensor t : outputs) {
+            outNames.add(t.name());
+        }
+        this.runArguments = new RunArguments(inNames, outNames);
         this.inputValues = new ShapeValues[inputs.length];
         for (int m = 0; m < inputs.length; m++) {
             inputValues[m] = new ShapeValues(inputs[m]);
@@ -47,24 +53,26 @@ final class BatchBinding {
 
     /** Binds, for every tensor, the value of its current shape, if that is not already bound. */
     void bindCurrentShapes() {
-        for (ShapeValues v : inputValues) {
+        for (int i = 0; i < inputValues.length; i++) {
+            ShapeValues v = inputValues[i];
             ValueHandle h = v.current();
             if (h != v.bound) {
-                ioBinding.bindInput(v.name, h);
+                runArguments.input(i, h);
                 v.bound = h;
             }
         }
-        for (ShapeValues v : outputValues) {
+        for (int i = 0; i < outputValues.length; i++) {
+            ShapeValues v = outputValues[i];
             ValueHandle h = v.current();
             if (h != v.bound) {
-                ioBinding.bindOutput(v.name, h);
+                runArguments.output(i, h);
                 v.bound = h;
             }
         }
     }
 
     void close() {
-        ioBinding.close();
+        runArguments.close();
         for (ShapeValues v : inputValues) {
             v.close();
         }
@@ -76,7 +84,6 @@ final class BatchBinding {
     /** The values made for one tensor, keyed by shape. */
     private static final class ShapeValues {
         final Tensor tensor;
-        final BytePointer name;
         final long[][] shapes = new long[SHAPES_PER_TENSOR][];
         final ValueHandle[] values = new ValueHandle[SHAPES_PER_TENSOR];
         int count;
@@ -85,7 +92,6 @@ final class BatchBinding {
 
         ShapeValues(Tensor tensor) {
             this.tensor = tensor;
-            this.name = IoBindingHandle.name(tensor.name());
         }
 
         ValueHandle current() {
@@ -118,7 +124,7 @@ final class BatchBinding {
                     slot = (slot + 1) % SHAPES_PER_TENSOR;
                 }
                 nextVictim = (slot + 1) % SHAPES_PER_TENSOR;
-                values[slot].close();    // the binding keeps its own reference if it still uses it
+                values[slot].close();    // never the bound one: see the check above
             }
             shapes[slot] = dims;
             values[slot] = v;
@@ -129,7 +135,6 @@ final class BatchBinding {
             for (int i = 0; i < count; i++) {
                 values[i].close();
             }
-            name.close();
         }
     }
 }

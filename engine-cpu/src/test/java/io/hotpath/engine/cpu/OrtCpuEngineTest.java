@@ -150,6 +150,30 @@ class OrtCpuEngineTest {
     }
 
     @Test
+    void moreShapesThanTheValueCacheHoldsStillRunCorrectly() {
+        int shapes = BatchBinding.SHAPES_PER_TENSOR + 6;
+        try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.minilm(),
+                CpuEngineOptions.builder().maxBatchSize(1).maxDimension("sequence_length", shapes + 2).build())) {
+            Batch b = e.newBatch();
+            float first = 0;
+            for (int round = 0; round < 2; round++) {
+                for (int seq = 3; seq < shapes + 3; seq++) {
+                    Fixtures.fillMinilm(b, List.of("hello world"), seq);
+                    e.run(b);
+                    assertArrayEquals(new long[] {1, seq, 384}, b.output(0).shape());
+                    if (seq == 3) {
+                        if (round == 0) {
+                            first = b.output(0).getFloat(0);
+                        } else {
+                            assertEquals(first, b.output(0).getFloat(0), 1e-6f, "same shape, same answer after evictions");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void graphOptimizationLevelsAgreeAndTheOptimizedModelIsSaved() {
         Path saved = tmp.resolve("mlp-optimized.onnx");
         float[] x = Fixtures.features(4, 64, 11);

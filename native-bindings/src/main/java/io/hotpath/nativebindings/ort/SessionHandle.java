@@ -146,6 +146,16 @@ public final class SessionHandle extends NativeHandle {
         ort.check(ort.api().RunWithBinding(raw(), options.raw(), binding.raw()), Category.ENGINE_FAILURE, "running the model");
     }
 
+    /**
+     * Runs the model reading {@code args}' input values and writing into its preallocated output
+     * values. Allocation-free on success; failures as for {@link #run(RunOptionsHandle, IoBindingHandle)}.
+     */
+    public void run(RunOptionsHandle options, RunArguments args) {
+        args.checkUsable();
+        ort.check(ort.api().Run(raw(), options.raw(), args.inputNames, args.inputValues, args.inputCount,
+                args.outputNames, args.outputCount, args.outputValues), Category.ENGINE_FAILURE, "running the model");
+    }
+
     @Override
     protected void release() {
         ort.api().ReleaseSession(session);
