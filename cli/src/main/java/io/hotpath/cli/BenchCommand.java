@@ -64,7 +64,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrintStream out = spec.commandLine().getOut() == null ? System.out : new PrintStream(System.out, true);
+        PrintStream out = System.out;
         if (batch < 1 || seq < 1 || iterations < 1 || warmup < 0 || threads < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--batch, --seq and --iterations must be >= 1; --warmup and --threads >= 0");

@@ -226,6 +226,26 @@ class OrtCpuEngineTest {
         }
     }
 
+    @Test
+    void steadyStateMiniLmRunsAllocateNothingOnTheHeap() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.minilm(),
+                CpuEngineOptions.builder().maxBatchSize(2).maxDimension("sequence_length", 16).build())) {
+            Batch b = e.newBatch();
+            Fixtures.fillMinilm(b, Fixtures.SENTENCES.subList(0, 2), 16);
+            for (int i = 0; i < 50; i++) {
+                e.run(b);
+            }
+            int runs = 300;
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < runs; i++) {
+                e.run(b);
+            }
+            long perRun = (mx.getCurrentThreadAllocatedBytes() - before) / runs;
+            assertTrue(perRun <= 16, "bytes allocated per MiniLM run: " + perRun);
+        }
+    }
+
     private static float[] runMlp(CpuEngineOptions o, float[] x, int rows) {
         try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.mlp(), o)) {
             Batch b = e.newBatch();

@@ -1,0 +1,100 @@
+package io.hotpath.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HotpathCommandTest {
+    @TempDir
+    Path tmp;
+
+    /** Runs the command with stdout and stderr captured; returns {exit code, stdout, stderr}. */
+    private static Object[] run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int code = HotpathCommand.execute(args);
+            return new Object[] {code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void benchWritesTheTableAndTheJsonFields() throws Exception {
+        Path json = tmp.resolve("mlp.json");
+        Object[] r = run("bench", "--model", "mlp", "--batch", "4", "--iterations", "300", "--warmup", "30", "--json", json.toString());
+        assertEquals(0, r[0], (String) r[2]);
+        String out = (String) r[1];
+        assertTrue(out.contains("p99 us") && out.contains("onnxruntime-cpu 1.24.1"), out);
+        JsonNode j = new ObjectMapper().readTree(json.toFile());
+        for (String field : new String[] {"model", "engine", "batch", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+                "throughput_per_s", "cpu_model", "cores", "jdk", "onnxruntime_version"}) {
+            assertTrue(j.has(field), "JSON lacks " + field + ": " + j);
+        }
+        assertEquals("mlp", j.get("model").asText());
+        assertEquals("onnxruntime-cpu", j.get("engine").asText());
+        assertEquals(4, j.get("batch").asInt());
+        assertTrue(j.get("p50_us").asDouble() > 0 && j.get("p50_us").asDouble() <= j.get("p99_us").asDouble());
+        assertTrue(j.get("p99_us").asDouble() <= j.get("max_us").asDouble());
+        assertTrue(j.get("throughput_per_s").asDouble() > 0);
+        assertEquals("1.24.1", j.get("onnxruntime_version").asText());
+    }
+
+    @Test
+    void benchRunsATokenModelWithValidRandomIds() {
+        Object[] r = run("bench", "--model", "minilm", "--seq", "16", "--iterations", "5", "--warmup", "1");
+        assertEquals(0, r[0], (String) r[2]);
+        assertTrue(((String) r[1]).contains("input_ids int64[batch_size,sequence_length]"), (String) r[1]);
+    }
+
+    @Test
+    void aCorruptModelFileIsOneClearLineAndExitCode2() throws Exception {
+        Path bad = tmp.resolve("bad.onnx");
+        Files.write(bad, new byte[] {8, 1, 18, 3, 'a', 'b'});
+        Object[] r = run("bench", "--model", bad.toString(), "--iterations", "1");
+        assertEquals(2, r[0]);
+        String err = (String) r[2];
+        assertTrue(err.startsWith("hotpath: INVALID_MODEL") && err.contains("bad.onnx"), err);
+    }
+
+    @Test
+    void aMissingModelIsNotFound() {
+        Object[] r = run("bench", "--model", tmp.resolve("nope.onnx").toString());
+        assertEquals(2, r[0]);
+        assertTrue(((String) r[2]).contains("NOT_FOUND"), (String) r[2]);
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        Object[] r = run("bench", "--model", "mlp", "--batch", "0");
+        assertEquals(2, r[0]);
+        assertTrue(((String) r[2]).contains("--batch"), (String) r[2]);
+        Object[] opt = run("bench", "--model", "mlp", "--opt", "max");
+        assertEquals(2, opt[0]);
+        assertTrue(((String) opt[2]).contains("unknown graph optimization level 'max'"), (String) opt[2]);
+    }
+
+    @Test
+    void theDemoShowsParaphrasesScoringAboveUnrelatedPairs() {
+        Object[] r = run("demo", "--seconds", "0.2", "--seq", "32");
+        assertEquals(0, r[0], (String) r[1] + r[2]);
+        String out = (String) r[1];
+        assertTrue(out.contains("every paraphrase pair above every unrelated pair: yes"), out);
+        assertTrue(out.contains("none   1") && out.contains("all    8"), out);
+    }
+}
