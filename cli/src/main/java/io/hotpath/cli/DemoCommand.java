@@ -6,6 +6,7 @@ import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.nativebindings.ort.GraphOptimization;
 import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.onnx.SampleSentences;
 import io.hotpath.onnx.WordPieceTokenizer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -43,17 +44,6 @@ final class DemoCommand implements Callable<Integer> {
                     "The policy rate was lifted by twenty-five basis points."},
             new String[] {"He fixed the bug that crashed the server at night.",
                     "Snowstorms held up the plane's departure."});
-    /** Eight sentences for the timed runs (padded to --seq). */
-    static final List<String> WORKLOAD = List.of(
-            "Order books thin out just before the market closes.",
-            "Latency spikes often come from garbage collection pauses.",
-            "The exchange matched the order in under ten microseconds.",
-            "Shares fell sharply after the quarterly earnings report.",
-            "A risk check rejected the trade because the position limit was reached.",
-            "The model scores every transaction for fraud before it settles.",
-            "Volatility rose as traders priced in another rate cut.",
-            "The feed handler decodes market data straight from the network buffer.");
-
     @Option(names = "--seq", defaultValue = "128", description = "Sequence length of the timed runs (default ${DEFAULT-VALUE}).")
     int seq;
 
@@ -124,7 +114,7 @@ final class DemoCommand implements Callable<Integer> {
                     .intraOpThreads(t).maxBatchSize(8).maxDimension("sequence_length", seq).build())) {
                 Batch b = engine.newBatch();
                 for (int bi = 0; bi < batches.length; bi++) {
-                    Embeddings.fill(b, tok, WORKLOAD.subList(0, batches[bi]), seq);
+                    Embeddings.fill(b, tok, SampleSentences.WORKLOAD.subList(0, batches[bi]), seq);
                     LatencyStats s = Measurement.timed(engine, b, batches[bi], 1.0, seconds, 10);
                     thr[li][bi] = s.itemsPerSecond();
                     p50[li][bi] = s.p50Us();

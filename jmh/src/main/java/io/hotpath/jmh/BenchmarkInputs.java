@@ -1,23 +1,13 @@
 package io.hotpath.jmh;
 
 import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.onnx.SampleSentences;
 import io.hotpath.onnx.WordPieceTokenizer;
-import java.util.List;
 import java.util.SplittableRandom;
 
 /** The same inputs for Hotpath and its peer, made in plain Java before any engine loads. */
 final class BenchmarkInputs {
     static final int MINILM_SEQ = 128;
-    static final List<String> SENTENCES = List.of(
-            "Order books thin out just before the market closes.",
-            "Latency spikes often come from garbage collection pauses.",
-            "The exchange matched the order in under ten microseconds.",
-            "Shares fell sharply after the quarterly earnings report.",
-            "A risk check rejected the trade because the position limit was reached.",
-            "The model scores every transaction for fraud before it settles.",
-            "Volatility rose as traders priced in another rate cut.",
-            "The feed handler decodes market data straight from the network buffer.");
-
     final float[] features;     // mlp: [batch, 64]
     final long[] inputIds;      // minilm: [batch, 128]
     final long[] attentionMask;
@@ -45,7 +35,7 @@ final class BenchmarkInputs {
         long[] ids = new long[batch * MINILM_SEQ];
         long[] mask = new long[batch * MINILM_SEQ];
         for (int r = 0; r < batch; r++) {
-            int[] t = tok.encode(SENTENCES.get(r % SENTENCES.size()), MINILM_SEQ);
+            int[] t = tok.encode(SampleSentences.WORKLOAD.get(r % SampleSentences.WORKLOAD.size()), MINILM_SEQ);
             for (int c = 0; c < t.length; c++) {
                 ids[r * MINILM_SEQ + c] = t[c];
                 mask[r * MINILM_SEQ + c] = 1;
