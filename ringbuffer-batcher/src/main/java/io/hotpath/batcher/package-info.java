@@ -1,10 +1,15 @@
 /**
- * The dynamic batcher: requests are records in a lock-free many-to-one ring buffer in off-heap
- * memory; one batcher thread per model instance forms batches by size and queue delay.
+ * The dynamic batcher ({@link io.hotpath.batcher.DynamicBatcher}).
  *
- * <p>Status: its work comes in a later issue; this module holds only this description so the
- * layout is complete.
+ * <p>Job: requests are records in lock-free many-to-one ring buffers in off-heap memory (Agrona's
+ * {@code ManyToOneRingBuffer}, one per priority): a caller claims space, its input is written in
+ * place, it commits. One batcher thread drains records into a {@link io.hotpath.batcher.BatchProcessor}
+ * (which owns the engine's batch tensors), runs a batch when it is full, when a preferred size is
+ * reached or when the oldest waiting record has waited {@code maxQueueDelay}, and scatters each
+ * output row to its request's {@link io.hotpath.batcher.BatchRequest}. Back-pressure is a return
+ * code; deadlines, two priorities, drain or fail on close; allocation-free HdrHistogram metrics.
  *
- * <p>May depend on: the JDK only. It knows nothing about models: it moves bytes.
+ * <p>May depend on: the JDK, Agrona and HdrHistogram. It knows nothing about models: it moves
+ * bytes between callers and a {@code BatchProcessor}.
  */
 package io.hotpath.batcher;

@@ -1,0 +1,87 @@
+package io.hotpath.batcher;
+
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * The batcher's measurements: HdrHistogram {@link Recorder}s (wait-free, allocation-free on
+ * record) for queue wait, batch size, engine time and end-to-end latency, and counters. Read an
+ * interval with {@link #intervalQueueWait(Histogram)} and friends, recycling the histogram you
+ * got last time so reading allocates nothing either.
+ */
+public final class BatcherMetrics {
+    private static final long MAX_NANOS = 3_600_000_000_000L;
+
+    final Recorder queueWaitNanos = new Recorder(1, MAX_NANOS, 3);
+    final Recorder batchSize = new Recorder(1, 1 << 20, 3);
+    final Recorder engineNanos = new Recorder(1, MAX_NANOS, 3);
+    final Recorder endToEndNanos = new Recorder(1, MAX_NANOS, 3);
+
+    final AtomicLong submitted = new AtomicLong();
+    final AtomicLong rejected = new AtomicLong();
+    final AtomicLong completed = new AtomicLong();
+    final AtomicLong timedOut = new AtomicLong();
+    final AtomicLong failed = new AtomicLong();
+    final AtomicLong shutdown = new AtomicLong();
+    final AtomicLong batches = new AtomicLong();
+    final AtomicLong failedBatches = new AtomicLong();
+
+    BatcherMetrics() {
+    }
+
+    /** Enqueue to the start of the batch's engine run, per request, in nanoseconds, since the last call. */
+    public Histogram intervalQueueWait(Histogram recycle) {
+        return queueWaitNanos.getIntervalHistogram(recycle);
+    }
+
+    /** Rows per batch run since the last call. */
+    public Histogram intervalBatchSize(Histogram recycle) {
+        return batchSize.getIntervalHistogram(recycle);
+    }
+
+    /** Engine time per batch, in nanoseconds, since the last call. */
+    public Histogram intervalEngineTime(Histogram recycle) {
+        return engineNanos.getIntervalHistogram(recycle);
+    }
+
+    /** Enqueue to completion per request (OK, TIMEOUT, FAILED or SHUTDOWN), in nanoseconds, since the last call. */
+    public Histogram intervalEndToEnd(Histogram recycle) {
+        return endToEndNanos.getIntervalHistogram(recycle);
+    }
+
+    public long submitted() {
+        return submitted.get();
+    }
+
+    /** Refused because the queue was full. */
+    public long rejected() {
+        return rejected.get();
+    }
+
+    /** Answered OK. */
+    public long completed() {
+        return completed.get();
+    }
+
+    public long timedOut() {
+        return timedOut.get();
+    }
+
+    public long failed() {
+        return failed.get();
+    }
+
+    /** Answered SHUTDOWN (queued when the batcher closed with FAIL_PENDING, or submitted after close). */
+    public long shutdown() {
+        return shutdown.get();
+    }
+
+    public long batches() {
+        return batches.get();
+    }
+
+    public long failedBatches() {
+        return failedBatches.get();
+    }
+}

@@ -1,0 +1,508 @@
+package io.hotpath.batcher;
+
+import static io.hotpath.batcher.RequestRecordDescriptor.DEADLINE_OFFSET;
+import static io.hotpath.batcher.RequestRecordDescriptor.ENQUEUE_TIME_OFFSET;
+import static io.hotpath.batcher.RequestRecordDescriptor.HEADER_LENGTH;
+import static io.hotpath.batcher.RequestRecordDescriptor.LENGTH_KEY_OFFSET;
+import static io.hotpath.batcher.RequestRecordDescriptor.MSG_TYPE_REQUEST;
+import static io.hotpath.batcher.RequestRecordDescriptor.REQUEST_ID_OFFSET;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+/**
+ * A dynamic batcher: many caller threads submit requests; one batcher thread forms batches and
+ * runs them through a {@link BatchProcessor}.
+ *
+ * <p><b>Queue.</b> Two Agrona {@link ManyToOneRingBuffer}s in off-heap memory, one per priority.
+ * Submitting claims a record, copies the request's input into it in place and commits; a full
+ * ring refuses at once with {@link BatchStatus#REJECTED}. The high-priority ring is always
+ * drained first.
+ *
+ * <p><b>Batch formation.</b> The batcher thread stages records into the processor's rows and runs
+ * a bucket's batch when it is full ({@code maxBatchSize}), when it reaches a preferred size, or
+ * when its oldest request has waited {@code maxQueueDelay} ({@code 0}: whatever is there, now).
+ * A request whose deadline has passed is answered TIMEOUT and never runs.
+ *
+ * <p><b>Completion.</b> Each output row is copied to its request's output memory, then the
+ * request's status is published; a blocked {@link #infer} returns, or the request's
+ * {@link Completion} runs. An engine exception fails exactly that batch's requests.
+ *
+ * <p><b>Close.</b> {@link #close()} stops accepting, then drains (runs what was accepted) or
+ * fails it with SHUTDOWN, as configured; every accepted request is answered exactly once and no
+ * caller is left waiting. Ring memory is freed by the garbage collector when the batcher is
+ * unreachable, never while a late caller might still touch it.
+ */
+public final class DynamicBatcher implements AutoCloseable {
+    private static final int RUNNING = 0;
+    private static final int CLOSING = 1;
+    private static final int CLOSED = 2;
+    private static final int SPIN_TRIES = 2_000;
+    private static final int YIELD_TRIES = 100;
+    private static final long MAX_PARK_NANOS = 1_000_000L;
+
+    private final BatcherConfig config;
+    private final BatchProcessor processor;
+    private final BatcherMetrics metrics = new BatcherMetrics();
+    private final RingBuffer[] rings = new RingBuffer[2];
+    private final MemorySegment[] ringMemory = new MemorySegment[2];
+    private final BatchRequest[] requests;
+    private final AtomicInteger requestCount = new AtomicInteger();
+    private final Arena requestArena = Arena.ofAuto();
+    private final Thread thread;
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
+    private volatile boolean batcherSleeping;
+    private volatile BatcherConfig.CloseMode closeMode;
+
+    // batcher-thread state, per bucket
+    private final int[] pending;
+    private final long[] oldestEnqueue;
+    private final int[][] rowRequest;
+    private final long[][] rowDeadline;
+    private final long[][] rowEnqueue;
+    private final boolean[] preferred;
+    private int largestPreferred;
+    private boolean failQueued;
+    private final MessageHandler handler = this::onRecord;
+
+    public DynamicBatcher(BatcherConfig config, BatchProcessor processor) {
+        this.config = java.util.Objects.requireNonNull(config, "config");
+        this.processor = java.util.Objects.requireNonNull(processor, "processor");
+        int buckets = processor.bucketCount();
+        if (buckets < 1) {
+            throw new IllegalArgumentException("processor.bucketCount() must be >= 1, was " + buckets);
+        }
+        for (int p = 0; p < 2; p++) {
+            int bytes = config.queueCapacityBytes + RingBufferDescriptor.TRAILER_LENGTH;
+            ringMemory[p] = Arena.ofAuto().allocate(bytes, 64);
+            rings[p] = new ManyToOneRingBuffer(new UnsafeBuffer(ringMemory[p].address(), bytes));
+        }
+        this.requests = new BatchRequest[config.maxRequests];
+        int max = config.maxBatchSize;
+        this.pending = new int[buckets];
+        this.oldestEnqueue = new long[buckets];
+        this.rowRequest = new int[buckets][max];
+        this.rowDeadline = new long[buckets][max];
+        this.rowEnqueue = new long[buckets][max];
+        this.preferred = new boolean[max + 1];
+        for (int s : config.preferredBatchSizes) {
+            preferred[s] = true;
+            largestPreferred = Math.max(largestPreferred, s);
+        }
+        this.closeMode = config.closeMode;
+        this.thread = new Thread(this::loop, config.threadName);
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    public BatcherConfig config() {
+        return config;
+    }
+
+    public BatcherMetrics metrics() {
+        return metrics;
+    }
+
+    /** True until {@link #close()} starts. */
+    public boolean isRunning() {
+        return state.get() == RUNNING;
+    }
+
+    /**
+     * A new reusable request handle with its own input and output memory. Allocates; make one per
+     * caller thread (or pool them) and reuse it. At most {@code maxRequests} handles per batcher.
+     */
+    public BatchRequest newRequest() {
+        int id = requestCount.getAndIncrement();
+        if (id >= requests.length) {
+            requestCount.decrementAndGet();
+            throw new IllegalStateException("this batcher already has maxRequests=" + requests.length + " request handles; reuse them");
+        }
+        BatchRequest r = new BatchRequest(id, this,
+                requestArena.allocate(config.maxPayloadBytes, 64),
+                requestArena.allocate(Math.max(1, config.maxOutputBytes), 64));
+        synchronized (requests) {
+            requests[id] = r;     // published to the batcher thread by the ring's commit (release) before it is ever read
+        }
+        return r;
+    }
+
+    /**
+     * Queues {@code request} without waiting. Returns {@link BatchStatus#PENDING} when accepted,
+     * {@link BatchStatus#REJECTED} when the queue is full, {@link BatchStatus#SHUTDOWN} when closed.
+     * Allocation-free.
+     */
+    public int submit(BatchRequest request) {
+        return submit(request, null);
+    }
+
+    /** As {@link #submit(BatchRequest)}, with {@code callback} run on the batcher thread when it is answered. */
+    public int inferAsync(BatchRequest request, Completion callback) {
+        return submit(request, callback);
+    }
+
+    /**
+     * Queues {@code request}, waiting up to {@code maxWaitNanos} for room when the queue is full
+     * (the caller asked for a bounded wait), then returns as {@link #submit(BatchRequest)}.
+     */
+    public int submit(BatchRequest request, Completion callback, long maxWaitNanos) {
+        int s = submit(request, callback);
+        if (s != BatchStatus.REJECTED || maxWaitNanos <= 0) {
+            return s;
+        }
+        long end = System.nanoTime() + maxWaitNanos;
+        int spins = 0;
+        do {
+            if (++spins < SPIN_TRIES) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+            s = trySubmit(request, callback);
+        } while (s == BatchStatus.REJECTED && System.nanoTime() < end);
+        if (s == BatchStatus.REJECTED) {
+            metrics.rejected.incrementAndGet();
+        }
+        return s;
+    }
+
+    private int submit(BatchRequest request, Completion callback) {
+        int s = trySubmit(request, callback);
+        if (s == BatchStatus.REJECTED) {
+            metrics.rejected.incrementAndGet();
+        }
+        return s;
+    }
+
+    private int trySubmit(BatchRequest r, Completion callback) {
+        if (r.owner != this) {
+            throw new IllegalArgumentException("request " + r.id + " belongs to another batcher");
+        }
+        if (r.isPending()) {
+            throw new IllegalStateException("request " + r.id + " is still pending; one inference at a time per request handle");
+        }
+        if (state.get() != RUNNING) {
+            return rejectAfterClose(r);
+        }
+        RingBuffer ring = rings[r.priority];
+        int length = HEADER_LENGTH + r.inputLength;
+        int index = ring.tryClaim(MSG_TYPE_REQUEST, length);
+        if (index < 0) {
+            return BatchStatus.REJECTED;
+        }
+        if (state.get() != RUNNING) {
+            // close() started between our check and our claim: the batcher may already have taken
+            // its final snapshot of the ring, so this record must not be committed.
+            ring.abort(index);
+            return rejectAfterClose(r);
+        }
+        MutableDirectBuffer buf = ring.buffer();
+        long now = System.nanoTime();
+        buf.putInt(index + REQUEST_ID_OFFSET, r.id);
+        buf.putInt(index + LENGTH_KEY_OFFSET, r.lengthKey);
+        buf.putLong(index + DEADLINE_OFFSET, r.deadlineNanos);
+        buf.putLong(index + ENQUEUE_TIME_OFFSET, now);
+        MemorySegment.copy(r.input(), 0, ringMemory[r.priority], index + HEADER_LENGTH, r.inputLength);
+        r.enqueueNanos = now;
+        r.callback = callback;
+        r.error = null;
+        r.pending();
+        ring.commit(index);
+        metrics.submitted.incrementAndGet();
+        if (batcherSleeping) {
+            LockSupport.unpark(thread);
+        }
+        return BatchStatus.PENDING;
+    }
+
+    private int rejectAfterClose(BatchRequest r) {
+        metrics.shutdown.incrementAndGet();
+        return BatchStatus.SHUTDOWN;
+    }
+
+    /**
+     * Submits {@code request} and waits for its answer (spinning, then yielding, then parking, as
+     * {@code callerIdle} allows). Returns the final status: OK, TIMEOUT, FAILED, SHUTDOWN, or
+     * REJECTED when the queue was full. Allocation-free.
+     */
+    public int infer(BatchRequest request) {
+        int s = submit(request, null);
+        if (s != BatchStatus.PENDING) {
+            return s;
+        }
+        return await(request);
+    }
+
+    /** Waits until {@code request} is answered and returns its status. */
+    public int await(BatchRequest r) {
+        IdleStrategyKind idle = config.callerIdle;
+        for (int i = 0; i < SPIN_TRIES; i++) {
+            int s = r.status();
+            if (s != BatchStatus.PENDING) {
+                return s;
+            }
+            Thread.onSpinWait();
+        }
+        if (idle == IdleStrategyKind.BUSY_SPIN) {
+            int s;
+            while ((s = r.status()) == BatchStatus.PENDING) {
+                Thread.onSpinWait();
+            }
+            return s;
+        }
+        for (int i = 0; i < YIELD_TRIES || idle == IdleStrategyKind.YIELD; i++) {
+            int s = r.status();
+            if (s != BatchStatus.PENDING) {
+                return s;
+            }
+            Thread.yield();
+        }
+        r.waiter = Thread.currentThread();
+        try {
+            int s;
+            while ((s = r.status()) == BatchStatus.PENDING) {
+                LockSupport.parkNanos(this, MAX_PARK_NANOS);
+            }
+            return s;
+        } finally {
+            r.waiter = null;
+        }
+    }
+
+    // ---------------------------------------------------------------- batcher thread
+
+    private void loop() {
+        IdleStrategy idle = config.batcherIdle.newBatcherStrategy(MAX_PARK_NANOS);
+        long[] finalTail = null;
+        while (true) {
+            int work = drainOnce();
+            work += dispatchDue(System.nanoTime());
+            if (finalTail == null && state.get() != RUNNING) {
+                // Every record claimed before this read is in the snapshot; later claims see the
+                // state and abort themselves (see trySubmit).
+                finalTail = new long[] {rings[0].producerPosition(), rings[1].producerPosition()};
+                failQueued = closeMode == BatcherConfig.CloseMode.FAIL_PENDING;
+            }
+            if (finalTail != null && rings[0].consumerPosition() >= finalTail[0] && rings[1].consumerPosition() >= finalTail[1]) {
+                finishPending();
+                state.set(CLOSED);
+                return;
+            }
+            if (work > 0) {
+                idle.reset();
+            } else if (config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
+                batcherSleeping = true;
+                VarHandle.fullFence();
+                if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
+                    idle.idle(0);
+                }
+                batcherSleeping = false;
+            } else {
+                idle.idle(0);
+            }
+        }
+    }
+
+    private int drainOnce() {
+        int n = rings[1].read(handler, config.maxBatchSize);
+        n += rings[0].read(handler, config.maxBatchSize);
+        return n;
+    }
+
+    private void onRecord(int msgType, MutableDirectBuffer buffer, int index, int length) {
+        int id = buffer.getInt(index + REQUEST_ID_OFFSET);
+        int key = buffer.getInt(index + LENGTH_KEY_OFFSET);
+        long deadline = buffer.getLong(index + DEADLINE_OFFSET);
+        long enqueued = buffer.getLong(index + ENQUEUE_TIME_OFFSET);
+        BatchRequest r = requests[id];
+        if (failQueued) {
+            complete(r, BatchStatus.SHUTDOWN, null, System.nanoTime());
+            return;
+        }
+        long now = System.nanoTime();
+        if (deadline != 0 && now - deadline > 0) {
+            complete(r, BatchStatus.TIMEOUT, null, now);
+            return;
+        }
+        int b = processor.bucketOf(key);
+        if (pending[b] == config.maxBatchSize) {
+            dispatch(b, now);
+        }
+        int row = pending[b];
+        MemorySegment ring = buffer == rings[0].buffer() ? ringMemory[0] : ringMemory[1];
+        try {
+            processor.stage(b, row, ring, index + HEADER_LENGTH, length - HEADER_LENGTH, key);
+        } catch (RuntimeException e) {
+            metrics.failed.incrementAndGet();
+            complete(r, BatchStatus.FAILED, e, now);
+            return;
+        }
+        rowRequest[b][row] = id;
+        rowDeadline[b][row] = deadline;
+        rowEnqueue[b][row] = enqueued;
+        if (row == 0) {
+            oldestEnqueue[b] = enqueued;
+        }
+        pending[b] = row + 1;
+        if (row + 1 == config.maxBatchSize || (row + 1 == largestPreferred)) {
+            dispatch(b, now);
+        }
+    }
+
+    private int dispatchDue(long now) {
+        int dispatched = 0;
+        for (int b = 0; b < pending.length; b++) {
+            int n = pending[b];
+            if (n == 0) {
+                continue;
+            }
+            if (config.maxQueueDelayNanos == 0 || preferred[n] || now - oldestEnqueue[b] >= config.maxQueueDelayNanos
+                    || state.get() != RUNNING) {
+                dispatch(b, now);
+                dispatched++;
+            }
+        }
+        return dispatched;
+    }
+
+    private void dispatch(int b, long now) {
+        int n = pending[b];
+        pending[b] = 0;
+        int[] ids = rowRequest[b];
+        long[] deadlines = rowDeadline[b];
+        long[] enq = rowEnqueue[b];
+        int rows = 0;
+        for (int r = 0; r < n; r++) {
+            if (deadlines[r] != 0 && now - deadlines[r] > 0) {
+                complete(requests[ids[r]], BatchStatus.TIMEOUT, null, now);
+                continue;
+            }
+            if (rows != r) {
+                processor.moveRow(b, r, rows);
+                ids[rows] = ids[r];
+                enq[rows] = enq[r];
+                deadlines[rows] = deadlines[r];
+            }
+            rows++;
+        }
+        if (rows == 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        for (int r = 0; r < rows; r++) {
+            metrics.queueWaitNanos.recordValue(Math.max(0, start - enq[r]));
+        }
+        metrics.batchSize.recordValue(rows);
+        metrics.batches.incrementAndGet();
+        try {
+            processor.run(b, rows);
+        } catch (Throwable t) {
+            long end = System.nanoTime();
+            metrics.failedBatches.incrementAndGet();
+            for (int r = 0; r < rows; r++) {
+                metrics.failed.incrementAndGet();
+                complete(requests[ids[r]], BatchStatus.FAILED, t, end);
+            }
+            return;
+        }
+        long end = System.nanoTime();
+        metrics.engineNanos.recordValue(end - start);
+        for (int r = 0; r < rows; r++) {
+            BatchRequest req = requests[ids[r]];
+            try {
+                processor.output(b, r, req);
+            } catch (RuntimeException e) {
+                metrics.failed.incrementAndGet();
+                complete(req, BatchStatus.FAILED, e, end);
+                continue;
+            }
+            metrics.completed.incrementAndGet();
+            complete(req, BatchStatus.OK, null, end);
+        }
+    }
+
+    /** At close: pending rows run (DRAIN) or are answered SHUTDOWN (FAIL_PENDING). */
+    private void finishPending() {
+        for (int b = 0; b < pending.length; b++) {
+            if (pending[b] == 0) {
+                continue;
+            }
+            if (failQueued) {
+                long now = System.nanoTime();
+                for (int r = 0; r < pending[b]; r++) {
+                    complete(requests[rowRequest[b][r]], BatchStatus.SHUTDOWN, null, now);
+                }
+                pending[b] = 0;
+            } else {
+                dispatch(b, System.nanoTime());
+            }
+        }
+    }
+
+    private void complete(BatchRequest r, int status, Throwable error, long now) {
+        if (status == BatchStatus.TIMEOUT) {
+            metrics.timedOut.incrementAndGet();
+        } else if (status == BatchStatus.SHUTDOWN) {
+            metrics.shutdown.incrementAndGet();
+        }
+        metrics.endToEndNanos.recordValue(Math.max(0, now - r.enqueueNanos));
+        Completion cb = r.callback;
+        r.error = error;
+        r.completeNanos = now;
+        r.complete(status);
+        Thread waiter = r.waiter;
+        if (waiter != null) {
+            LockSupport.unpark(waiter);
+        }
+        if (cb != null) {
+            try {
+                cb.onComplete(r, status);
+            } catch (RuntimeException e) {
+                // a callback's failure must not stop the batcher or other callbacks
+            }
+        }
+    }
+
+    /** Closes with the configured {@link BatcherConfig.CloseMode} (DRAIN by default). */
+    @Override
+    public void close() {
+        close(config.closeMode);
+    }
+
+    /**
+     * Stops accepting requests, then drains or fails what was accepted, and waits for the batcher
+     * thread to finish (unless called from it, for example in a callback). Idempotent.
+     */
+    public void close(BatcherConfig.CloseMode mode) {
+        synchronized (state) {
+            if (state.get() == RUNNING) {
+                closeMode = mode;           // written before the state the batcher thread reads first
+                state.set(CLOSING);
+            }
+        }
+        LockSupport.unpark(thread);
+        if (Thread.currentThread() != thread) {
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
