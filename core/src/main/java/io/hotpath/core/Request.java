@@ -1,0 +1,161 @@
+package io.hotpath.core;
+
+import io.hotpath.batcher.BatchRequest;
+import io.hotpath.batcher.BatchStatus;
+import io.hotpath.batcher.Completion;
+import java.util.List;
+
+/**
+ * One caller's reusable request to an {@link InferenceService}: one row of every model input,
+ * written in place in off-heap memory, and one row of every output, filled in when the request
+ * completes {@link BatchStatus#OK}. Made once with {@link InferenceService#newRequest()} and reused;
+ * one inference at a time per request.
+ *
+ * <p>For a model with a variable length (such as {@code sequence_length}), set it with
+ * {@link #length(int)} before writing the inputs; each output's length follows the request's own,
+ * not the batch's padded one.
+ */
+public final class Request {
+    final BatchRequest handle;
+    private final Tensor[] inputs;
+    private final Tensor[] outputs;
+    private final RowLayout outLayout;
+    private final int maxLength;
+    private final boolean hasLength;
+    private int length = 1;
+    RequestCallback callback;
+    final Completion adapter;
+
+    Request(BatchRequest handle, List<TensorSpec> inSpecs, RowLayout inLayout, List<TensorSpec> outSpecs, RowLayout outLayout,
+            int maxLength, boolean hasLength) {
+        this.handle = handle;
+        this.outLayout = outLayout;
+        this.maxLength = maxLength;
+        this.hasLength = hasLength;
+        this.inputs = new Tensor[inSpecs.size()];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = new Tensor(inSpecs.get(i), handle.input().asSlice(inLayout.offset[i], inLayout.capacityBytes[i]));
+        }
+        this.outputs = new Tensor[outSpecs.size()];
+        for (int o = 0; o < outputs.length; o++) {
+            outputs[o] = new Tensor(outSpecs.get(o), handle.output().asSlice(outLayout.offset[o], Math.max(1, outLayout.capacityBytes[o])));
+        }
+        this.adapter = (h, status) -> {
+            RequestCallback cb = callback;
+            if (cb != null) {
+                cb.onComplete(this, status);
+            }
+        };
+        length(1);
+    }
+
+    /** Input {@code name} (one row: shape {@code [1, ...]}); unknown names are an INVALID_ARGUMENT listing the known ones. */
+    public Tensor input(String name) {
+        for (Tensor t : inputs) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        throw HotpathException.invalidArgument("unknown input '" + name + "'; the model's inputs are " + names(inputs));
+    }
+
+    public Tensor input(int index) {
+        return inputs[index];
+    }
+
+    /** Output {@code name}, valid after the request completed OK. */
+    public Tensor output(String name) {
+        for (Tensor t : outputs) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        throw HotpathException.invalidArgument("unknown output '" + name + "'; the model's outputs are " + names(outputs));
+    }
+
+    public Tensor output(int index) {
+        return outputs[index];
+    }
+
+    private static List<String> names(Tensor[] ts) {
+        return java.util.Arrays.stream(ts).map(Tensor::name).toList();
+    }
+
+    /**
+     * Sets the variable length (for example the number of tokens) of this request's inputs.
+     * Between 1 and the service's maximum; for models without one, only 1 is allowed.
+     */
+    public Request length(int n) {
+        if (n < 1 || n > maxLength) {
+            throw HotpathException.invalidArgument("length " + n + " outside [1, " + maxLength + "]"
+                    + (hasLength ? " (the engine's capacity for the variable dimension)" : " (the model has no variable length)"));
+        }
+        this.length = n;
+        for (Tensor t : inputs) {
+            switch (t.rank()) {
+                case 1 -> t.reshape(1);
+                case 2 -> t.reshape(1, t.spec().shape().isDynamic(1) ? n : t.spec().shape().dim(1));
+                default -> {
+                    long[] d = t.spec().shape().toArray();
+                    d[0] = 1;
+                    if (d[1] < 0) {
+                        d[1] = n;
+                    }
+                    t.reshape(d);
+                }
+            }
+        }
+        return this;
+    }
+
+    public int length() {
+        return length;
+    }
+
+    /** {@link BatchRequest#PRIORITY_NORMAL} or {@link BatchRequest#PRIORITY_HIGH}. */
+    public Request priority(int priority) {
+        handle.priority(priority);
+        return this;
+    }
+
+    /** Absolute deadline in {@link System#nanoTime()} terms, 0 for none; past it the request answers TIMEOUT without running. */
+    public Request deadlineNanos(long nanoTime) {
+        handle.deadlineNanos(nanoTime);
+        return this;
+    }
+
+    /** The status of the last inference ({@link BatchStatus}). */
+    public int status() {
+        return handle.status();
+    }
+
+    /** Why the last inference FAILED, or null. */
+    public Throwable error() {
+        return handle.error();
+    }
+
+    /** Enqueue and completion times of the last inference ({@code System.nanoTime()}). */
+    public long enqueueNanos() {
+        return handle.enqueueNanos();
+    }
+
+    public long completeNanos() {
+        return handle.completeNanos();
+    }
+
+    /** Called on the batcher thread: output {@code o} now holds a row of length {@code own}. */
+    void outputShaped(int o, int own) {
+        Tensor t = outputs[o];
+        if (outLayout.variable[o]) {
+            switch (t.rank()) {
+                case 2 -> t.reshape(1, own);
+                case 3 -> t.reshape(1, own, t.dim(2));
+                default -> {
+                    long[] d = t.shape();
+                    d[1] = own;
+                    t.reshape(d);
+                }
+            }
+        }
+    }
+}
