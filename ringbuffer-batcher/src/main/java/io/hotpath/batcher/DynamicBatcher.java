@@ -459,17 +459,19 @@ public final class DynamicBatcher implements AutoCloseable {
         Completion cb = r.callback;
         r.error = error;
         r.completeNanos = now;
-        r.complete(status);
-        Thread waiter = r.waiter;
-        if (waiter != null) {
-            LockSupport.unpark(waiter);
-        }
         if (cb != null) {
+            // The callback runs before the status is published: once a caller sees the request
+            // answered, nobody (not even its callback) still reads it, so it may be reused at once.
             try {
                 cb.onComplete(r, status);
             } catch (RuntimeException e) {
                 // a callback's failure must not stop the batcher or other callbacks
             }
+        }
+        r.complete(status);
+        Thread waiter = r.waiter;
+        if (waiter != null) {
+            LockSupport.unpark(waiter);
         }
     }
 
