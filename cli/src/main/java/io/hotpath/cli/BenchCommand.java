@@ -3,6 +3,7 @@ package io.hotpath.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hotpath.core.Batch;
+import io.hotpath.core.InferenceService;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
@@ -62,6 +63,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the result as JSON to FILE.")
     Path json;
 
+    @Option(names = "--concurrency", description = "Client threads sending single-row requests through the dynamic batcher "
+            + "(closed loop). Giving this, --max-batch or --max-delay-us selects the batcher path.")
+    Integer concurrency;
+
+    @Option(names = "--max-batch", description = "Batcher: largest batch; 1 = no batching (default 8 on the batcher path).")
+    Integer maxBatch;
+
+    @Option(names = "--idle", defaultValue = "backoff-park",
+            description = "Batcher: how the batcher thread and waiting clients wait: busy-spin, yield, backoff-park (default ${DEFAULT-VALUE}).")
+    String idle;
+
+    @Option(names = "--max-delay-us", description = "Batcher: longest the oldest request waits for company, microseconds; 0 = run what is there (default 100).")
+    Long maxDelayUs;
+
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
@@ -71,6 +86,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path file = ModelCatalog.resolve(model);
         GraphOptimization level = GraphOptimization.parse(opt);
+        if (concurrency != null || maxBatch != null || maxDelayUs != null) {
+            return serviceBench(out, file, level);
+        }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
                 .maxBatchSize(batch).defaultMaxDimension(seq).build();
         SystemInfo sys = SystemInfo.detect();
@@ -89,7 +107,60 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("  %-10d %10.1f %10.1f %10.1f %10.1f %10.1f %14.1f%n", batch, s.p50Us(), s.p90Us(), s.p99Us(),
                     s.p999Us(), s.maxUs(), s.itemsPerSecond());
             if (json != null) {
-                writeJson(json, file, engine, sys, s);
+                writeJson(json, baseJson(file, engine, sys, s, s.itemsPerSecond()));
+                out.println("\n  wrote " + json);
+            }
+        }
+        return 0;
+    }
+
+    private int serviceBench(PrintStream out, Path file, GraphOptimization level) throws IOException {
+        int conc = concurrency == null ? 1 : concurrency;
+        int mb = maxBatch == null ? 8 : maxBatch;
+        long delay = maxDelayUs == null ? 100 : maxDelayUs;
+        if (conc < 1 || mb < 1 || delay < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0");
+        }
+        SystemInfo sys = SystemInfo.detect();
+        OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
+                .maxBatchSize(mb).defaultMaxDimension(seq).build());
+        long v = vocab != null ? vocab : vocabulary(file, engine);
+        io.hotpath.batcher.IdleStrategyKind idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(
+                idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+        try (InferenceService svc = InferenceService.builder(engine).maxBatchSize(mb).maxQueueDelayMicros(delay)
+                .batcherIdle(idleKind).callerIdle(idleKind)
+                .maxRequests(Math.max(conc, 1)).build()) {
+            out.println("hotpath bench (dynamic batcher): " + model + " (" + file + ")");
+            out.println("  engine  " + engine.describe());
+            out.println("  system  " + sys.summary());
+            out.println("  run     concurrency=" + conc + " max-batch=" + mb + " max-delay-us=" + delay + " idle=" + idle
+                    + (svc.maxLength() > 1 ? " seq=" + Math.min(seq, svc.maxLength()) : "")
+                    + " warmup=" + warmup + "/client iterations=" + iterations + " (total)");
+            int perThread = Math.max(1, iterations / conc);
+            ServiceBench.Result r;
+            try {
+                r = ServiceBench.run(svc, conc, warmup, perThread, seq, v, seed);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+            out.println();
+            ServiceBench.print(out, r, conc, mb, delay);
+            if (json != null) {
+                Map<String, Object> j = baseJson(file, engine, sys, r.latency(), r.throughput());
+                j.put("concurrency", conc);
+                j.put("max_batch", mb);
+                j.put("max_delay_us", delay);
+                j.put("mean_batch_size", r.meanBatchSize());
+                j.put("batch_size_distribution", r.batchSizeCounts());
+                j.put("queue_p50_us", r.queueWait().getValueAtPercentile(50) / 1e3);
+                j.put("queue_p99_us", r.queueWait().getValueAtPercentile(99) / 1e3);
+                j.put("engine_p50_us", r.engineTime().getValueAtPercentile(50) / 1e3);
+                j.put("engine_p99_us", r.engineTime().getValueAtPercentile(99) / 1e3);
+                j.put("requests_ok", r.ok());
+                j.put("requests_not_ok", r.failed());
+                writeJson(json, j);
                 out.println("\n  wrote " + json);
             }
         }
@@ -108,7 +179,7 @@ final class BenchCommand implements Callable<Integer> {
         return DEFAULT_VOCAB;
     }
 
-    private void writeJson(Path file, Path modelFile, OrtCpuEngine engine, SystemInfo sys, LatencyStats s) throws IOException {
+    private Map<String, Object> baseJson(Path modelFile, OrtCpuEngine engine, SystemInfo sys, LatencyStats s, double throughput) {
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("model", model);
         j.put("model_file", modelFile.toString());
@@ -126,7 +197,7 @@ final class BenchCommand implements Callable<Integer> {
         j.put("p999_us", s.p999Us());
         j.put("max_us", s.maxUs());
         j.put("mean_us", s.meanUs());
-        j.put("throughput_per_s", s.itemsPerSecond());
+        j.put("throughput_per_s", throughput);
         j.put("runs_per_s", s.runsPerSecond());
         j.put("cpu_model", sys.cpuModel());
         j.put("cpu_flags", sys.cpuFlags());
@@ -134,6 +205,10 @@ final class BenchCommand implements Callable<Integer> {
         j.put("jdk", sys.jdk());
         j.put("os", sys.os());
         j.put("onnxruntime_version", OrtCpuEngine.runtimeVersion());
+        return j;
+    }
+
+    private static void writeJson(Path file, Map<String, Object> j) throws IOException {
         if (file.toAbsolutePath().getParent() != null) {
             java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
         }

@@ -30,18 +30,23 @@ final class RandomInputs {
                 throw HotpathException.invalidArgument("input '" + t.name() + "' has a fixed batch of " + s.dim(0) + "; --batch " + rows + " cannot apply");
             }
             t.reshape(dims);
-            String name = t.name().toLowerCase(Locale.ROOT);
-            long n = t.elementCount();
-            for (long k = 0; k < n; k++) {
-                switch (t.dtype()) {
-                    case FLOAT32 -> t.putFloat(k, (float) r.nextDouble(-1, 1));
-                    case FLOAT16 -> t.putShort(k, Float.floatToFloat16((float) r.nextDouble(-1, 1)));
-                    case BFLOAT16 -> t.putShort(k, (short) (Float.floatToIntBits((float) r.nextDouble(-1, 1)) >>> 16));
-                    case INT64 -> t.putLong(k, integer(name, r, vocab));
-                    case INT32 -> t.putInt(k, (int) integer(name, r, vocab));
-                    case INT8, UINT8 -> t.putByte(k, (byte) r.nextInt(0, 100));
-                    case BOOL -> t.putByte(k, (byte) 1);
-                }
+            fill(t, r, vocab);
+        }
+    }
+
+    /** Fills {@code t} in its current shape. */
+    static void fill(Tensor t, SplittableRandom r, long vocab) {
+        String name = t.name().toLowerCase(Locale.ROOT);
+        long n = t.elementCount();
+        for (long k = 0; k < n; k++) {
+            switch (t.dtype()) {
+                case FLOAT32 -> t.putFloat(k, (float) r.nextDouble(-1, 1));
+                case FLOAT16 -> t.putShort(k, Float.floatToFloat16((float) r.nextDouble(-1, 1)));
+                case BFLOAT16 -> t.putShort(k, (short) (Float.floatToIntBits((float) r.nextDouble(-1, 1)) >>> 16));
+                case INT64 -> t.putLong(k, integer(name, r, vocab));
+                case INT32 -> t.putInt(k, (int) integer(name, r, vocab));
+                case INT8, UINT8 -> t.putByte(k, (byte) r.nextInt(0, 100));
+                case BOOL -> t.putByte(k, (byte) 1);
             }
         }
     }

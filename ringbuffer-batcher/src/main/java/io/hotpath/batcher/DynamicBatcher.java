@@ -47,7 +47,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private static final int RUNNING = 0;
     private static final int CLOSING = 1;
     private static final int CLOSED = 2;
-    private static final int SPIN_TRIES = 2_000;
+    private static final int SPIN_TRIES = 200;
     private static final int YIELD_TRIES = 100;
     private static final long MAX_PARK_NANOS = 1_000_000L;
 
@@ -73,6 +73,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private final boolean[] preferred;
     private int largestPreferred;
     private boolean failQueued;
+    private int stagedTotal;
     private final MessageHandler handler = this::onRecord;
 
     public DynamicBatcher(BatcherConfig config, BatchProcessor processor) {
@@ -300,6 +301,8 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             if (work > 0) {
                 idle.reset();
+            } else if (stagedTotal > 0) {
+                waitForCompany();
             } else if (config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
                 batcherSleeping = true;
                 VarHandle.fullFence();
@@ -310,6 +313,32 @@ public final class DynamicBatcher implements AutoCloseable {
             } else {
                 idle.idle(0);
             }
+        }
+    }
+
+    /**
+     * Rows are staged and waiting for company: never sleep past the oldest row's deadline of
+     * {@code maxQueueDelay}. A long wait parks (a producer's commit unparks it); a short one spins.
+     */
+    private void waitForCompany() {
+        long due = Long.MAX_VALUE;
+        for (int b = 0; b < pending.length; b++) {
+            if (pending[b] > 0) {
+                due = Math.min(due, oldestEnqueue[b] + config.maxQueueDelayNanos);
+            }
+        }
+        long remaining = due - System.nanoTime();
+        if (remaining > 60_000 && config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
+            batcherSleeping = true;
+            VarHandle.fullFence();
+            if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
+                LockSupport.parkNanos(this, remaining - 50_000);
+            }
+            batcherSleeping = false;
+        } else if (remaining > 20_000 && config.batcherIdle != IdleStrategyKind.BUSY_SPIN) {
+            Thread.yield();
+        } else {
+            Thread.onSpinWait();
         }
     }
 
@@ -354,6 +383,7 @@ public final class DynamicBatcher implements AutoCloseable {
             oldestEnqueue[b] = enqueued;
         }
         pending[b] = row + 1;
+        stagedTotal++;
         if (row + 1 == config.maxBatchSize || (row + 1 == largestPreferred)) {
             dispatch(b, now);
         }
@@ -361,13 +391,16 @@ public final class DynamicBatcher implements AutoCloseable {
 
     private int dispatchDue(long now) {
         int dispatched = 0;
+        // When every request handle that exists is already staged, no more company can come:
+        // a handle carries one request at a time. Waiting longer would only add latency.
+        boolean noneCanArrive = stagedTotal > 0 && stagedTotal >= requestCount.get();
         for (int b = 0; b < pending.length; b++) {
             int n = pending[b];
             if (n == 0) {
                 continue;
             }
             if (config.maxQueueDelayNanos == 0 || preferred[n] || now - oldestEnqueue[b] >= config.maxQueueDelayNanos
-                    || state.get() != RUNNING) {
+                    || noneCanArrive || state.get() != RUNNING) {
                 dispatch(b, now);
                 dispatched++;
             }
@@ -378,6 +411,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private void dispatch(int b, long now) {
         int n = pending[b];
         pending[b] = 0;
+        stagedTotal -= n;
         int[] ids = rowRequest[b];
         long[] deadlines = rowDeadline[b];
         long[] enq = rowEnqueue[b];
@@ -442,6 +476,7 @@ public final class DynamicBatcher implements AutoCloseable {
                 for (int r = 0; r < pending[b]; r++) {
                     complete(requests[rowRequest[b][r]], BatchStatus.SHUTDOWN, null, now);
                 }
+                stagedTotal -= pending[b];
                 pending[b] = 0;
             } else {
                 dispatch(b, System.nanoTime());
