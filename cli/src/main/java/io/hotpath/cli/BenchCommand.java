@@ -45,6 +45,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads; 0 = one per core (default ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--spin-wait", arity = "1", description = "ONNX Runtime worker threads spin between operators: true or false "
+            + "(default true; false on the batcher path, where spinning pool threads starve the serving threads).")
+    Boolean spinWait;
+
     @Option(names = "--opt", defaultValue = "all", description = "Graph optimization: none, basic, extended, all (default ${DEFAULT-VALUE}).")
     String opt;
 
@@ -90,7 +94,7 @@ final class BenchCommand implements Callable<Integer> {
             return serviceBench(out, file, level);
         }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
-                .maxBatchSize(batch).defaultMaxDimension(seq).build();
+                .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(seq).build();
         SystemInfo sys = SystemInfo.detect();
         try (OrtCpuEngine engine = OrtCpuEngine.open(file, options)) {
             long v = vocab != null ? vocab : vocabulary(file, engine);
@@ -124,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         SystemInfo sys = SystemInfo.detect();
         OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
-                .maxBatchSize(mb).defaultMaxDimension(seq).build());
+                .spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build());
         long v = vocab != null ? vocab : vocabulary(file, engine);
         io.hotpath.batcher.IdleStrategyKind idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(
                 idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));

@@ -56,6 +56,27 @@ class HotpathCommandTest {
     }
 
     @Test
+    void benchThroughTheBatcherReportsBatchSizesAndQueueWait() throws Exception {
+        Path json = tmp.resolve("batched.json");
+        Object[] r = run("bench", "--model", "mlp", "--threads", "1", "--concurrency", "4", "--max-batch", "8", "--max-delay-us", "200",
+                "--iterations", "2000", "--warmup", "50", "--json", json.toString());
+        assertEquals(0, r[0], (String) r[2]);
+        String out = (String) r[1];
+        assertTrue(out.contains("batch size: mean") && out.contains("queue wait: p50"), out);
+        JsonNode j = new ObjectMapper().readTree(json.toFile());
+        assertEquals(4, j.get("concurrency").asInt());
+        assertEquals(8, j.get("max_batch").asInt());
+        assertTrue(j.get("mean_batch_size").asDouble() >= 1.0 && j.get("mean_batch_size").asDouble() <= 8.0, j.toString());
+        assertTrue(j.get("queue_p99_us").asDouble() >= 0, j.toString());
+        assertEquals(2000, j.get("requests_ok").asLong(), "every measured request answered OK");
+        long batched = 0;
+        for (var e : (Iterable<java.util.Map.Entry<String, JsonNode>>) j.get("batch_size_distribution")::fields) {
+            batched += Long.parseLong(e.getKey()) * e.getValue().asLong();
+        }
+        assertEquals(2000, batched, "the batch-size distribution accounts for every measured request");
+    }
+
+    @Test
     void benchRunsATokenModelWithValidRandomIds() {
         Object[] r = run("bench", "--model", "minilm", "--seq", "16", "--iterations", "5", "--warmup", "1");
         assertEquals(0, r[0], (String) r[2]);

@@ -56,8 +56,7 @@ abstract class PeerBatcher implements AutoCloseable {
     abstract int drain(int limit) throws Exception;
 
     final void stage(PeerRequest r, MemorySegment src, long offset) {
-        long now = System.nanoTime();
-        if (r.deadlineNanos != 0 && now - r.deadlineNanos > 0) {
+        if (r.deadlineNanos != 0 && System.nanoTime() - r.deadlineNanos > 0) {
             r.status = -2;
             return;
         }

@@ -219,7 +219,6 @@ public final class DynamicBatcher implements AutoCloseable {
         r.error = null;
         r.pending();
         ring.commit(index);
-        metrics.submitted.incrementAndGet();
         if (batcherSleeping) {
             LockSupport.unpark(thread);
         }
@@ -358,14 +357,16 @@ public final class DynamicBatcher implements AutoCloseable {
             complete(r, BatchStatus.SHUTDOWN, null, System.nanoTime());
             return;
         }
-        long now = System.nanoTime();
-        if (deadline != 0 && now - deadline > 0) {
-            complete(r, BatchStatus.TIMEOUT, null, now);
-            return;
+        if (deadline != 0) {
+            long now = System.nanoTime();
+            if (now - deadline > 0) {
+                complete(r, BatchStatus.TIMEOUT, null, now);
+                return;
+            }
         }
         int b = processor.bucketOf(key);
         if (pending[b] == config.maxBatchSize) {
-            dispatch(b, now);
+            dispatch(b, System.nanoTime());
         }
         int row = pending[b];
         MemorySegment ring = buffer == rings[0].buffer() ? ringMemory[0] : ringMemory[1];
@@ -373,7 +374,7 @@ public final class DynamicBatcher implements AutoCloseable {
             processor.stage(b, row, ring, index + HEADER_LENGTH, length - HEADER_LENGTH, key);
         } catch (RuntimeException e) {
             metrics.failed.incrementAndGet();
-            complete(r, BatchStatus.FAILED, e, now);
+            complete(r, BatchStatus.FAILED, e, System.nanoTime());
             return;
         }
         rowRequest[b][row] = id;
@@ -385,7 +386,7 @@ public final class DynamicBatcher implements AutoCloseable {
         pending[b] = row + 1;
         stagedTotal++;
         if (row + 1 == config.maxBatchSize || (row + 1 == largestPreferred)) {
-            dispatch(b, now);
+            dispatch(b, System.nanoTime());
         }
     }
 
@@ -443,14 +444,15 @@ public final class DynamicBatcher implements AutoCloseable {
         } catch (Throwable t) {
             long end = System.nanoTime();
             metrics.failedBatches.incrementAndGet();
+            metrics.failed.addAndGet(rows);
             for (int r = 0; r < rows; r++) {
-                metrics.failed.incrementAndGet();
                 complete(requests[ids[r]], BatchStatus.FAILED, t, end);
             }
             return;
         }
         long end = System.nanoTime();
         metrics.engineNanos.recordValue(end - start);
+        int ok = 0;
         for (int r = 0; r < rows; r++) {
             BatchRequest req = requests[ids[r]];
             try {
@@ -460,9 +462,10 @@ public final class DynamicBatcher implements AutoCloseable {
                 complete(req, BatchStatus.FAILED, e, end);
                 continue;
             }
-            metrics.completed.incrementAndGet();
+            ok++;
             complete(req, BatchStatus.OK, null, end);
         }
+        metrics.completed.addAndGet(ok);
     }
 
     /** At close: pending rows run (DRAIN) or are answered SHUTDOWN (FAIL_PENDING). */

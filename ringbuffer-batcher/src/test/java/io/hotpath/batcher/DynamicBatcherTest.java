@@ -82,6 +82,7 @@ class DynamicBatcherTest {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
         try (DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(8).maxQueueDelayMicros(20_000).build(), p)) {
             BatchRequest r = b.newRequest();
+            b.newRequest();     // another caller exists, so company may come
             write(r, 1);
             long t0 = System.nanoTime();
             assertEquals(BatchStatus.OK, b.infer(r));
@@ -92,11 +93,28 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void aBatchRunsAtOnceWhenEveryRequestHandleIsInIt() throws Exception {
+        DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
+        try (DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(8).maxQueueDelayMicros(10_000_000).build(), p)) {
+            BatchRequest r1 = b.newRequest();
+            BatchRequest r2 = b.newRequest();
+            write(r1, 1);
+            write(r2, 2);
+            CountDownLatch both = new CountDownLatch(2);
+            b.inferAsync(r1, (r, s) -> both.countDown());
+            b.inferAsync(r2, (r, s) -> both.countDown());
+            assertTrue(both.await(5, TimeUnit.SECONDS), "no other handle exists, so no company can come: run now, not in 10 s");
+            assertEquals(2, p.maxRowsSeen.get());
+        }
+    }
+
+    @Test
     void aPreferredBatchSizeRunsWithoutWaitingForTheDelay() throws Exception {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
         try (DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(8).preferredBatchSizes(2).maxQueueDelayMicros(10_000_000).build(), p)) {
             BatchRequest r1 = b.newRequest();
             BatchRequest r2 = b.newRequest();
+            b.newRequest();     // more callers exist: only the preferred size makes it run early
             write(r1, 1);
             write(r2, 2);
             CountDownLatch both = new CountDownLatch(2);
@@ -177,6 +195,7 @@ class DynamicBatcherTest {
         try (DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(8).maxQueueDelayMicros(50_000).build(), p)) {
             BatchRequest late = b.newRequest();
             BatchRequest ok = b.newRequest();
+            b.newRequest();     // a third caller exists, so the batch waits for company
             write(late, 1);
             write(ok, 2);
             late.deadlineNanos(System.nanoTime() + 5_000_000);      // 5 ms: passes during the 50 ms wait
@@ -274,6 +293,7 @@ class DynamicBatcherTest {
         try (DynamicBatcher a = new DynamicBatcher(config().maxQueueDelayMicros(1_000_000).build(), p);
              DynamicBatcher other = new DynamicBatcher(config().build(), p)) {
             BatchRequest r = a.newRequest();
+            a.newRequest();     // another caller exists: r waits the full second for company
             write(r, 1);
             assertThrows(IllegalArgumentException.class, () -> other.submit(r));
             assertEquals(BatchStatus.PENDING, a.submit(r));
