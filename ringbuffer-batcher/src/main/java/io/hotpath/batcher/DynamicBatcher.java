@@ -48,7 +48,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private static final int CLOSING = 1;
     private static final int CLOSED = 2;
     private static final int SPIN_TRIES = 200;
-    private static final int YIELD_TRIES = 100;
+    private static final long YIELD_NANOS = 500_000L;
     private static final long MAX_PARK_NANOS = 1_000_000L;
 
     private final BatcherConfig config;
@@ -260,7 +260,10 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             return s;
         }
-        for (int i = 0; i < YIELD_TRIES || idle == IdleStrategyKind.YIELD; i++) {
+        // Yield for a while before parking: a batch usually answers within the queue delay plus one
+        // engine run, and waking a parked thread costs the batcher a system call per request.
+        long yieldUntil = System.nanoTime() + YIELD_NANOS;
+        while (idle == IdleStrategyKind.YIELD || System.nanoTime() - yieldUntil < 0) {
             int s = r.status();
             if (s != BatchStatus.PENDING) {
                 return s;
@@ -327,14 +330,16 @@ public final class DynamicBatcher implements AutoCloseable {
             }
         }
         long remaining = due - System.nanoTime();
-        if (remaining > 60_000 && config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
+        // A timed park oversleeps by the kernel's timer slack (~50 us on Linux), and waking it
+        // costs every producer a system call: park only for long waits, yield through short ones.
+        if (remaining > 1_000_000 && config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
             batcherSleeping = true;
             VarHandle.fullFence();
             if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
-                LockSupport.parkNanos(this, remaining - 50_000);
+                LockSupport.parkNanos(this, remaining - 200_000);
             }
             batcherSleeping = false;
-        } else if (remaining > 20_000 && config.batcherIdle != IdleStrategyKind.BUSY_SPIN) {
+        } else if (remaining > 5_000 && config.batcherIdle != IdleStrategyKind.BUSY_SPIN) {
             Thread.yield();
         } else {
             Thread.onSpinWait();

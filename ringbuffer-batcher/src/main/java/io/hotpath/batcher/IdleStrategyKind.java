@@ -14,7 +14,10 @@ public enum IdleStrategyKind {
     BUSY_SPIN,
     /** Spin briefly, then {@code Thread.yield()}. */
     YIELD,
-    /** Spin, then yield, then park (the batcher unparks a parked caller; producers unpark a parked batcher). */
+    /**
+     * Spin, then yield (a caller: for up to 0.5 ms), then park; the batcher unparks a parked
+     * caller and producers unpark a parked batcher.
+     */
     BACKOFF_PARK;
 
     IdleStrategy newBatcherStrategy(long maxParkNanos) {
