@@ -121,7 +121,7 @@ class DynamicBatcherTest {
             assertEquals(BatchStatus.PENDING, b.inferAsync(r1, (r, s) -> both.countDown()));
             assertEquals(BatchStatus.PENDING, b.inferAsync(r2, (r, s) -> both.countDown()));
             assertTrue(both.await(5, TimeUnit.SECONDS), "two requests form the preferred size and run long before the 10 s delay");
-            assertEquals(BatchStatus.OK, r1.status());
+            assertEquals(BatchStatus.OK, b.await(r1));
             assertDoubled(r2, 2);
         }
     }
@@ -203,8 +203,8 @@ class DynamicBatcherTest {
             b.inferAsync(late, (r, s) -> done.countDown());
             b.inferAsync(ok, (r, s) -> done.countDown());
             assertTrue(done.await(5, TimeUnit.SECONDS));
-            assertEquals(BatchStatus.TIMEOUT, late.status());
-            assertEquals(BatchStatus.OK, ok.status());
+            assertEquals(BatchStatus.TIMEOUT, b.await(late));
+            assertEquals(BatchStatus.OK, b.await(ok));
             assertDoubled(ok, 2);
             assertEquals(1, p.maxRowsSeen.get(), "the timed-out row was removed from the batch");
         }
@@ -234,7 +234,9 @@ class DynamicBatcherTest {
             BatchRequest first = b.newRequest();
             write(first, 0);
             b.inferAsync(first, (r, s) -> order.add(-1));
-            Thread.sleep(5);      // the batcher is now inside the first (slow) batch
+            while (p.runs.get() == 0) {     // wait until the batcher is inside the first (slow) batch
+                Thread.onSpinWait();
+            }
             List<BatchRequest> normal = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 BatchRequest r = b.newRequest();

@@ -109,7 +109,7 @@ class InferenceServiceTest {
             }
             assertTrue(done.await(60, TimeUnit.SECONDS));
             for (int s = 0; s < rs.length; s++) {
-                assertEquals(BatchStatus.OK, rs[s].status());
+                assertEquals(BatchStatus.OK, svc.await(rs[s]));
                 Tensor out = rs[s].output("last_hidden_state");
                 assertArrayEquals(new long[] {1, lengths[s], 384}, out.shape());
                 double diff = 0;
