@@ -132,9 +132,8 @@ final class BenchCommand implements Callable<Integer> {
         long v = vocab != null ? vocab : vocabulary(file, engine);
         io.hotpath.batcher.IdleStrategyKind idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(
                 idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-        try (InferenceService svc = InferenceService.builder(engine).maxBatchSize(mb).maxQueueDelayMicros(delay)
-                .batcherIdle(idleKind).callerIdle(idleKind)
-                .maxRequests(Math.max(conc, 1)).build()) {
+        try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
+                .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(conc)).build()) {
             out.println("hotpath bench (dynamic batcher): " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
             out.println("  system  " + sys.summary());

@@ -4,7 +4,6 @@ import io.hotpath.batcher.BatchStatus;
 import io.hotpath.batcher.BatcherConfig;
 import io.hotpath.batcher.BatcherMetrics;
 import io.hotpath.batcher.DynamicBatcher;
-import io.hotpath.batcher.IdleStrategyKind;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.List;
@@ -15,7 +14,8 @@ import java.util.List;
  * row back. (The off-heap prediction cache will sit in front of the batcher.)
  *
  * <pre>{@code
- * try (InferenceService svc = InferenceService.builder(engine).maxBatchSize(32).maxQueueDelayMicros(100).build()) {
+ * try (InferenceService svc = InferenceService.builder(engine)
+ *         .batching(b -> b.maxBatchSize(32).maxQueueDelayMicros(100)).build()) {
  *     Request r = svc.newRequest();                 // once per caller thread; reused
  *     r.input("features").putFloat(0, 1.25f);       // written in place, off-heap
  *     if (svc.infer(r) == BatchStatus.OK) {
@@ -49,21 +49,17 @@ public final class InferenceService implements AutoCloseable {
         this.inLayout = new RowLayout(engine.inputs(), symbol, maxLength);
         this.outLayout = new RowLayout(engine.outputs(), symbol, maxLength);
         int[] buckets = b.buckets.length == 0 || !hasLength ? new int[] {maxLength} : bucketLimits(b.buckets, maxLength);
-        this.requests = new Request[b.maxRequests];
-        BatcherConfig config = BatcherConfig.builder()
-                .maxBatchSize(b.maxBatchSize)
-                .preferredBatchSizes(b.preferred)
-                .maxQueueDelayMicros(b.maxQueueDelayMicros)
-                .queueCapacityBytes(b.queueCapacityBytes)
+        BatcherConfig config = b.batching
                 .maxPayloadBytes((int) Math.max(1, inLayout.totalBytes))
                 .maxOutputBytes((int) outLayout.totalBytes)
-                .maxRequests(b.maxRequests)
-                .batcherIdle(b.batcherIdle)
-                .callerIdle(b.callerIdle)
-                .closeMode(b.closeMode)
-                .threadName("hotpath-batcher-" + engine.name())
                 .build();
-        this.batcher = new DynamicBatcher(config, new EngineBatchProcessor(engine, probe, inLayout, outLayout, buckets, b.maxBatchSize, requests, arena));
+        if (config.maxBatchSize() > engine.maxBatchSize()) {
+            throw HotpathException.invalidArgument("maxBatchSize " + config.maxBatchSize() + " exceeds the engine's capacity of "
+                    + engine.maxBatchSize() + " (its maxBatchSize)");
+        }
+        this.requests = new Request[config.maxRequests()];
+        this.batcher = new DynamicBatcher(config, new EngineBatchProcessor(engine, probe, inLayout, outLayout, buckets,
+                config.maxBatchSize(), requests, arena));
     }
 
     /** A builder for a service over {@code engine} (the service closes it too unless told otherwise). */
@@ -180,62 +176,24 @@ public final class InferenceService implements AutoCloseable {
     /** Builds an {@link InferenceService}; {@link #build()} validates once. */
     public static final class Builder {
         private final Engine engine;
-        private int maxBatchSize;
-        private int[] preferred = new int[0];
-        private long maxQueueDelayMicros = 100;
-        private int queueCapacityBytes = 1 << 22;
-        private int maxRequests = 1024;
-        private IdleStrategyKind batcherIdle = IdleStrategyKind.BACKOFF_PARK;
-        private IdleStrategyKind callerIdle = IdleStrategyKind.BACKOFF_PARK;
-        private BatcherConfig.CloseMode closeMode = BatcherConfig.CloseMode.DRAIN;
+        private final BatcherConfig.Builder batching;
         private int[] buckets = new int[0];
         private boolean closeEngine = true;
 
         private Builder(Engine engine) {
             this.engine = java.util.Objects.requireNonNull(engine, "engine");
-            this.maxBatchSize = engine.maxBatchSize();
+            this.batching = BatcherConfig.builder().maxBatchSize(engine.maxBatchSize()).queueCapacityBytes(1 << 22)
+                    .maxRequests(1024).threadName("hotpath-batcher-" + engine.name());
         }
 
-        /** Largest batch; at most the engine's capacity (default: the engine's capacity). */
-        public Builder maxBatchSize(int n) {
-            this.maxBatchSize = n;
-            return this;
-        }
-
-        public Builder preferredBatchSizes(int... sizes) {
-            this.preferred = sizes.clone();
-            return this;
-        }
-
-        /** How long the oldest waiting request may wait for company; 0 = run what is there now (default 100). */
-        public Builder maxQueueDelayMicros(long micros) {
-            this.maxQueueDelayMicros = micros;
-            return this;
-        }
-
-        /** Bytes of each priority's queue ring, a power of two (default 4 MiB). */
-        public Builder queueCapacityBytes(int bytes) {
-            this.queueCapacityBytes = bytes;
-            return this;
-        }
-
-        public Builder maxRequests(int n) {
-            this.maxRequests = n;
-            return this;
-        }
-
-        public Builder batcherIdle(IdleStrategyKind kind) {
-            this.batcherIdle = kind;
-            return this;
-        }
-
-        public Builder callerIdle(IdleStrategyKind kind) {
-            this.callerIdle = kind;
-            return this;
-        }
-
-        public Builder closeMode(BatcherConfig.CloseMode mode) {
-            this.closeMode = mode;
+        /**
+         * The batcher's options ({@link BatcherConfig}: max batch, preferred sizes, max queue
+         * delay, queue bytes, max requests, idle strategies, close mode). Defaults: max batch =
+         * the engine's capacity, 100 us max delay, 4 MiB per priority ring, 1024 requests. Payload
+         * and output sizes are set from the model.
+         */
+        public Builder batching(java.util.function.Consumer<BatcherConfig.Builder> options) {
+            options.accept(batching);
             return this;
         }
 
@@ -256,10 +214,6 @@ public final class InferenceService implements AutoCloseable {
         }
 
         public InferenceService build() {
-            if (maxBatchSize < 1 || maxBatchSize > engine.maxBatchSize()) {
-                throw HotpathException.invalidArgument("maxBatchSize " + maxBatchSize + " must be in [1, " + engine.maxBatchSize()
-                        + "] (the engine's capacity)");
-            }
             try {
                 return new InferenceService(this);
             } catch (IllegalArgumentException e) {

@@ -24,16 +24,6 @@ final class NoopBatchProcessor implements BatchProcessor {
     }
 
     @Override
-    public int bucketCount() {
-        return 1;
-    }
-
-    @Override
-    public int bucketOf(int lengthKey) {
-        return 0;
-    }
-
-    @Override
     public void stage(int bucket, int row, MemorySegment src, long offset, int length, int lengthKey) {
         MemorySegment.copy(src, offset, rows, (long) row * ROW_BYTES, length);
     }

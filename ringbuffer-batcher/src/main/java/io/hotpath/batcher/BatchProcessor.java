@@ -11,11 +11,15 @@ import java.lang.foreign.MemorySegment;
  * to long ones); a processor without buckets has one.
  */
 public interface BatchProcessor {
-    /** Number of buckets; at least 1. */
-    int bucketCount();
+    /** Number of buckets; at least 1 (default: one bucket). */
+    default int bucketCount() {
+        return 1;
+    }
 
-    /** The bucket of a request with this length key. */
-    int bucketOf(int lengthKey);
+    /** The bucket of a request with this length key (default: the only bucket). */
+    default int bucketOf(int lengthKey) {
+        return 0;
+    }
 
     /** Copies {@code length} payload bytes at {@code offset} of {@code src} into {@code row} of {@code bucket}. */
     void stage(int bucket, int row, MemorySegment src, long offset, int length, int lengthKey);

@@ -76,6 +76,10 @@ public final class BatcherConfig {
         return maxOutputBytes;
     }
 
+    public int maxRequests() {
+        return maxRequests;
+    }
+
     @Override
     public String toString() {
         return "maxBatch=" + maxBatchSize + " preferred=" + Arrays.toString(preferredBatchSizes) + " maxDelayUs="

@@ -30,16 +30,6 @@ final class DoublingProcessor implements BatchProcessor {
     }
 
     @Override
-    public int bucketCount() {
-        return 1;
-    }
-
-    @Override
-    public int bucketOf(int lengthKey) {
-        return 0;
-    }
-
-    @Override
     public void stage(int bucket, int row, MemorySegment src, long offset, int length, int lengthKey) {
         if (length != width * 8) {
             throw new IllegalArgumentException("row of " + length + " bytes, expected " + width * 8);

@@ -71,6 +71,23 @@ final class Fixtures {
         }
     }
 
+    /** The mlp's scores for {@code rows} rows of features, straight from the engine. */
+    static float[] runMlp(CpuEngineOptions o, float[] x, int rows) {
+        try (OrtCpuEngine e = OrtCpuEngine.open(mlp(), o)) {
+            io.hotpath.core.Batch b = e.newBatch();
+            Tensor in = b.input(0).reshape(rows, 64);
+            for (int i = 0; i < x.length; i++) {
+                in.putFloat(i, x[i]);
+            }
+            e.run(b);
+            float[] out = new float[rows];
+            for (int r = 0; r < rows; r++) {
+                out[r] = b.output(0).getFloat(r);
+            }
+            return out;
+        }
+    }
+
     /** Random features in [-1, 1) for {@code rows} rows of {@code width}. */
     static float[] features(int rows, int width, long seed) {
         SplittableRandom r = new SplittableRandom(seed);

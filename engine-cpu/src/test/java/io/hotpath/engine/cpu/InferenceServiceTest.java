@@ -20,30 +20,14 @@ import org.junit.jupiter.api.Test;
 /** The serving path (batcher + engine) on real models. */
 class InferenceServiceTest {
 
-    private static float[] direct(float[] x, int rows) {
-        try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(rows).build())) {
-            Batch b = e.newBatch();
-            Tensor in = b.input(0).reshape(rows, 64);
-            for (int i = 0; i < x.length; i++) {
-                in.putFloat(i, x[i]);
-            }
-            e.run(b);
-            float[] out = new float[rows];
-            for (int r = 0; r < rows; r++) {
-                out[r] = b.output(0).getFloat(r);
-            }
-            return out;
-        }
-    }
-
     @Test
     void batchedAnswersEqualTheEnginesAnswersRowByRow() throws Exception {
         int threads = 8;
         int perThread = 200;
         float[] x = Fixtures.features(threads, 64, 21);
-        float[] expected = direct(x, threads);
+        float[] expected = Fixtures.runMlp(CpuEngineOptions.builder().maxBatchSize(threads).build(), x, threads);
         OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(8).intraOpThreads(1).build());
-        try (InferenceService svc = InferenceService.builder(engine).maxBatchSize(8).maxQueueDelayMicros(200).build()) {
+        try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxBatchSize(8).maxQueueDelayMicros(200)).build()) {
             AtomicInteger wrong = new AtomicInteger();
             CountDownLatch done = new CountDownLatch(threads);
             for (int t = 0; t < threads; t++) {
@@ -92,7 +76,7 @@ class InferenceServiceTest {
             }
         }
         OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.minilm(), CpuEngineOptions.builder().maxBatchSize(8).maxDimension("sequence_length", seq).build());
-        try (InferenceService svc = InferenceService.builder(engine).maxBatchSize(8).maxQueueDelayMicros(20_000).lengthBuckets(12, 20).build()) {
+        try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxBatchSize(8).maxQueueDelayMicros(20_000)).lengthBuckets(12, 20).build()) {
             assertEquals(seq, svc.maxLength());
             Request[] rs = new Request[sentences.size()];
             CountDownLatch done = new CountDownLatch(rs.length);
@@ -124,7 +108,7 @@ class InferenceServiceTest {
     @Test
     void anEngineFailureFailsThatBatchWithTheEnginesError() {
         OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(4).build());
-        try (InferenceService svc = InferenceService.builder(engine).maxQueueDelayMicros(0).closeEngine(false).build()) {
+        try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(0)).closeEngine(false).build()) {
             Request r = svc.newRequest();
             assertEquals(BatchStatus.OK, svc.infer(r));
             engine.close();      // the engine dies under the service
@@ -143,8 +127,8 @@ class InferenceServiceTest {
             assertTrue(tooLong.getMessage().contains("17") && tooLong.getMessage().contains("16"), tooLong.getMessage());
             HotpathException unknown = assertThrows(HotpathException.class, () -> r.input("pixels"));
             assertTrue(unknown.getMessage().contains("'pixels'") && unknown.getMessage().contains("input_ids"), unknown.getMessage());
-            assertThrows(HotpathException.class, () -> InferenceService.builder(engine).maxBatchSize(3).build(), "over the engine's capacity");
-            assertThrows(HotpathException.class, () -> InferenceService.builder(engine).maxQueueDelayMicros(-5).build());
+            assertThrows(HotpathException.class, () -> InferenceService.builder(engine).batching(c -> c.maxBatchSize(3)).build(), "over the engine's capacity");
+            assertThrows(HotpathException.class, () -> InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(-5)).build());
         }
     }
 }

@@ -177,8 +177,8 @@ class OrtCpuEngineTest {
     void graphOptimizationLevelsAgreeAndTheOptimizedModelIsSaved() {
         Path saved = tmp.resolve("mlp-optimized.onnx");
         float[] x = Fixtures.features(4, 64, 11);
-        float[] none = runMlp(CpuEngineOptions.builder().maxBatchSize(4).graphOptimization(GraphOptimization.NONE).build(), x, 4);
-        float[] all = runMlp(CpuEngineOptions.builder().maxBatchSize(4).graphOptimization(GraphOptimization.ALL)
+        float[] none = Fixtures.runMlp(CpuEngineOptions.builder().maxBatchSize(4).graphOptimization(GraphOptimization.NONE).build(), x, 4);
+        float[] all = Fixtures.runMlp(CpuEngineOptions.builder().maxBatchSize(4).graphOptimization(GraphOptimization.ALL)
                 .optimizedModelPath(saved).intraOpThreads(1).spinWait(false).memArena(false).memPattern(false).build(), x, 4);
         assertTrue(maxAbsDiff(none, all) <= 1e-5, "none vs all " + maxAbsDiff(none, all));
         assertTrue(Files.isRegularFile(saved), "optimized model written to " + saved);
@@ -200,7 +200,7 @@ class OrtCpuEngineTest {
             Batch b = Batch.of(List.of(in), List.of(out));
             e.run(b);
             float first = out.getFloat(0);
-            assertEquals(runMlp(CpuEngineOptions.builder().maxBatchSize(2).build(), x, 2)[0], first, 1e-6f);
+            assertEquals(Fixtures.runMlp(CpuEngineOptions.builder().maxBatchSize(2).build(), x, 2)[0], first, 1e-6f);
             in.putFloat(0, in.getFloat(0) + 5f);     // written in place: the next run sees it without rebinding
             e.run(b);
             assertTrue(Math.abs(out.getFloat(0) - first) > 1e-6, "output follows the caller's memory");
@@ -243,22 +243,6 @@ class OrtCpuEngineTest {
             }
             long perRun = (mx.getCurrentThreadAllocatedBytes() - before) / runs;
             assertTrue(perRun <= 16, "bytes allocated per MiniLM run: " + perRun);
-        }
-    }
-
-    private static float[] runMlp(CpuEngineOptions o, float[] x, int rows) {
-        try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.mlp(), o)) {
-            Batch b = e.newBatch();
-            Tensor in = b.input(0).reshape(rows, 64);
-            for (int i = 0; i < x.length; i++) {
-                in.putFloat(i, x[i]);
-            }
-            e.run(b);
-            float[] out = new float[rows];
-            for (int r = 0; r < rows; r++) {
-                out[r] = b.output(0).getFloat(r);
-            }
-            return out;
         }
     }
 
