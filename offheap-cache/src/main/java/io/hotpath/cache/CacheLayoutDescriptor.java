@@ -1,0 +1,69 @@
+package io.hotpath.cache;
+
+/**
+ * The off-heap layout of one cache segment. The budget is split into segments; each holds an
+ * index (open addressing, linear probing, backward-shift deletion), a frequency byte per index
+ * slot, a ghost table of recently evicted hashes, a scratch record, and two circular logs of
+ * entries: the small FIFO (about 10%) and the main FIFO (the rest), as in S3-FIFO.
+ *
+ * <pre>
+ * Index slot (16 bytes):
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +---------------------------------------------------------------+
+ *  |                 Key hash (0 = empty slot)                     |  0
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |        Entry reference: byte offset of the record in the       |  8
+ *  |        segment's log area (the small log first, then main)    |
+ *  +---------------------------------------------------------------+
+ *
+ * Entry record (8-byte aligned, in a log):
+ *  +---------------------------------------------------------------+
+ *  |  Record length (bytes, header included; -1 = wrap padding)    |  0
+ *  +---------------------------------------------------------------+
+ *  |                 Key length (-1 = dead record)                 |  4
+ *  +---------------------------------------------------------------+
+ *  |                        Value length                          |  8
+ *  +---------------------------------------------------------------+
+ *  |                          Reserved                             | 12
+ *  +---------------------------------------------------------------+
+ *  |                          Key hash                             | 16
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |                          Model id                             | 24
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |           Expiry, System.nanoTime() (0 = never)              | 32
+ *  |                                                               |
+ *  +---------------------------------------------------------------+
+ *  |                    Key bytes, then value bytes               ... 40
+ *  +---------------------------------------------------------------+
+ * </pre>
+ */
+public final class CacheLayoutDescriptor {
+    public static final int SLOT_BYTES = 16;
+    public static final int SLOT_HASH_OFFSET = 0;
+    public static final int SLOT_REF_OFFSET = 8;
+
+    public static final int RECORD_LENGTH_OFFSET = 0;
+    public static final int KEY_LENGTH_OFFSET = 4;
+    public static final int VALUE_LENGTH_OFFSET = 8;
+    public static final int HASH_OFFSET = 16;
+    public static final int MODEL_OFFSET = 24;
+    public static final int EXPIRY_OFFSET = 32;
+    public static final int HEADER_LENGTH = 40;
+
+    /** Record length written at the end of a log when the next record does not fit before the end. */
+    public static final int PADDING = -1;
+    /** Key length of a record whose key was removed or replaced. */
+    public static final int DEAD = -1;
+
+    private CacheLayoutDescriptor() {
+    }
+
+    /** Bytes of a record with these key and value lengths, rounded up to 8. */
+    public static int recordLength(int keyLength, int valueLength) {
+        return (HEADER_LENGTH + keyLength + valueLength + 7) & ~7;
+    }
+}
