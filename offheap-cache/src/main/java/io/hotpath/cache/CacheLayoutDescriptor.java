@@ -2,8 +2,8 @@ package io.hotpath.cache;
 
 /**
  * The off-heap layout of one cache segment. The budget is split into segments; each holds an
- * index (open addressing, linear probing, backward-shift deletion), a frequency byte per index
- * slot, a ghost table of recently evicted hashes, a scratch record, and two circular logs of
+ * index (open addressing, linear probing, backward-shift deletion), a ghost table of recently
+ * evicted hashes, a scratch record, and two circular logs of
  * entries: the small FIFO (about 10%) and the main FIFO (the rest), as in S3-FIFO.
  *
  * <pre>
@@ -14,8 +14,8 @@ package io.hotpath.cache;
  *  |                 Key hash (0 = empty slot)                     |  0
  *  |                                                               |
  *  +---------------------------------------------------------------+
- *  |        Entry reference: byte offset of the record in the       |  8
- *  |        segment's log area (the small log first, then main)    |
+ *  |  Entry reference: byte offset of the record in the segment's   |  8
+ *  |  log area (small log first, then main); low 3 bits: reads (0-3)|
  *  +---------------------------------------------------------------+
  *
  * Entry record (8-byte aligned, in a log):

@@ -35,9 +35,11 @@ final class CacheSegment {
 
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
-    private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
     private static final VarHandle SEQUENCE;
     private static final int MAX_FREQ = 3;
+    /** Low bits of a slot's reference word: the entry's read count (records are 8-aligned). */
+    private static final long FREQ_MASK = 7L;
+    private static final VarHandle REF = ValueLayout.JAVA_LONG.varHandle();
     private static final int READ_ATTEMPTS = 16;
 
     static {
@@ -67,7 +69,6 @@ final class CacheSegment {
     private final MemorySegment mem;
     private final int slots;
     private final int mask;
-    private final long freqBase;
     private final long ghostBase;
     private final int ghostMask;
     private final long scratchBase;
@@ -93,8 +94,7 @@ final class CacheSegment {
         this.mask = s - 1;
         this.maxEntries = s * 3 / 4;
         long indexBytes = (long) s * SLOT_BYTES;
-        this.freqBase = indexBytes;
-        this.ghostBase = align(freqBase + s);
+        this.ghostBase = align(indexBytes);
         int ghostSlots = Integer.highestOneBit(Math.max(16, s / 2));
         this.ghostMask = ghostSlots - 1;
         long fixed = align(ghostBase + (long) ghostSlots * 8);
@@ -122,7 +122,7 @@ final class CacheSegment {
 
     /** Copies the value for the key into {@code out}; returns its length, MISS or BUFFER_TOO_SMALL. */
     int get(long hash, long modelId, MemorySegment key, long keyOffset, int keyLength, MemorySegment out, long outOffset,
-            int outCapacity, long now) {
+            int outCapacity) {
         for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
             long seq = (long) SEQUENCE.getAcquire(this);
             if ((seq & 1) != 0) {
@@ -131,14 +131,16 @@ final class CacheSegment {
             }
             int result = MISS;
             int slot = findSlot(hash, modelId, key, keyOffset, keyLength);
+            long refWord = 0;
             if (slot >= 0) {
-                long rec = logArea + mem.get(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET);
+                refWord = mem.get(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET);
+                long rec = logArea + (refWord & ~FREQ_MASK);
                 int valueLength = mem.get(INT, rec + VALUE_LENGTH_OFFSET);
                 long expiry = mem.get(LONG, rec + EXPIRY_OFFSET);
                 long valueStart = rec + HEADER_LENGTH + keyLength;
                 if (valueLength < 0 || valueStart + valueLength > mem.byteSize()) {
                     result = Integer.MIN_VALUE;     // torn read: retry
-                } else if (expiry != 0 && now - expiry > 0) {
+                } else if (expiry != 0 && System.nanoTime() - expiry > 0) {
                     result = MISS;
                 } else if (valueLength > outCapacity) {
                     result = BUFFER_TOO_SMALL;
@@ -149,12 +151,10 @@ final class CacheSegment {
             }
             VarHandle.acquireFence();
             if ((long) SEQUENCE.getOpaque(this) == seq && result != Integer.MIN_VALUE) {
-                if (result >= 0) {
-                    long f = freqBase + slot;
-                    byte freq = mem.get(BYTE, f);
-                    if (freq < MAX_FREQ) {
-                        mem.set(BYTE, f, (byte) (freq + 1));   // a racy hint: at worst it ages another entry
-                    }
+                if (result >= 0 && (refWord & FREQ_MASK) < MAX_FREQ) {
+                    // The read count lives in the low bits of the slot's reference: one CAS, which
+                    // fails harmlessly if a writer changed the slot meanwhile.
+                    REF.compareAndSet(mem, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET, refWord, refWord + 1);
                 }
                 return result;
             }
@@ -166,10 +166,10 @@ final class CacheSegment {
             if (slot < 0) {
                 return MISS;
             }
-            long rec = logArea + mem.get(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET);
+            long rec = logArea + (mem.get(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET) & ~FREQ_MASK);
             int valueLength = mem.get(INT, rec + VALUE_LENGTH_OFFSET);
             long expiry = mem.get(LONG, rec + EXPIRY_OFFSET);
-            if (expiry != 0 && now - expiry > 0) {
+            if (expiry != 0 && System.nanoTime() - expiry > 0) {
                 return MISS;
             }
             if (valueLength > outCapacity) {
@@ -194,7 +194,7 @@ final class CacheSegment {
                 return -1;
             }
             if (h == hash) {
-                long ref = mem.get(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET);
+                long ref = mem.get(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET) & ~FREQ_MASK;
                 long rec = logArea + ref;
                 if (ref >= 0 && rec + HEADER_LENGTH + keyLength <= limit
                         && mem.get(INT, rec + KEY_LENGTH_OFFSET) == keyLength
@@ -238,7 +238,7 @@ final class CacheSegment {
         try {
             int existing = findSlot(hash, modelId, key, keyOffset, keyLength);
             if (existing >= 0) {
-                long rec = logArea + mem.get(LONG, (long) existing * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET);
+                long rec = logArea + (mem.get(LONG, (long) existing * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET) & ~FREQ_MASK);
                 forget(existing, rec);
             }
             while (stats[3] >= maxEntries) {
@@ -278,7 +278,7 @@ final class CacheSegment {
             for (int i = 0; i < slots; ) {
                 long slotOffset = (long) i * SLOT_BYTES;
                 if (mem.get(LONG, slotOffset) != 0) {
-                    long rec = logArea + mem.get(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET);
+                    long rec = logArea + (mem.get(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET) & ~FREQ_MASK);
                     if (mem.get(LONG, rec + MODEL_OFFSET) == modelId) {
                         forget(i, rec);
                         removed++;
@@ -387,7 +387,7 @@ final class CacheSegment {
         if (mem.get(INT, rec + KEY_LENGTH_OFFSET) != DEAD) {
             long hash = mem.get(LONG, rec + HASH_OFFSET);
             int slot = slotOf(hash, ref);
-            int freq = slot < 0 ? 0 : mem.get(BYTE, freqBase + slot);
+            int freq = slot < 0 ? 0 : (int) (mem.get(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET) & FREQ_MASK);
             if (log == small) {
                 if (freq > 0 && slot >= 0) {
                     moveToMain(rec, length, slot);
@@ -401,8 +401,7 @@ final class CacheSegment {
                 if (hasRoom(main, length)) {
                     int at = append(main, length);
                     MemorySegment.copy(mem, scratchBase, mem, main.base + at, length);
-                    setRef(slot, main.refBase + at);
-                    mem.set(BYTE, freqBase + slot, (byte) (freq - 1));
+                    setRef(slot, main.refBase + at, freq - 1);
                 } else {
                     evictDetached(slot, hash, length);
                 }
@@ -435,8 +434,7 @@ final class CacheSegment {
         int at = append(main, length);
         MemorySegment.copy(mem, rec, mem, main.base + at, length);
         if (current >= 0) {
-            setRef(current, main.refBase + at);
-            mem.set(BYTE, freqBase + current, (byte) 0);
+            setRef(current, main.refBase + at, 0);
         }
     }
 
@@ -468,7 +466,7 @@ final class CacheSegment {
             if (h == 0) {
                 return -1;
             }
-            if (h == hash && mem.get(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET) == ref) {
+            if (h == hash && (mem.get(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET) & ~FREQ_MASK) == ref) {
                 return i;
             }
             i = (i + 1) & mask;
@@ -476,8 +474,8 @@ final class CacheSegment {
         return -1;
     }
 
-    private void setRef(int slot, long ref) {
-        mem.set(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET, ref);
+    private void setRef(int slot, long ref, int freq) {
+        mem.set(LONG, (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET, ref | freq);
     }
 
     private void insertSlot(long hash, long ref) {
@@ -487,7 +485,6 @@ final class CacheSegment {
         }
         long slotOffset = (long) i * SLOT_BYTES;
         mem.set(LONG, slotOffset + CacheLayoutDescriptor.SLOT_REF_OFFSET, ref);
-        mem.set(BYTE, freqBase + i, (byte) 0);
         mem.set(LONG, slotOffset, hash);
     }
 
@@ -510,19 +507,18 @@ final class CacheSegment {
             long to = (long) i * SLOT_BYTES;
             mem.set(LONG, to + CacheLayoutDescriptor.SLOT_REF_OFFSET, mem.get(LONG, from + CacheLayoutDescriptor.SLOT_REF_OFFSET));
             mem.set(LONG, to, h);
-            mem.set(BYTE, freqBase + i, mem.get(BYTE, freqBase + j));
             i = j;
         }
         long to = (long) i * SLOT_BYTES;
         mem.set(LONG, to, 0L);
         mem.set(LONG, to + CacheLayoutDescriptor.SLOT_REF_OFFSET, 0L);
-        mem.set(BYTE, freqBase + i, (byte) 0);
     }
 
     private void bumpFrequency(int slot) {
-        byte freq = mem.get(BYTE, freqBase + slot);
-        if (freq < MAX_FREQ) {
-            mem.set(BYTE, freqBase + slot, (byte) (freq + 1));
+        long at = (long) slot * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET;
+        long word = mem.get(LONG, at);
+        if ((word & FREQ_MASK) < MAX_FREQ) {
+            mem.set(LONG, at, word + 1);
         }
     }
 

@@ -79,7 +79,7 @@ public final class PredictionCache implements AutoCloseable {
     public int get(long modelId, MemorySegment key, long keyOffset, int keyLength, MemorySegment out, long outOffset, int outCapacity) {
         checkOpen();
         long h = hash(modelId, key, keyOffset, keyLength);
-        int r = segment(h).get(h, modelId, key, keyOffset, keyLength, out, outOffset, outCapacity, System.nanoTime());
+        int r = segment(h).get(h, modelId, key, keyOffset, keyLength, out, outOffset, outCapacity);
         count(r >= 0 ? hits : misses);
         return r;
     }
