@@ -74,6 +74,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--max-batch", description = "Batcher: largest batch; 1 = no batching (default 8 on the batcher path).")
     Integer maxBatch;
 
+    @Option(names = "--cache-mb", description = "Batcher path: put an off-heap prediction cache of N MiB in front of the batcher.")
+    Long cacheMb;
+
+    @Option(names = "--repeat-fraction", defaultValue = "0", description = "Batcher path: share of requests that repeat an earlier input of their client, 0..1 (default ${DEFAULT-VALUE}).")
+    double repeatFraction;
+
     @Option(names = "--idle", defaultValue = "backoff-park",
             description = "Batcher: how the batcher thread and waiting clients wait: busy-spin, yield, backoff-park (default ${DEFAULT-VALUE}).")
     String idle;
@@ -90,7 +96,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path file = ModelCatalog.resolve(model);
         GraphOptimization level = GraphOptimization.parse(opt);
-        if (concurrency != null || maxBatch != null || maxDelayUs != null) {
+        if (concurrency != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0) {
             return serviceBench(out, file, level);
         }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
@@ -122,9 +128,9 @@ final class BenchCommand implements Callable<Integer> {
         int conc = concurrency == null ? 1 : concurrency;
         int mb = maxBatch == null ? 8 : maxBatch;
         long delay = maxDelayUs == null ? 100 : maxDelayUs;
-        if (conc < 1 || mb < 1 || delay < 0) {
+        if (conc < 1 || mb < 1 || delay < 0 || repeatFraction < 0 || repeatFraction > 1 || (cacheMb != null && cacheMb < 1)) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0");
+                    "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0, --repeat-fraction in [0, 1], --cache-mb >= 1");
         }
         SystemInfo sys = SystemInfo.detect();
         OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
@@ -132,18 +138,23 @@ final class BenchCommand implements Callable<Integer> {
         long v = vocab != null ? vocab : vocabulary(file, engine);
         io.hotpath.batcher.IdleStrategyKind idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(
                 idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-        try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
-                .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(conc)).build()) {
+        InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
+                .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(conc));
+        if (cacheMb != null) {
+            sb.cache(c -> c.budgetBytes(cacheMb << 20));
+        }
+        try (InferenceService svc = sb.build()) {
             out.println("hotpath bench (dynamic batcher): " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
             out.println("  system  " + sys.summary());
             out.println("  run     concurrency=" + conc + " max-batch=" + mb + " max-delay-us=" + delay + " idle=" + idle
                     + (svc.maxLength() > 1 ? " seq=" + Math.min(seq, svc.maxLength()) : "")
-                    + " warmup=" + warmup + "/client iterations=" + iterations + " (total)");
+                    + " warmup=" + warmup + "/client iterations=" + iterations + " (total)"
+                    + (cacheMb != null ? " cache-mb=" + cacheMb : "") + " repeat-fraction=" + repeatFraction);
             int perThread = Math.max(1, iterations / conc);
             ServiceBench.Result r;
             try {
-                r = ServiceBench.run(svc, conc, warmup, perThread, seq, v, seed);
+                r = ServiceBench.run(svc, conc, warmup, perThread, seq, v, seed, repeatFraction);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return 1;
@@ -163,6 +174,9 @@ final class BenchCommand implements Callable<Integer> {
                 j.put("engine_p99_us", r.engineTime().getValueAtPercentile(99) / 1e3);
                 j.put("requests_ok", r.ok());
                 j.put("requests_not_ok", r.failed());
+                j.put("repeat_fraction", repeatFraction);
+                j.put("cache_mb", cacheMb);
+                j.put("cache_hit_rate", r.cacheHitRate());
                 writeJson(json, j);
                 out.println("\n  wrote " + json);
             }

@@ -22,7 +22,7 @@ import org.HdrHistogram.Histogram;
  */
 final class ServiceBench {
     record Result(LatencyStats latency, long ok, long failed, double throughput, Histogram batchSizes, Histogram queueWait,
-                  Histogram engineTime) {
+                  Histogram engineTime, double cacheHitRate) {
         double meanBatchSize() {
             return batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean();
         }
@@ -39,8 +39,11 @@ final class ServiceBench {
     private ServiceBench() {
     }
 
+    /** Distinct inputs each client remembers for repeats. */
+    static final int REPEAT_POOL = 256;
+
     static Result run(InferenceService svc, int concurrency, int warmupPerThread, int measuredPerThread, int seq, long vocab,
-                      long seed) throws InterruptedException {
+                      long seed, double repeatFraction) throws InterruptedException {
         CyclicBarrier start = new CyclicBarrier(concurrency + 1);
         CyclicBarrier end = new CyclicBarrier(concurrency + 1);
         Histogram[] latencies = new Histogram[concurrency];
@@ -56,12 +59,37 @@ final class ServiceBench {
                     r.length(Math.min(seq, svc.maxLength()));
                 }
                 SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + id);
-                for (int i = 0; i < svc.engine().inputs().size(); i++) {
-                    Tensor in = r.input(i);
-                    RandomInputs.fill(in, rnd, vocab);
+                int inputs = svc.engine().inputs().size();
+                long bytes = 0;
+                for (int i = 0; i < inputs; i++) {
+                    bytes += r.input(i).byteSize();
                 }
+                long rowBytes = bytes;
+                java.lang.foreign.MemorySegment pool = java.lang.foreign.Arena.ofAuto().allocate(rowBytes * REPEAT_POOL, 64);
+                int[] remembered = {0};
+                Runnable nextInput = () -> {
+                    if (repeatFraction > 0 && remembered[0] > 0 && rnd.nextDouble() < repeatFraction) {
+                        long at = rowBytes * rnd.nextInt(Math.min(remembered[0], REPEAT_POOL));
+                        for (int i = 0; i < inputs; i++) {
+                            Tensor in = r.input(i);
+                            java.lang.foreign.MemorySegment.copy(pool, at, in.data(), 0, in.byteSize());
+                            at += in.byteSize();
+                        }
+                    } else {
+                        long at = rowBytes * (remembered[0] % REPEAT_POOL);
+                        for (int i = 0; i < inputs; i++) {
+                            Tensor in = r.input(i);
+                            RandomInputs.fill(in, rnd, vocab);
+                            java.lang.foreign.MemorySegment.copy(in.data(), 0, pool, at, in.byteSize());
+                            at += in.byteSize();
+                        }
+                        remembered[0]++;
+                    }
+                };
+                nextInput.run();
                 for (int i = 0; i < warmupPerThread; i++) {
                     svc.infer(r);
+                    nextInput.run();
                 }
                 await(start);
                 Histogram h = latencies[id];
@@ -71,6 +99,7 @@ final class ServiceBench {
                     long t0 = System.nanoTime();
                     int s = svc.infer(r);
                     h.recordValue(System.nanoTime() - t0);
+                    nextInput.run();
                     if (s == BatchStatus.OK) {
                         good++;
                     } else {
@@ -89,6 +118,8 @@ final class ServiceBench {
         svc.metrics().intervalBatchSize(null);
         svc.metrics().intervalQueueWait(null);
         svc.metrics().intervalEngineTime(null);
+        long hits0 = svc.cache() == null ? 0 : svc.cache().hits();
+        long misses0 = svc.cache() == null ? 0 : svc.cache().misses();
         long t0 = System.nanoTime();
         await(end);
         long wall = System.nanoTime() - t0;
@@ -100,8 +131,15 @@ final class ServiceBench {
             all.add(h);
         }
         LatencyStats stats = LatencyStats.of(all, wall, 1);
+        double hitRate = 0;
+        if (svc.cache() != null) {
+            long h = svc.cache().hits() - hits0;
+            long m = svc.cache().misses() - misses0;
+            hitRate = h + m == 0 ? 0 : (double) h / (h + m);
+        }
         return new Result(stats, ok.get(), failed.get(), all.getTotalCount() / (wall / 1e9),
-                svc.metrics().intervalBatchSize(null), svc.metrics().intervalQueueWait(null), svc.metrics().intervalEngineTime(null));
+                svc.metrics().intervalBatchSize(null), svc.metrics().intervalQueueWait(null), svc.metrics().intervalEngineTime(null),
+                hitRate);
     }
 
     private static void await(CyclicBarrier b) {
@@ -123,6 +161,9 @@ final class ServiceBench {
                 r.queueWait().getValueAtPercentile(50) / 1e3, r.queueWait().getValueAtPercentile(90) / 1e3,
                 r.queueWait().getValueAtPercentile(99) / 1e3, r.engineTime().getValueAtPercentile(50) / 1e3,
                 r.engineTime().getValueAtPercentile(99) / 1e3);
+        if (r.cacheHitRate() > 0) {
+            out.printf("  cache hit rate: %.2f%%%n", r.cacheHitRate() * 100);
+        }
         if (r.failed() > 0) {
             out.printf("  %d requests did not answer OK%n", r.failed());
         }

@@ -41,6 +41,13 @@ public interface Engine extends AutoCloseable {
      */
     void run(Batch batch);
 
+    /**
+     * A 64-bit identity of the model and the variant this engine runs (its bytes and the options
+     * that change its answers), so cached answers of one model or variant are never served for
+     * another. Computed once, on first use.
+     */
+    long modelIdentity();
+
     /** Frees everything this engine holds, including the memory of batches it made. Idempotent. */
     @Override
     void close();

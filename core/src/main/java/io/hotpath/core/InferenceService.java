@@ -38,6 +38,8 @@ public final class InferenceService implements AutoCloseable {
     private final int maxLength;
     private final boolean hasLength;
     private final Arena arena = Arena.ofShared();
+    private final io.hotpath.cache.PredictionCache cache;
+    private final long modelId;
 
     private InferenceService(Builder b) {
         this.engine = b.engine;
@@ -58,6 +60,32 @@ public final class InferenceService implements AutoCloseable {
                     + engine.maxBatchSize() + " (its maxBatchSize)");
         }
         this.requests = new Request[config.maxRequests()];
+        if (b.cacheOptions != null) {
+            long valueBytes = outLayout.totalBytes;
+            long keyBytes = inLayout.totalBytes + 4;
+            long record = io.hotpath.cache.CacheLayoutDescriptor.recordLength((int) keyBytes, (int) valueBytes);
+            io.hotpath.cache.PredictionCache.Builder cb = io.hotpath.cache.PredictionCache.builder()
+                    .expectedEntryBytes((int) Math.min(Integer.MAX_VALUE, Math.max(16, keyBytes + valueBytes)));
+            b.cacheOptions.accept(cb);
+            io.hotpath.cache.PredictionCache built = cb.build();
+            if (built.maxRecordBytes() < record) {
+                // too many segments for answers this large: rebuild with segments sized for one answer
+                long budget = built.budgetBytes();
+                built.close();
+                long perSegment = record * 24;
+                if (budget < perSegment) {
+                    throw HotpathException.invalidArgument("cache budget of " + budget + " bytes cannot hold this model's answers ("
+                            + record + " bytes with the key, at the longest length); give it at least " + perSegment + " bytes");
+                }
+                int segments = Integer.highestOneBit((int) Math.min(64, budget / perSegment));
+                built = cb.segments(segments).build();
+            }
+            this.cache = built;
+            this.modelId = engine.modelIdentity();
+        } else {
+            this.cache = null;
+            this.modelId = 0;
+        }
         this.batcher = new DynamicBatcher(config, new EngineBatchProcessor(engine, probe, inLayout, outLayout, buckets,
                 config.maxBatchSize(), requests, arena));
     }
@@ -121,18 +149,38 @@ public final class InferenceService implements AutoCloseable {
         return maxLength;
     }
 
+    /** The prediction cache in front of the batcher, or null when the service has none. */
+    public io.hotpath.cache.PredictionCache cache() {
+        return cache;
+    }
+
     /** A new reusable request (allocates; make one per caller thread and reuse it). */
     public Request newRequest() {
         var handle = batcher.newRequest();
-        Request r = new Request(handle, engine.inputs(), inLayout, engine.outputs(), outLayout, maxLength, hasLength);
+        Request r = new Request(handle, engine.inputs(), inLayout, engine.outputs(), outLayout, maxLength, hasLength,
+                cache == null ? null : arena.allocate(inLayout.totalBytes + 8, 64));
+        if (cache != null) {
+            r.service = this;
+        }
         requests[handle.id()] = r;
         return r;
     }
 
-    /** Runs {@code request} and waits for it; returns its {@link BatchStatus}. Allocation-free. */
+    /**
+     * Runs {@code request} and waits for it; returns its {@link BatchStatus}. With a cache, a
+     * request whose exact inputs were answered before is answered from it, without the engine.
+     * Allocation-free.
+     */
     public int infer(Request request) {
         prepare(request);
-        return batcher.infer(request.handle);
+        if (cache != null && fromCache(request)) {
+            return BatchStatus.OK;
+        }
+        int s = batcher.infer(request.handle);
+        if (s == BatchStatus.OK && cache != null) {
+            remember(request);
+        }
+        return s;
     }
 
     /**
@@ -141,18 +189,62 @@ public final class InferenceService implements AutoCloseable {
      */
     public int inferAsync(Request request, RequestCallback callback) {
         prepare(request);
+        if (cache != null && fromCache(request)) {
+            if (callback != null) {
+                callback.onComplete(request, BatchStatus.OK);
+            }
+            return BatchStatus.OK;
+        }
         request.callback = callback;
         return batcher.inferAsync(request.handle, request.adapter);
     }
 
     /** Waits for a request queued with {@link #inferAsync} and returns its status. */
     public int await(Request request) {
-        return batcher.await(request.handle);
+        return request.cachedStatus != 0 ? request.cachedStatus : batcher.await(request.handle);
     }
 
     private void prepare(Request r) {
+        r.cachedStatus = 0;
         r.handle.inputLength((int) inLayout.totalBytes);
         r.handle.lengthKey(r.length());
+    }
+
+    /** The cache key: the length, then every input's current bytes, contiguous. */
+    private void buildKey(Request r) {
+        int len = r.length();
+        java.lang.foreign.MemorySegment key = r.key;
+        key.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0, len);
+        long at = 4;
+        for (int i = 0; i < inLayout.count; i++) {
+            long bytes = inLayout.rowBytes(i, len);
+            java.lang.foreign.MemorySegment.copy(r.handle.input(), inLayout.offset[i], key, at, bytes);
+            at += bytes;
+        }
+        r.keyLength = (int) at;
+    }
+
+    private boolean fromCache(Request r) {
+        buildKey(r);
+        int n = cache.get(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, (int) outLayout.totalBytes);
+        if (n < 0) {
+            return false;
+        }
+        for (int o = 0; o < outLayout.count; o++) {
+            r.outputShaped(o, r.length());
+        }
+        r.cachedStatus = BatchStatus.OK;
+        return true;
+    }
+
+    /** Offers an answered request's outputs to the cache (a full cache evicts; a too-large answer is skipped). */
+    void remember(Request r) {
+        int len = r.length();
+        long last = 0;
+        for (int o = 0; o < outLayout.count; o++) {
+            last = Math.max(last, outLayout.offset[o] + outLayout.rowBytes(o, len));
+        }
+        cache.put(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, (int) last);
     }
 
     /** Stops accepting, drains (or fails) what is queued, and closes the engine when the service owns it. */
@@ -168,6 +260,9 @@ public final class InferenceService implements AutoCloseable {
         } else {
             batcher.close(mode);
         }
+        if (cache != null) {
+            cache.close();
+        }
         if (closeEngine) {
             engine.close();
         }
@@ -179,6 +274,7 @@ public final class InferenceService implements AutoCloseable {
         private final BatcherConfig.Builder batching;
         private int[] buckets = new int[0];
         private boolean closeEngine = true;
+        private java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> cacheOptions;
 
         private Builder(Engine engine) {
             this.engine = java.util.Objects.requireNonNull(engine, "engine");
@@ -204,6 +300,17 @@ public final class InferenceService implements AutoCloseable {
          */
         public Builder lengthBuckets(int... limits) {
             this.buckets = limits.clone();
+            return this;
+        }
+
+        /**
+         * Puts an off-heap prediction cache in front of the batcher ({@code c -> c.budgetBytes(64L << 20)}):
+         * a request whose model, length and input bytes equal an earlier answered one is answered
+         * from it, bit for bit the engine's earlier answer. The key includes the engine's
+         * {@link Engine#modelIdentity()}. Default: no cache.
+         */
+        public Builder cache(java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> options) {
+            this.cacheOptions = java.util.Objects.requireNonNull(options);
             return this;
         }
 

@@ -25,10 +25,18 @@ public final class Request {
     private int length = 1;
     RequestCallback callback;
     final Completion adapter;
+    /** The cache key: model inputs' current bytes, contiguous (made once; null without a cache). */
+    final java.lang.foreign.MemorySegment key;
+    int keyLength;
+    /** Status of the last inference when the cache answered it (the batcher never saw it), else 0. */
+    int cachedStatus;
+    /** The service, set when it has a cache, so async answers are offered to it. */
+    InferenceService service;
 
     Request(BatchRequest handle, List<TensorSpec> inSpecs, RowLayout inLayout, List<TensorSpec> outSpecs, RowLayout outLayout,
-            int maxLength, boolean hasLength) {
+            int maxLength, boolean hasLength, java.lang.foreign.MemorySegment key) {
         this.handle = handle;
+        this.key = key;
         this.outLayout = outLayout;
         this.maxLength = maxLength;
         this.hasLength = hasLength;
@@ -41,6 +49,9 @@ public final class Request {
             outputs[o] = new Tensor(outSpecs.get(o), handle.output().asSlice(outLayout.offset[o], Math.max(1, outLayout.capacityBytes[o])));
         }
         this.adapter = (h, status) -> {
+            if (status == BatchStatus.OK && service != null) {
+                service.remember(this);
+            }
             RequestCallback cb = callback;
             if (cb != null) {
                 cb.onComplete(this, status);
@@ -126,7 +137,12 @@ public final class Request {
 
     /** The status of the last inference ({@link BatchStatus}). */
     public int status() {
-        return handle.status();
+        return cachedStatus != 0 ? cachedStatus : handle.status();
+    }
+
+    /** Whether the last inference was answered from the prediction cache. */
+    public boolean fromCache() {
+        return cachedStatus != 0;
     }
 
     /** Why the last inference FAILED, or null. */
@@ -143,7 +159,7 @@ public final class Request {
         return handle.completeNanos();
     }
 
-    /** Called on the batcher thread: output {@code o} now holds a row of length {@code own}. */
+    /** Output {@code o} now holds a row of length {@code own} (batcher thread, or the caller on a cache hit). */
     void outputShaped(int o, int own) {
         Tensor t = outputs[o];
         if (outLayout.variable[o]) {

@@ -53,9 +53,12 @@ public final class OrtCpuEngine implements Engine {
     private final Arena arena = Arena.ofShared();
     private final List<BatchBinding> bindings = Collections.synchronizedList(new ArrayList<>());
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Path modelPath;
+    private volatile long identity;
 
     private OrtCpuEngine(Path model, CpuEngineOptions options) {
         this.modelName = model.getFileName() == null ? model.toString() : model.getFileName().toString();
+        this.modelPath = model;
         this.options = options;
         SessionOptionsHandle so = null;
         SessionHandle s = null;
@@ -202,6 +205,28 @@ public final class OrtCpuEngine implements Engine {
     @Override
     public String name() {
         return "onnxruntime-cpu";
+    }
+
+    /** SHA-256 of the model file and the graph optimization level (which changes answers slightly), folded to 64 bits. */
+    @Override
+    public long modelIdentity() {
+        long id = identity;
+        if (id == 0) {
+            try (var in = java.nio.file.Files.newInputStream(modelPath)) {
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    sha.update(buf, 0, n);
+                }
+                sha.update(("|" + name() + "|opt=" + options.graphOptimization()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                id = java.nio.ByteBuffer.wrap(sha.digest()).getLong();
+                id = id == 0 ? 1 : id;
+                identity = id;
+            } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+                throw new HotpathException(Category.INVALID_MODEL, "cannot read " + modelPath + " to identify the model: " + e.getMessage(), e);
+            }
+        }
+        return id;
     }
 
     @Override

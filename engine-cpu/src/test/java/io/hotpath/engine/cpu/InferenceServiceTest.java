@@ -106,6 +106,46 @@ class InferenceServiceTest {
     }
 
     @Test
+    void aRepeatedRequestIsAnsweredFromTheCacheBitForBit() throws Exception {
+        int seq = 16;
+        OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.minilm(), CpuEngineOptions.builder().maxBatchSize(4).maxDimension("sequence_length", seq).build());
+        try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(0))
+                .cache(c -> c.budgetBytes(8L << 20)).build()) {
+            Request r = svc.newRequest();
+            int[] ids = Fixtures.tokenizer().encode("The cache answers repeated questions.", seq);
+            r.length(ids.length);
+            for (int c = 0; c < ids.length; c++) {
+                r.input("input_ids").putLong(c, ids[c]);
+                r.input("attention_mask").putLong(c, 1);
+                r.input("token_type_ids").putLong(c, 0);
+            }
+            assertEquals(BatchStatus.OK, svc.infer(r));
+            assertTrue(!r.fromCache(), "the first answer comes from the engine");
+            Tensor out = r.output("last_hidden_state");
+            int[] engineBits = new int[(int) out.elementCount()];
+            for (int i = 0; i < engineBits.length; i++) {
+                engineBits[i] = Float.floatToRawIntBits(out.getFloat(i));
+                out.putFloat(i, Float.NaN);          // scribble: the cached answer must rewrite every element
+            }
+            assertEquals(BatchStatus.OK, svc.infer(r));
+            assertTrue(r.fromCache(), "the same input is answered from the cache");
+            assertArrayEquals(new long[] {1, ids.length, 384}, out.shape());
+            for (int i = 0; i < engineBits.length; i++) {
+                assertEquals(engineBits[i], Float.floatToRawIntBits(out.getFloat(i)), "element " + i);
+            }
+            assertEquals(1, svc.cache().hits());
+
+            r.input("input_ids").putLong(1, 2000);     // another input: the engine again
+            assertEquals(BatchStatus.OK, svc.infer(r));
+            assertTrue(!r.fromCache());
+            CountDownLatch async = new CountDownLatch(1);
+            assertEquals(BatchStatus.OK, svc.inferAsync(r, (req, status) -> async.countDown()), "a cached async answer is immediate");
+            assertTrue(async.await(1, TimeUnit.SECONDS));
+            assertTrue(r.fromCache());
+        }
+    }
+
+    @Test
     void anEngineFailureFailsThatBatchWithTheEnginesError() {
         OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(4).build());
         try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(0)).closeEngine(false).build()) {
