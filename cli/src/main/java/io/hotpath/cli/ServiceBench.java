@@ -44,6 +44,7 @@ final class ServiceBench {
 
     static Result run(InferenceService svc, int concurrency, int warmupPerThread, int measuredPerThread, int seq, long vocab,
                       long seed, double repeatFraction) throws InterruptedException {
+        CyclicBarrier warmed = new CyclicBarrier(concurrency + 1);
         CyclicBarrier start = new CyclicBarrier(concurrency + 1);
         CyclicBarrier end = new CyclicBarrier(concurrency + 1);
         Histogram[] latencies = new Histogram[concurrency];
@@ -91,6 +92,7 @@ final class ServiceBench {
                     svc.infer(r);
                     nextInput.run();
                 }
+                await(warmed);
                 await(start);
                 Histogram h = latencies[id];
                 long good = 0;
@@ -113,7 +115,8 @@ final class ServiceBench {
             threads.add(th);
             th.start();
         }
-        await(start);
+        await(warmed);
+        // every client has finished its warm-up: discard what it recorded, then start the clock
         // discard what the warm-up recorded
         svc.metrics().intervalBatchSize(null);
         svc.metrics().intervalQueueWait(null);
@@ -121,6 +124,7 @@ final class ServiceBench {
         long hits0 = svc.cache() == null ? 0 : svc.cache().hits();
         long misses0 = svc.cache() == null ? 0 : svc.cache().misses();
         long t0 = System.nanoTime();
+        await(start);
         await(end);
         long wall = System.nanoTime() - t0;
         for (Thread th : threads) {
