@@ -41,14 +41,16 @@ public final class PredictionCache implements AutoCloseable {
     private final long[] hits = new long[STRIPES * STRIDE];
     private final long[] misses = new long[STRIPES * STRIDE];
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final boolean gcManaged;
 
     private PredictionCache(Builder b) {
+        this.gcManaged = b.gcManaged;
         this.budget = b.budgetBytes;
         this.ttlNanos = b.ttlNanos;
         this.hasher = b.hasher;
         int n = b.segments > 0 ? b.segments : defaultSegments(budget);
         long perSegment = (budget / n) & ~63L;
-        this.arena = Arena.ofShared();
+        this.arena = b.gcManaged ? Arena.ofAuto() : Arena.ofShared();
         try {
             MemorySegment all = arena.allocate(perSegment * n, 64);
             this.segments = new CacheSegment[n];
@@ -215,7 +217,7 @@ public final class PredictionCache implements AutoCloseable {
     /** Returns the memory. Idempotent; any later call is an IllegalStateException. */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
+        if (closed.compareAndSet(false, true) && !gcManaged) {
             arena.close();
         }
     }
@@ -233,6 +235,7 @@ public final class PredictionCache implements AutoCloseable {
         private long ttlNanos;
         private KeyHasher hasher = KeyHasher.XXH3;
         private int expectedEntryBytes = 1024;
+        private boolean gcManaged;
 
         private Builder() {
         }
@@ -262,6 +265,16 @@ public final class PredictionCache implements AutoCloseable {
          */
         public Builder expectedEntryBytes(int bytes) {
             this.expectedEntryBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Let the garbage collector return the memory once the cache is unreachable, instead of
+         * {@link PredictionCache#close()} (for many short-lived caches, as in concurrency tests).
+         * Default false: close() returns the memory at once.
+         */
+        public Builder gcManaged(boolean on) {
+            this.gcManaged = on;
             return this;
         }
 
