@@ -40,6 +40,7 @@ public final class InferenceService implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final io.hotpath.cache.PredictionCache cache;
     private final long modelId;
+    private final double keyQuantum;
 
     private InferenceService(Builder b) {
         this.engine = b.engine;
@@ -60,6 +61,7 @@ public final class InferenceService implements AutoCloseable {
                     + engine.maxBatchSize() + " (its maxBatchSize)");
         }
         this.requests = new Request[config.maxRequests()];
+        this.keyQuantum = b.keyQuantum;
         if (b.cacheOptions != null) {
             long valueBytes = outLayout.totalBytes;
             long keyBytes = inLayout.totalBytes + 4;
@@ -158,7 +160,7 @@ public final class InferenceService implements AutoCloseable {
     public Request newRequest() {
         var handle = batcher.newRequest();
         Request r = new Request(handle, engine.inputs(), inLayout, engine.outputs(), outLayout, maxLength, hasLength,
-                cache == null ? null : arena.allocate(inLayout.totalBytes + 8, 64));
+                cache == null ? null : arena.allocate(inLayout.totalBytes * 2 + 8, 64));
         if (cache != null) {
             r.service = this;
         }
@@ -218,8 +220,18 @@ public final class InferenceService implements AutoCloseable {
         long at = 4;
         for (int i = 0; i < inLayout.count; i++) {
             long bytes = inLayout.rowBytes(i, len);
-            java.lang.foreign.MemorySegment.copy(r.handle.input(), inLayout.offset[i], key, at, bytes);
-            at += bytes;
+            if (keyQuantum > 0 && inLayout.dtypes[i] == DType.FLOAT32) {
+                // near-duplicates share a key: each feature rounded to a multiple of the quantum
+                java.lang.foreign.MemorySegment in = r.handle.input();
+                for (long e = 0; e < bytes / 4; e++) {
+                    float v = in.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, inLayout.offset[i] + e * 4);
+                    key.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at, (long) Math.rint(v / keyQuantum));
+                    at += 8;
+                }
+            } else {
+                java.lang.foreign.MemorySegment.copy(r.handle.input(), inLayout.offset[i], key, at, bytes);
+                at += bytes;
+            }
         }
         r.keyLength = (int) at;
     }
@@ -275,6 +287,7 @@ public final class InferenceService implements AutoCloseable {
         private int[] buckets = new int[0];
         private boolean closeEngine = true;
         private java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> cacheOptions;
+        private double keyQuantum;
 
         private Builder(Engine engine) {
             this.engine = java.util.Objects.requireNonNull(engine, "engine");
@@ -311,6 +324,20 @@ public final class InferenceService implements AutoCloseable {
          */
         public Builder cache(java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> options) {
             this.cacheOptions = java.util.Objects.requireNonNull(options);
+            return this;
+        }
+
+        /**
+         * Near-duplicate float inputs share a cache entry: before hashing, each float32 feature is
+         * rounded to a multiple of {@code quantum} (for example 1e-3). This trades exactness for hit
+         * rate: a request can get the answer computed for a slightly different input. Default 0:
+         * exact keys.
+         */
+        public Builder cacheKeyQuantum(double quantum) {
+            if (!(quantum >= 0) || Double.isInfinite(quantum)) {
+                throw HotpathException.invalidArgument("cacheKeyQuantum must be a finite value >= 0, was " + quantum);
+            }
+            this.keyQuantum = quantum;
             return this;
         }
 

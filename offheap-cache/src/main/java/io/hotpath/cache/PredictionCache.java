@@ -125,9 +125,13 @@ public final class PredictionCache implements AutoCloseable {
         return segments.length == 1 ? segments[0] : segments[(int) (h >>> segmentShift)];
     }
 
+    /**
+     * Counts in the calling thread's stripe without a locked instruction: threads rarely share a
+     * stripe, and when two do, a lost increment only makes the statistics approximate.
+     */
     private void count(long[] counters) {
-        int stripe = (int) (Thread.currentThread().threadId() * 0x9E3779B9L >>> 8) & (STRIPES - 1);
-        COUNTERS.getAndAdd(counters, stripe * STRIDE, 1L);
+        int i = ((int) (Thread.currentThread().threadId() * 0x9E3779B9L >>> 8) & (STRIPES - 1)) * STRIDE;
+        COUNTERS.setOpaque(counters, i, (long) COUNTERS.getOpaque(counters, i) + 1);
     }
 
     private static long sum(long[] counters) {

@@ -146,6 +146,28 @@ class InferenceServiceTest {
     }
 
     @Test
+    void keyRoundingLetsNearDuplicatesShareAnAnswerOnlyWhenAskedFor() {
+        for (double quantum : new double[] {0, 1e-3}) {
+            OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(2).build());
+            try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(0))
+                    .cache(c -> c.budgetBytes(1 << 20)).cacheKeyQuantum(quantum).build()) {
+                Request r = svc.newRequest();
+                float[] x = Fixtures.features(1, 64, 3);
+                for (int i = 0; i < 64; i++) {
+                    r.input("features").putFloat(i, x[i]);
+                }
+                assertEquals(BatchStatus.OK, svc.infer(r));
+                r.input("features").putFloat(0, x[0] + 1e-6f);     // a near-duplicate
+                assertEquals(BatchStatus.OK, svc.infer(r));
+                assertEquals(quantum > 0, r.fromCache(), "quantum " + quantum);
+            }
+        }
+        OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp());
+        assertThrows(HotpathException.class, () -> InferenceService.builder(engine).cacheKeyQuantum(-1));
+        engine.close();
+    }
+
+    @Test
     void anEngineFailureFailsThatBatchWithTheEnginesError() {
         OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(4).build());
         try (InferenceService svc = InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(0)).closeEngine(false).build()) {
