@@ -70,7 +70,7 @@ class HotpathCommandTest {
         assertTrue(j.get("queue_p99_us").asDouble() >= 0, j.toString());
         assertEquals(2000, j.get("requests_ok").asLong(), "every measured request answered OK");
         long batched = 0;
-        for (var e : (Iterable<java.util.Map.Entry<String, JsonNode>>) j.get("batch_size_distribution")::fields) {
+        for (var e : j.get("batch_size_distribution").properties()) {
             batched += Long.parseLong(e.getKey()) * e.getValue().asLong();
         }
         assertEquals(2000, batched, "the batch-size distribution accounts for every measured request");

@@ -88,7 +88,7 @@ final class OfficialOrt implements AutoCloseable {
     /** An input tensor over a direct buffer holding {@code data}, made once. */
     void floatInput(String name, float[] data, long... shape) throws Throwable {
         FloatBuffer b = direct(data.length * 4).asFloatBuffer().put(data);
-        inputs.put(name, createFloat.invoke(env, (FloatBuffer) b.flip(), shape));
+        inputs.put(name, createFloat.invoke(env, b.flip(), shape));
     }
 
     void longInput(String name, long[] data, long... shape) throws Throwable {

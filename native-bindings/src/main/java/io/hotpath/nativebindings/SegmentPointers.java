@@ -23,6 +23,7 @@ public final class SegmentPointers {
     }
 
     /** A segment over the {@code byteSize} bytes a JavaCPP pointer points at (from its current position). */
+    @SuppressWarnings("restricted")     // reinterpret: the pointer's owner vouches for the extent
     public static MemorySegment segment(Pointer pointer, long byteSize) {
         if (pointer == null || pointer.isNull()) {
             throw HotpathException.invalidArgument("null native pointer");

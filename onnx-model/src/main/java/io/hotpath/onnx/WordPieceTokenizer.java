@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -62,8 +61,7 @@ public final class WordPieceTokenizer {
                 throw new IllegalArgumentException("tokenizer model is '" + model.path("type").asText() + "', not WordPiece");
             }
             Map<String, Integer> vocab = new HashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = model.path("vocab").fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
                 vocab.put(e.getKey(), e.getValue().asInt());
             }
             JsonNode norm = root.path("normalizer");
