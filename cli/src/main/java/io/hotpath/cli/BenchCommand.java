@@ -136,8 +136,14 @@ final class BenchCommand implements Callable<Integer> {
         OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
                 .spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build());
         long v = vocab != null ? vocab : vocabulary(file, engine);
-        io.hotpath.batcher.IdleStrategyKind idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(
-                idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+        io.hotpath.batcher.IdleStrategyKind idleKind;
+        try {
+            idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            engine.close();
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--idle must be busy-spin, yield or backoff-park, was '" + idle + "'");
+        }
         InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
                 .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(conc));
         if (cacheMb != null) {
