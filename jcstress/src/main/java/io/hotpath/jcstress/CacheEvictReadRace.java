@@ -60,12 +60,6 @@ public class CacheEvictReadRace {
 
     @Actor
     public void reader(II_Result r) {
-        if (cache.get(1, key, 0, 32, out, 0, VALUE) == VALUE) {
-            r.r1 = out.get(ValueLayout.JAVA_BYTE, 0);
-            r.r2 = out.get(ValueLayout.JAVA_BYTE, VALUE - 1);
-        } else {
-            r.r1 = -1;
-            r.r2 = -1;
-        }
+        CacheProbe.read(cache, key, out, VALUE, r);
     }
 }

@@ -6,7 +6,6 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 import io.hotpath.cache.PredictionCache;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
@@ -46,12 +45,6 @@ public class CacheReadWriteRace {
 
     @Actor
     public void reader(II_Result r) {
-        if (cache.get(1, key, 0, 32, out, 0, VALUE) == VALUE) {
-            r.r1 = out.get(ValueLayout.JAVA_BYTE, 0);
-            r.r2 = out.get(ValueLayout.JAVA_BYTE, VALUE - 1);
-        } else {
-            r.r1 = -1;
-            r.r2 = -1;
-        }
+        CacheProbe.read(cache, key, out, VALUE, r);
     }
 }

@@ -68,7 +68,7 @@ public class CacheBenchmark {
 
     @State(Scope.Benchmark)
     public static class Data {
-        final int[] trace = zipf(KEYS, 0.99, TRACE, 5);
+        final int[] trace = io.hotpath.cache.ZipfTrace.of(KEYS, 0.99, TRACE, 5);
         Arena arena;
         MemorySegment keys;          // off-heap, KEYS x 256 bytes: Hotpath reads keys in place
         MemorySegment value;
@@ -203,31 +203,5 @@ public class CacheBenchmark {
     public int hotpathGetHit(Data d, Cursor c) {
         int id = d.trace[0];
         return d.hotpath.get(1, d.keys, (long) id * KEY_BYTES, KEY_BYTES, c.out, 0, VALUE_BYTES);
-    }
-
-    static int[] zipf(int n, double s, int length, long seed) {
-        double[] cdf = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += 1.0 / Math.pow(i + 1, s);
-            cdf[i] = sum;
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        int[] perm = new int[n];
-        for (int i = 0; i < n; i++) {
-            perm[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        int[] trace = new int[length];
-        for (int i = 0; i < length; i++) {
-            int k = Arrays.binarySearch(cdf, r.nextDouble() * sum);
-            trace[i] = perm[k >= 0 ? k : -k - 1];
-        }
-        return trace;
     }
 }

@@ -142,6 +142,14 @@ public final class PredictionCache implements AutoCloseable {
         return s;
     }
 
+    private long sumSegments(java.util.function.ToLongFunction<CacheSegment> stat) {
+        long n = 0;
+        for (CacheSegment s : segments) {
+            n += stat.applyAsLong(s);
+        }
+        return n;
+    }
+
     private void checkOpen() {
         if (closed.get()) {
             throw new IllegalStateException("prediction cache is closed");
@@ -176,46 +184,26 @@ public final class PredictionCache implements AutoCloseable {
     }
 
     public long evictions() {
-        long n = 0;
-        for (CacheSegment s : segments) {
-            n += s.evictions();
-        }
-        return n;
+        return sumSegments(CacheSegment::evictions);
     }
 
     /** Puts refused (too large for a record). */
     public long rejectedInserts() {
-        long n = 0;
-        for (CacheSegment s : segments) {
-            n += s.rejected();
-        }
-        return n;
+        return sumSegments(CacheSegment::rejected);
     }
 
     /** Bytes of live entries (headers included). */
     public long bytesUsed() {
-        long n = 0;
-        for (CacheSegment s : segments) {
-            n += s.bytesUsed();
-        }
-        return n;
+        return sumSegments(CacheSegment::bytesUsed);
     }
 
     public long entries() {
-        long n = 0;
-        for (CacheSegment s : segments) {
-            n += s.entries();
-        }
-        return n;
+        return sumSegments(CacheSegment::entries);
     }
 
     /** Bytes of all segments' entry logs: what entries can occupy at most. */
     public long entryCapacityBytes() {
-        long n = 0;
-        for (CacheSegment s : segments) {
-            n += s.logCapacity();
-        }
-        return n;
+        return sumSegments(CacheSegment::logCapacity);
     }
 
     /** Returns the memory. Idempotent; any later call is an IllegalStateException. */

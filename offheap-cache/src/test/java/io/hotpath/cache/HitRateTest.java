@@ -7,7 +7,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,38 +19,6 @@ class HitRateTest {
     static final int ACCESSES = 400_000;
     static final int KEY_BYTES = 256;
     static final int VALUE_BYTES = 1536;
-
-    /** Zipf(s) over [0, n) by inverse CDF. */
-    static int[] zipfTrace(int n, double s, int length, long seed) {
-        double[] cdf = new double[n];
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += 1.0 / Math.pow(i + 1, s);
-            cdf[i] = sum;
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        int[] trace = new int[length];
-        for (int i = 0; i < length; i++) {
-            double u = r.nextDouble() * sum;
-            int k = Arrays.binarySearch(cdf, u);
-            trace[i] = k >= 0 ? k : -k - 1;
-        }
-        // scatter ranks over ids so popularity is not correlated with hash order
-        int[] perm = new int[n];
-        for (int i = 0; i < n; i++) {
-            perm[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        for (int i = 0; i < length; i++) {
-            trace[i] = perm[trace[i]];
-        }
-        return trace;
-    }
 
     record Key(byte[] bytes, int hash) {
         @Override
@@ -67,7 +34,7 @@ class HitRateTest {
 
     @Test
     void withinThreePointsOfCaffeineAtEqualMemory() {
-        int[] trace = zipfTrace(KEYS, 0.99, ACCESSES, 11);
+        int[] trace = ZipfTrace.of(KEYS, 0.99, ACCESSES, 11);
         for (long budget : new long[] {8L << 20, 32L << 20}) {
             double ours = ours(trace, budget);
             double caffeine = caffeine(trace, budget);
