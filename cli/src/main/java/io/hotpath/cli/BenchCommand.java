@@ -3,6 +3,11 @@ package io.hotpath.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hotpath.core.Batch;
+import io.hotpath.core.Engine;
+import io.hotpath.engine.tensorrt.CalibrationData;
+import io.hotpath.engine.tensorrt.Engines;
+import io.hotpath.engine.tensorrt.TensorRtEngine;
+import io.hotpath.engine.tensorrt.TensorRtOptions;
 import io.hotpath.core.InferenceService;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
@@ -36,8 +41,28 @@ final class BenchCommand implements Callable<Integer> {
             description = "An ONNX file or a built-in alias: ${COMPLETION-CANDIDATES}.", completionCandidates = Aliases.class)
     String model;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Rows per run (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "1", split = ",", paramLabel = "N[,N...]",
+            description = "Rows per run; a list (1,8,64) measures each in turn on one engine (default ${DEFAULT-VALUE}).")
+    int[] batches;
+
     int batch;
+
+    @Option(names = "--engine", defaultValue = "cpu", description = "cpu (ONNX Runtime), tensorrt, or best (TensorRT when a GPU and "
+            + "its libraries are present, else cpu) (default ${DEFAULT-VALUE}).")
+    String engineKind;
+
+    @Option(names = "--precision", description = "TensorRT: fp32 (strict, TF32 off), tf32, fp16 or int8 (default tf32). "
+            + "int8 calibrates with TensorRT's calibrator on built-in sentences (minilm) or random rows unless the model has Q/DQ nodes.")
+    String precision;
+
+    @Option(names = "--calibration", defaultValue = "entropy", description = "TensorRT int8 calibrator: entropy or minmax (default ${DEFAULT-VALUE}).")
+    String calibration;
+
+    @Option(names = "--cuda-graphs", description = "TensorRT: capture each shape as a CUDA graph and replay it.")
+    boolean cudaGraphs;
+
+    @Option(names = "--trt-cache", paramLabel = "DIR", description = "TensorRT plan cache directory (default ~/.cache/hotpath/tensorrt or $HOTPATH_CACHE/tensorrt).")
+    Path trtCache;
 
     @Option(names = "--seq", defaultValue = "128", description = "Size of every dynamic dimension after the batch, e.g. sequence length (default ${DEFAULT-VALUE}).")
     int seq;
@@ -90,6 +115,10 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
+        batch = java.util.Arrays.stream(batches).max().orElse(0);
+        if (java.util.Arrays.stream(batches).anyMatch(b -> b < 1)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "every --batch value must be >= 1");
+        }
         if (batch < 1 || seq < 1 || iterations < 1 || warmup < 0 || threads < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--batch, --seq and --iterations must be >= 1; --warmup and --threads >= 0");
@@ -99,29 +128,80 @@ final class BenchCommand implements Callable<Integer> {
         if (concurrency != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0) {
             return serviceBench(out, file, level);
         }
+        io.hotpath.engine.tensorrt.Engines.Kind kind = io.hotpath.engine.tensorrt.Engines.Kind.parse(engineKind);
+        if (precision != null && kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--precision applies to --engine tensorrt or best; "
+                    + "the CPU engine runs the model's own precision (quantize it with the optimizer)");
+        }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
                 .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(seq).build();
         SystemInfo sys = SystemInfo.detect();
-        try (OrtCpuEngine engine = OrtCpuEngine.open(file, options)) {
+        Engines.Choice choice = Engines.open(file, kind, kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options);
+        try (Engine engine = choice.engine()) {
             long v = vocab != null ? vocab : vocabulary(file, engine);
-            Batch b = engine.newBatch();
-            RandomInputs.fill(b, batch, seq, v, seed);
             out.println("hotpath bench: " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
+            out.println("  chosen  " + choice.reason());
             out.println("  inputs  " + engine.inputs().stream().map(TensorSpec::toString).toList());
             out.println("  system  " + sys.summary());
-            out.println("  run     batch=" + batch + " seq=" + seq + " warmup=" + warmup + " iterations=" + iterations);
-            LatencyStats s = Measurement.run(engine, b, batch, warmup, iterations, "bench", System.err);
+            if (engine instanceof TensorRtEngine trt) {
+                out.println("  layers  " + LayerReport.summary(trt.layerReportJson()) + " (report: "
+                        + trt.planFile().toString().replace(".plan", ".layers.json") + ")");
+            }
+            out.println("  run     batch=" + java.util.Arrays.toString(batches) + " seq=" + seq + " warmup=" + warmup + " iterations=" + iterations);
+            java.util.List<Map<String, Object>> rows = new java.util.ArrayList<>();
+            java.util.List<LatencyStats> stats = new java.util.ArrayList<>();
+            Batch b = engine.newBatch();
+            for (int bs : batches) {
+                RandomInputs.fill(b, bs, seq, v, seed);
+                LatencyStats s = Measurement.run(engine, b, bs, warmup, iterations, "bench b" + bs, System.err);
+                stats.add(s);
+                Map<String, Object> j = baseJson(file, engine, sys, s, s.itemsPerSecond());
+                j.put("batch", bs);
+                rows.add(j);
+            }
             out.println();
             out.printf("  %-10s %10s %10s %10s %10s %10s %14s%n", "batch", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "items/s");
-            out.printf("  %-10d %10.1f %10.1f %10.1f %10.1f %10.1f %14.1f%n", batch, s.p50Us(), s.p90Us(), s.p99Us(),
-                    s.p999Us(), s.maxUs(), s.itemsPerSecond());
+            for (int i = 0; i < batches.length; i++) {
+                LatencyStats s = stats.get(i);
+                out.printf("  %-10d %10.1f %10.1f %10.1f %10.1f %10.1f %14.1f%n", batches[i], s.p50Us(), s.p90Us(), s.p99Us(),
+                        s.p999Us(), s.maxUs(), s.itemsPerSecond());
+            }
             if (json != null) {
-                writeJson(json, baseJson(file, engine, sys, s, s.itemsPerSecond()));
+                if (rows.size() == 1) {
+                    writeJson(json, rows.get(0));
+                } else {
+                    Map<String, Object> all = new LinkedHashMap<>();
+                    all.put("model", model);
+                    all.put("engine", engine.name());
+                    all.put("results", rows);
+                    writeJson(json, all);
+                }
                 out.println("\n  wrote " + json);
             }
         }
         return 0;
+    }
+
+    private TensorRtOptions trtOptions(Path file) {
+        io.hotpath.engine.tensorrt.Precision p = precision == null ? io.hotpath.engine.tensorrt.Precision.TF32
+                : io.hotpath.engine.tensorrt.Precision.parse(precision);
+        TensorRtOptions.Builder b = TensorRtOptions.builder().precision(p).batchBuckets(batches).maxDimension(seq).cudaGraphs(cudaGraphs);
+        if (trtCache != null) {
+            b.cacheDirectory(trtCache);
+        }
+        if (p == io.hotpath.engine.tensorrt.Precision.INT8 && io.hotpath.nativebindings.trt.TensorRt.status().available()) {
+            var alg = switch (calibration.toLowerCase(java.util.Locale.ROOT)) {
+                case "entropy" -> io.hotpath.nativebindings.trt.Int8Calibrators.Algorithm.ENTROPY;
+                case "minmax" -> io.hotpath.nativebindings.trt.Int8Calibrators.Algorithm.MINMAX;
+                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--calibration must be entropy or minmax");
+            };
+            CalibrationData data = TrtCalibration.forModel(model, file, seq, vocab == null ? DEFAULT_VOCAB : vocab, seed);
+            if (data != null) {
+                b.calibration(data, alg);
+            }
+        }
+        return b.build();
     }
 
     private int serviceBench(PrintStream out, Path file, GraphOptimization level) throws IOException {
@@ -133,6 +213,10 @@ final class BenchCommand implements Callable<Integer> {
                     "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0, --repeat-fraction in [0, 1], --cache-mb >= 1");
         }
         SystemInfo sys = SystemInfo.detect();
+        if (precision != null || !"cpu".equalsIgnoreCase(engineKind) || batches.length > 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
+        }
         OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
                 .spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build());
         long v = vocab != null ? vocab : vocabulary(file, engine);
@@ -190,7 +274,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static long vocabulary(Path file, OrtCpuEngine engine) {
+    private static long vocabulary(Path file, Engine engine) {
         for (TensorSpec t : engine.inputs()) {
             if (t.dtype() == io.hotpath.core.DType.INT64 || t.dtype() == io.hotpath.core.DType.INT32) {
                 var v = VocabularyProbe.vocabularySize(file, t.name());
@@ -202,12 +286,14 @@ final class BenchCommand implements Callable<Integer> {
         return DEFAULT_VOCAB;
     }
 
-    private Map<String, Object> baseJson(Path modelFile, OrtCpuEngine engine, SystemInfo sys, LatencyStats s, double throughput) {
+    private Map<String, Object> baseJson(Path modelFile, Engine engine, SystemInfo sys, LatencyStats s, double throughput) {
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("model", model);
         j.put("model_file", modelFile.toString());
         j.put("engine", engine.name());
-        j.put("engine_options", engine.options().toString());
+        j.put("engine_options", engine instanceof OrtCpuEngine o ? o.options().toString()
+                : engine instanceof TensorRtEngine t ? t.options().toString() : engine.describe());
+        j.put("engine_description", engine.describe());
         j.put("batch", batch);
         j.put("seq", seq);
         j.put("threads", threads);
@@ -227,7 +313,21 @@ final class BenchCommand implements Callable<Integer> {
         j.put("cores", sys.cores());
         j.put("jdk", sys.jdk());
         j.put("os", sys.os());
-        j.put("onnxruntime_version", OrtCpuEngine.runtimeVersion());
+        if (engine instanceof OrtCpuEngine) {
+            j.put("onnxruntime_version", OrtCpuEngine.runtimeVersion());
+        }
+        if (engine instanceof TensorRtEngine t) {
+            j.put("precision", t.options().precision().label());
+            j.put("cuda_graphs", t.options().cudaGraphs());
+            j.put("gpu", t.device().name());
+            j.put("compute_capability", t.device().computeCapability());
+            j.put("tensorrt_version", io.hotpath.nativebindings.trt.TensorRt.status().version());
+            j.put("cuda_runtime", io.hotpath.nativebindings.cuda.Cuda.status().runtime());
+            j.put("cuda_driver", io.hotpath.nativebindings.cuda.Cuda.status().driver());
+            j.put("plan_built_now", t.builtNow());
+            j.put("build_seconds", t.buildNanos() / 1e9);
+            j.put("plan_file", t.planFile().toString());
+        }
         return j;
     }
 

@@ -394,6 +394,7 @@ public final class TensorRtEngine implements Engine {
         final long[][] shapes;
         final int[] ranks;
         boolean shaped;
+        boolean graphsFailed;
         final long[][] outShapes;
         final List<long[]> graphKeys = new ArrayList<>();
         final List<CudaGraph> graphs = new ArrayList<>();
@@ -584,23 +585,15 @@ public final class TensorRtEngine implements Engine {
             for (int i = 0; i < in.length; i++) {
                 stream.copyAsync(devIn[i].pointer(), hostIn[i], in[i].byteSize(), Cuda.CopyKind.HOST_TO_DEVICE);
             }
-            if (options.cudaGraphs()) {
+            if (options.cudaGraphs() && !slot.graphsFailed) {
                 CudaGraph g = slot.graph();
-                if (g == null && slot.graphs.size() < MAX_GRAPHS_PER_CONTEXT) {
-                    slot.ctx.enqueue();              // TensorRT needs one plain enqueue after a shape change before capture
-                    stream.beginCapture();
-                    try {
-                        slot.ctx.enqueue();
-                    } finally {
-                        g = stream.endCapture();
-                    }
-                    slot.graphKeys.add(slot.graphKey());
-                    slot.graphs.add(g);
-                    // the plain enqueue above already produced this run's outputs; the graph serves the next runs
-                } else if (g != null) {
+                if (g != null) {
                     g.launch(stream);
                 } else {
-                    slot.ctx.enqueue();
+                    slot.ctx.enqueue();              // this run's answer; TensorRT also needs it after a shape change before capture
+                    if (slot.graphs.size() < MAX_GRAPHS_PER_CONTEXT) {
+                        capture(slot);
+                    }
                 }
             } else {
                 slot.ctx.enqueue();
@@ -609,6 +602,31 @@ public final class TensorRtEngine implements Engine {
                 stream.copyAsync(hostOut[i], devOut[outModelIndex[i]].pointer(), out[i].byteSize(), Cuda.CopyKind.DEVICE_TO_HOST);
             }
             stream.synchronize();
+        }
+
+        /** Captures the context's enqueue for the current shapes; a failed capture turns graphs off for this slot, with a warning. */
+        private void capture(Slot slot) {
+            CudaGraph g = null;
+            RuntimeException failure = null;
+            stream.beginCapture();
+            try {
+                slot.ctx.enqueue();
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+            try {
+                g = stream.endCapture();
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+            if (failure != null || g == null) {
+                slot.graphsFailed = true;
+                LOG.log(System.Logger.Level.WARNING, "CUDA graph capture failed (" + (failure == null ? "no graph" : failure.getMessage())
+                        + "); this context runs without graphs");
+                return;
+            }
+            slot.graphKeys.add(slot.graphKey());
+            slot.graphs.add(g);
         }
 
         private Slot newSlot(int p) {

@@ -121,7 +121,8 @@ public final class TrtPlan extends NativeHandle {
         if (ctx == null || ctx.isNull()) {
             throw new HotpathException(Category.ENGINE_FAILURE, "createExecutionContext failed: " + TrtLog.errorsSince(mark));
         }
-        return new TrtContext(this, ctx, profile, stream, engine.getDeviceMemorySizeForProfileV2(profile));
+        // the largest scratch any profile needs: the context may switch shapes within its profile freely
+        return new TrtContext(this, ctx, profile, stream, Math.max(engine.getDeviceMemorySizeV2(), engine.getDeviceMemorySizeForProfileV2(profile)));
     }
 
     @Override

@@ -1,0 +1,50 @@
+package io.hotpath.cli;
+
+import io.hotpath.engine.tensorrt.Engines;
+import io.hotpath.nativebindings.cuda.Cuda;
+import io.hotpath.nativebindings.trt.TensorRt;
+import java.io.PrintStream;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+/** {@code hotpath info}: what this machine offers Hotpath: CPU, CUDA devices, the CUDA libraries TensorRT links, TensorRT. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Prints the CPU, the CUDA devices and libraries, the TensorRT version, and which engine --engine best would pick, with the reason.")
+final class InfoCommand implements Callable<Integer> {
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        out.println("system     " + SystemInfo.detect().summary());
+        Cuda.Status cuda = Cuda.status();
+        out.println("cuda       " + (cuda.available() ? "runtime " + cuda.runtime() + ", driver " + cuda.driver() + ", "
+                + cuda.deviceCount() + " device(s)" : "not usable: " + cuda.reason()));
+        if (cuda.available()) {
+            for (int i = 0; i < cuda.deviceCount(); i++) {
+                Cuda.Device d = Cuda.device(i);
+                out.printf("device %d   %s %s, %d SMs, %.1f GiB%n", i, d.name(), d.computeCapability(), d.multiprocessors(),
+                        d.totalMemory() / (double) (1L << 30));
+            }
+            for (String lib : new String[] {"cublas", "cudnn", "nvrtc"}) {
+                out.println("library    " + lib + ": " + loads("org.bytedeco.cuda.global." + lib));
+            }
+        }
+        TensorRt.Status trt = TensorRt.status();
+        out.println("tensorrt   " + (trt.available() ? trt.version() : "not usable: " + trt.reason()));
+        Engines.Decision d = Engines.decide();
+        out.println("best       " + d.kind().name().toLowerCase(java.util.Locale.ROOT) + ": " + d.reason());
+        return 0;
+    }
+
+    private static String loads(String className) {
+        try {
+            org.bytedeco.javacpp.Loader.load(Class.forName(className));
+            return "loaded";
+        } catch (Throwable t) {
+            Throwable r = t;
+            while (r.getCause() != null) {
+                r = r.getCause();
+            }
+            return "FAILED: " + r;
+        }
+    }
+}

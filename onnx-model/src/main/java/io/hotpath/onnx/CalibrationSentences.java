@@ -1,0 +1,49 @@
+package io.hotpath.onnx;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * English sentences for calibrating MiniLM's INT8 activation ranges, written for Hotpath: sixteen
+ * subjects crossed with sixteen predicates (256 distinct sentences, 6 to 20 tokens), varied in
+ * topic (markets, systems, everyday life) so the activations cover more than one register. They
+ * are disjoint from {@link SampleSentences#WORKLOAD}.
+ */
+public final class CalibrationSentences {
+    private static final List<String> SUBJECTS = List.of(
+            "The trading desk", "A small bakery", "Our matching engine", "The night shift nurse",
+            "A retired physics teacher", "The city council", "My neighbour's dog", "The risk committee",
+            "A freight train", "The weather service", "An open-source maintainer", "The hedge fund",
+            "A marathon runner", "The museum curator", "Every pricing model", "The rural school");
+    private static final List<String> PREDICATES = List.of(
+            "measured its tail latency after the upgrade.",
+            "closed early because of the storm.",
+            "cut the spread on government bonds this morning.",
+            "wrote a long report about the failed deployment.",
+            "found an old map hidden behind the bookshelf.",
+            "approved a budget for new bicycle lanes.",
+            "barked at the delivery van for ten minutes.",
+            "doubled the margin requirement for volatile stocks.",
+            "arrived three hours late at the northern station.",
+            "warned of heavy snow over the mountain passes.",
+            "rejected the patch until the tests passed.",
+            "sold its position before the announcement.",
+            "trained through the winter for the spring race.",
+            "restored a painting damaged by water.",
+            "assumes that interest rates stay roughly constant.",
+            "received new laptops from a local charity.");
+
+    private CalibrationSentences() {
+    }
+
+    /** All 256 sentences, in a fixed order that mixes subjects and predicates. */
+    public static List<String> all() {
+        List<String> out = new ArrayList<>(256);
+        for (int i = 0; i < 256; i++) {
+            int s = i % 16;
+            int p = (i / 16 + 5 * s) % 16;
+            out.add(SUBJECTS.get(s) + " " + PREDICATES.get(p));
+        }
+        return out;
+    }
+}
