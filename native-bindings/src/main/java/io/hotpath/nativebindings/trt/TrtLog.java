@@ -55,22 +55,21 @@ public final class TrtLog {
     static final class Logger extends ILogger {
         @Override
         public void log(Severity severity, String msg) {
-            switch (severity) {
-                case kINTERNAL_ERROR, kERROR -> {
-                    keep("ERROR " + msg);
-                    LOG.log(System.Logger.Level.ERROR, msg);
+            // JavaCPP hands callbacks an enum object carrying the native value; branch on the value, not the constant
+            int v = severity == null ? 4 : severity.value;
+            if (v <= 1) {                       // kINTERNAL_ERROR, kERROR
+                keep("ERROR " + msg);
+                LOG.log(System.Logger.Level.ERROR, msg);
+            } else if (v == 2) {                // kWARNING
+                keep("WARNING " + msg);
+                LOG.log(System.Logger.Level.WARNING, msg);
+            } else if (v == 3) {                // kINFO
+                if (echo) {
+                    System.err.println("[TensorRT] " + msg);
                 }
-                case kWARNING -> {
-                    keep("WARNING " + msg);
-                    LOG.log(System.Logger.Level.WARNING, msg);
-                }
-                case kINFO -> {
-                    if (echo) {
-                        System.err.println("[TensorRT] " + msg);
-                    }
-                    LOG.log(System.Logger.Level.DEBUG, msg);
-                }
-                default -> LOG.log(System.Logger.Level.TRACE, msg);
+                LOG.log(System.Logger.Level.DEBUG, msg);
+            } else {                            // kVERBOSE
+                LOG.log(System.Logger.Level.TRACE, msg);
             }
         }
     }
