@@ -61,6 +61,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cuda-graphs", description = "TensorRT: capture each shape as a CUDA graph and replay it.")
     boolean cudaGraphs;
 
+    @Option(names = "--trt-buckets", split = ",", paramLabel = "N[,N...]", description = "TensorRT: batch buckets, one optimization "
+            + "profile each (default: the --batch values). Fewer profiles build faster; a batch runs on the smallest bucket that holds it.")
+    int[] trtBuckets;
+
+    @Option(names = "--builder-level", defaultValue = "3", description = "TensorRT builder optimization level 0..5 (default ${DEFAULT-VALUE}; lower builds faster).")
+    int builderLevel;
+
     @Option(names = "--trt-cache", paramLabel = "DIR", description = "TensorRT plan cache directory (default ~/.cache/hotpath/tensorrt or $HOTPATH_CACHE/tensorrt).")
     Path trtCache;
 
@@ -186,7 +193,12 @@ final class BenchCommand implements Callable<Integer> {
     private TensorRtOptions trtOptions(Path file) {
         io.hotpath.engine.tensorrt.Precision p = precision == null ? io.hotpath.engine.tensorrt.Precision.TF32
                 : io.hotpath.engine.tensorrt.Precision.parse(precision);
-        TensorRtOptions.Builder b = TensorRtOptions.builder().precision(p).batchBuckets(batches).maxDimension(seq).cudaGraphs(cudaGraphs);
+        int[] buckets = trtBuckets != null ? trtBuckets : batches;
+        if (java.util.Arrays.stream(buckets).max().orElse(0) < batch) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--trt-buckets must reach the largest --batch (" + batch + ")");
+        }
+        TensorRtOptions.Builder b = TensorRtOptions.builder().precision(p).batchBuckets(buckets).maxDimension(seq).cudaGraphs(cudaGraphs)
+                .optimizationLevel(builderLevel);
         if (trtCache != null) {
             b.cacheDirectory(trtCache);
         }

@@ -25,7 +25,7 @@ final class InfoCommand implements Callable<Integer> {
                         d.totalMemory() / (double) (1L << 30));
             }
             for (String lib : new String[] {"cublas", "cudnn", "nvrtc"}) {
-                out.println("library    " + lib + ": " + loads("org.bytedeco.cuda.global." + lib));
+                out.println("library    " + lib + ": " + Cuda.libraryStatus(lib));
             }
         }
         TensorRt.Status trt = TensorRt.status();
@@ -33,18 +33,5 @@ final class InfoCommand implements Callable<Integer> {
         Engines.Decision d = Engines.decide();
         out.println("best       " + d.kind().name().toLowerCase(java.util.Locale.ROOT) + ": " + d.reason());
         return 0;
-    }
-
-    private static String loads(String className) {
-        try {
-            org.bytedeco.javacpp.Loader.load(Class.forName(className));
-            return "loaded";
-        } catch (Throwable t) {
-            Throwable r = t;
-            while (r.getCause() != null) {
-                r = r.getCause();
-            }
-            return "FAILED: " + r;
-        }
     }
 }

@@ -21,9 +21,13 @@ final class LayerReport {
             Map<String, Integer> byType = new TreeMap<>();
             Map<String, Integer> byPrecision = new TreeMap<>();
             int fused = 0;
+            int onnxNodes = 0;
             for (JsonNode l : layers) {
-                String name = l.isTextual() ? l.asText() : l.path("Name").asText("");
-                if (name.contains("+") || name.startsWith("{ForeignNode")) {
+                // "Metadata" lists the ONNX nodes a layer implements, "[ONNX Layer: a]\u001f[ONNX Layer: b]"
+                String meta = l.path("Metadata").asText("");
+                int n = meta.isEmpty() ? 0 : meta.split("\\[ONNX Layer:", -1).length - 1;
+                onnxNodes += n;
+                if (n > 1) {
                     fused++;
                 }
                 byType.merge(l.path("LayerType").asText("?"), 1, Integer::sum);
@@ -34,7 +38,8 @@ final class LayerReport {
                         : fmt.isEmpty() ? "?" : "other";
                 byPrecision.merge(p, 1, Integer::sum);
             }
-            return layers.size() + " engine layers (" + fused + " fused from several ONNX nodes); output precision " + byPrecision
+            return layers.size() + " engine layers over all profiles, " + fused + " of them fused from several ONNX nodes ("
+                    + onnxNodes + " ONNX nodes covered); output precision " + byPrecision
                     + "; types " + byType;
         } catch (Exception e) {
             return "layer report unreadable: " + e.getMessage();

@@ -7,11 +7,11 @@ import io.hotpath.core.HotpathException.Category;
 import io.hotpath.core.Shape;
 import io.hotpath.core.Tensor;
 import io.hotpath.core.TensorSpec;
-import io.hotpath.nativebindings.SegmentPointers;
 import io.hotpath.nativebindings.cuda.Cuda;
 import io.hotpath.nativebindings.cuda.CudaGraph;
 import io.hotpath.nativebindings.cuda.CudaStream;
 import io.hotpath.nativebindings.cuda.DeviceMemory;
+import io.hotpath.nativebindings.cuda.HostRegion;
 import io.hotpath.nativebindings.cuda.PinnedMemory;
 import io.hotpath.nativebindings.trt.Int8Calibrators;
 import io.hotpath.nativebindings.trt.TensorRt;
@@ -28,8 +28,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 
 /**
  * TensorRT behind core's {@link Engine} SPI.
@@ -209,7 +207,7 @@ public final class TensorRtEngine implements Engine {
                 try (TrtContext ctx = plan.newContext(p, stream)) {
                     for (int i = 0; i < inputNames.length; i++) {
                         long[] max = profiles.get(p).range(inputNames[i]).max();
-                        try (BytePointer n = TrtContext.name(inputNames[i])) {
+                        try (TrtContext.Name n = new TrtContext.Name(inputNames[i])) {
                             if (!ctx.setInputShape(n, max, max.length)) {
                                 throw new HotpathException(Category.ENGINE_FAILURE, "setInputShape(" + inputNames[i] + ", "
                                         + Arrays.toString(max) + ") failed: " + TrtLog.errorsSince(Math.max(0, TrtLog.mark() - 2)));
@@ -471,12 +469,12 @@ public final class TensorRtEngine implements Engine {
         final Tensor[] in;            // by model input index
         final Tensor[] out;           // by batch output index
         final int[] outModelIndex;    // batch output -> model output
-        final Pointer[] hostIn;
-        final Pointer[] hostOut;
+        final HostRegion[] hostIn;
+        final HostRegion[] hostOut;
         final DeviceMemory[] devIn;
         final DeviceMemory[] devOut;  // by model output index
-        final BytePointer[] inNames;
-        final BytePointer[] outNames;
+        final TrtContext.Name[] inNames;
+        final TrtContext.Name[] outNames;
         final CudaStream stream;
         final Slot[] slots;
         final long[][] shapes;
@@ -515,12 +513,12 @@ public final class TensorRtEngine implements Engine {
                 out[i] = t;
                 outModelIndex[i] = m;
             }
-            this.hostIn = new Pointer[in.length];
-            this.hostOut = new Pointer[out.length];
+            this.hostIn = new HostRegion[in.length];
+            this.hostOut = new HostRegion[out.length];
             this.devIn = new DeviceMemory[in.length];
             this.devOut = new DeviceMemory[outputs.size()];
-            this.inNames = new BytePointer[in.length];
-            this.outNames = new BytePointer[outputs.size()];
+            this.inNames = new TrtContext.Name[in.length];
+            this.outNames = new TrtContext.Name[outputs.size()];
             this.slots = new Slot[profiles.size()];
             this.shapes = new long[in.length][8];
             this.ranks = new int[in.length];
@@ -528,16 +526,16 @@ public final class TensorRtEngine implements Engine {
             try {
                 st = new CudaStream();
                 for (int i = 0; i < in.length; i++) {
-                    hostIn[i] = SegmentPointers.pointer(in[i].data());
+                    hostIn[i] = HostRegion.of(in[i].data());
                     devIn[i] = new DeviceMemory(Math.max(bytes(inputs.get(i), inputCapacity[i]), in[i].data().byteSize()));
-                    inNames[i] = TrtContext.name(inputs.get(i).name());
+                    inNames[i] = new TrtContext.Name(inputs.get(i).name());
                 }
                 for (int i = 0; i < out.length; i++) {
-                    hostOut[i] = SegmentPointers.pointer(out[i].data());
+                    hostOut[i] = HostRegion.of(out[i].data());
                 }
                 for (int o = 0; o < outputs.size(); o++) {
                     devOut[o] = new DeviceMemory(bytes(outputs.get(o), outputCapacity[o]));
-                    outNames[o] = TrtContext.name(outputs.get(o).name());
+                    outNames[o] = new TrtContext.Name(outputs.get(o).name());
                 }
             } catch (RuntimeException e) {
                 if (st != null) {
@@ -583,7 +581,7 @@ public final class TensorRtEngine implements Engine {
                 reshape(out[i], s);
             }
             for (int i = 0; i < in.length; i++) {
-                stream.copyAsync(devIn[i].pointer(), hostIn[i], in[i].byteSize(), Cuda.CopyKind.HOST_TO_DEVICE);
+                stream.copyToDevice(devIn[i], hostIn[i], in[i].byteSize());
             }
             if (options.cudaGraphs() && !slot.graphsFailed) {
                 CudaGraph g = slot.graph();
@@ -599,7 +597,7 @@ public final class TensorRtEngine implements Engine {
                 slot.ctx.enqueue();
             }
             for (int i = 0; i < out.length; i++) {
-                stream.copyAsync(hostOut[i], devOut[outModelIndex[i]].pointer(), out[i].byteSize(), Cuda.CopyKind.DEVICE_TO_HOST);
+                stream.copyToHost(hostOut[i], devOut[outModelIndex[i]], out[i].byteSize());
             }
             stream.synchronize();
         }
@@ -632,10 +630,10 @@ public final class TensorRtEngine implements Engine {
         private Slot newSlot(int p) {
             TrtContext ctx = plan.newContext(p, stream);
             for (int i = 0; i < in.length; i++) {
-                ctx.setTensorAddress(inNames[i], devIn[i].pointer());
+                ctx.setTensorAddress(inNames[i], devIn[i]);
             }
             for (int o = 0; o < outputs.size(); o++) {
-                ctx.setTensorAddress(outNames[o], devOut[o].pointer());
+                ctx.setTensorAddress(outNames[o], devOut[o]);
             }
             Slot s = new Slot(ctx);
             slots[p] = s;
@@ -690,12 +688,12 @@ public final class TensorRtEngine implements Engine {
                     d.close();
                 }
             }
-            for (BytePointer b : inNames) {
+            for (TrtContext.Name b : inNames) {
                 if (b != null) {
                     b.close();
                 }
             }
-            for (BytePointer b : outNames) {
+            for (TrtContext.Name b : outNames) {
                 if (b != null) {
                     b.close();
                 }
@@ -815,7 +813,7 @@ public final class TensorRtEngine implements Engine {
                 }
                 MemorySegment staging = host[i].segment();
                 data.fill(next, batchSize, names.get(i), staging);
-                Cuda.copy(device[i].pointer(), host[i].pointer(), host[i].byteSize(), Cuda.CopyKind.HOST_TO_DEVICE);
+                Cuda.copyToDevice(device[i], HostRegion.of(host[i]), host[i].byteSize());
                 addresses[b] = device[i].address();
             }
             next++;

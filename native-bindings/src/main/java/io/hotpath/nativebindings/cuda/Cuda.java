@@ -5,7 +5,6 @@ import io.hotpath.core.HotpathException.Category;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
 /**
@@ -78,6 +77,22 @@ public final class Cuda {
         return new Status(true, "", count[0], driver, runtime);
     }
 
+    /**
+     * Whether one of the CUDA libraries TensorRT's preset links loads here: {@code cublas},
+     * {@code cudnn} or {@code nvrtc}. Returns "loaded" or "FAILED: " and the reason; never throws.
+     */
+    public static String libraryStatus(String preset) {
+        if (!preset.matches("cublas|cudnn|nvrtc|cudart")) {
+            return "FAILED: unknown CUDA library preset '" + preset + "'";
+        }
+        try {
+            Loader.load(Class.forName("org.bytedeco.cuda.global." + preset));
+            return "loaded";
+        } catch (Throwable t) {
+            return "FAILED: " + rootMessage(t);
+        }
+    }
+
     /** Throws a clear UNSUPPORTED error when CUDA is not usable here. */
     public static void requireAvailable() {
         Status s = status();
@@ -110,9 +125,9 @@ public final class Cuda {
         }
     }
 
-    /** Copies {@code bytes} between host and device memory; blocks. */
-    public static void copy(Pointer dst, Pointer src, long bytes, CopyKind kind) {
-        check(cudart.cudaMemcpy(dst, src, bytes, kind.code), "cudaMemcpy " + kind);
+    /** Copies the first {@code bytes} of host memory to device memory; blocks. */
+    public static void copyToDevice(DeviceMemory dst, HostRegion src, long bytes) {
+        check(cudart.cudaMemcpy(dst.pointer(), src.pointer, bytes, CopyKind.HOST_TO_DEVICE.code), "cudaMemcpy " + CopyKind.HOST_TO_DEVICE);
     }
 
     /** Direction of a copy. */

@@ -21,8 +21,17 @@ public final class CudaStream extends NativeHandle {
         return stream;
     }
 
-    /** Queues a copy on this stream; pinned host memory makes it truly asynchronous. */
-    public void copyAsync(Pointer dst, Pointer src, long bytes, Cuda.CopyKind kind) {
+    /** Queues a host-to-device copy of the first {@code bytes} of {@code src}; pinned host memory makes it truly asynchronous. */
+    public void copyToDevice(DeviceMemory dst, HostRegion src, long bytes) {
+        copy(dst.pointer(), src.pointer, bytes, Cuda.CopyKind.HOST_TO_DEVICE);
+    }
+
+    /** Queues a device-to-host copy of the first {@code bytes} of {@code src}. */
+    public void copyToHost(HostRegion dst, DeviceMemory src, long bytes) {
+        copy(dst.pointer, src.pointer(), bytes, Cuda.CopyKind.DEVICE_TO_HOST);
+    }
+
+    private void copy(Pointer dst, Pointer src, long bytes, Cuda.CopyKind kind) {
         int rc = cudart.cudaMemcpyAsync(dst, src, bytes, kind.code, stream);
         if (rc != 0) {
             throw Cuda.error(rc, "cudaMemcpyAsync " + kind + " of " + bytes + " bytes");

@@ -34,7 +34,7 @@ public final class PinnedMemory extends NativeHandle {
     }
 
     /** The memory as a JavaCPP pointer, for copies. */
-    public Pointer pointer() {
+    Pointer pointer() {
         checkOpen();
         return pointer;
     }

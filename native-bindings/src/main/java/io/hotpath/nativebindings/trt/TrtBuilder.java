@@ -58,7 +58,8 @@ public final class TrtBuilder {
         boolean qdq = false;
         for (int i = 0; i < network.getNbLayers() && !qdq; i++) {
             var type = network.getLayer(i).getType();
-            qdq = type == nvinfer.LayerType.kQUANTIZE || type == nvinfer.LayerType.kDEQUANTIZE;
+            // JavaCPP returns enum objects that carry the native value: compare values, not identities
+            qdq = type.value == nvinfer.LayerType.kQUANTIZE.value || type.value == nvinfer.LayerType.kDEQUANTIZE.value;
         }
         return new ParsedModel(List.copyOf(out), qdq, network.getNbLayers());
     }

@@ -6,7 +6,6 @@ import io.hotpath.nativebindings.NativeHandle;
 import io.hotpath.nativebindings.cuda.CudaStream;
 import io.hotpath.nativebindings.cuda.DeviceMemory;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.tensorrt.nvinfer.Dims64;
 import org.bytedeco.tensorrt.nvinfer.IExecutionContext;
 
@@ -38,19 +37,36 @@ public final class TrtContext extends NativeHandle {
         stream.synchronize();
     }
 
-    /** A native copy of a tensor name, to pass without conversions on the hot path. */
-    public static BytePointer name(String tensor) {
-        return new BytePointer(tensor);
+    /** A tensor name held as a native string, to pass without conversions on the hot path. Close it when done. */
+    public static final class Name extends io.hotpath.nativebindings.NativeHandle {
+        final BytePointer chars;
+        private final String text;
+
+        public Name(String tensor) {
+            super("tensor name " + tensor);
+            this.chars = new BytePointer(tensor);
+            this.text = tensor;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+
+        @Override
+        protected void release() {
+            chars.close();
+        }
     }
 
     /** Sets an input's shape; false (with TensorRT's reason from {@link TrtLog}) when outside the profile. */
-    public boolean setInputShape(BytePointer name, long[] shape, int rank) {
+    public boolean setInputShape(Name name, long[] shape, int rank) {
         checkOpen();
         dims.nbDims(rank);
         for (int i = 0; i < rank; i++) {
             dims.d(i, shape[i]);
         }
-        return ctx.setInputShape(name, dims);
+        return ctx.setInputShape(name.chars, dims);
     }
 
     /** The current shape of a tensor (allocates; call when shapes change, not per run). */
@@ -60,10 +76,11 @@ public final class TrtContext extends NativeHandle {
     }
 
     /** Binds a tensor to device memory. */
-    public void setTensorAddress(BytePointer name, Pointer device) {
+    public void setTensorAddress(Name name, DeviceMemory device) {
         checkOpen();
-        if (!ctx.setTensorAddress(name, device)) {
-            throw new HotpathException(Category.ENGINE_FAILURE, "setTensorAddress(" + name.getString() + ") failed: " + TrtLog.errorsSince(TrtLog.mark() - 1));
+        long mark = TrtLog.mark();
+        if (!ctx.setTensorAddress(name.chars, device.pointer())) {
+            throw new HotpathException(Category.ENGINE_FAILURE, "setTensorAddress(" + name + ") failed: " + TrtLog.errorsSince(mark));
         }
     }
 

@@ -49,7 +49,8 @@ public final class TrtPlan extends NativeHandle {
         List<IoTensor> io = new ArrayList<>();
         for (int i = 0; i < engine.getNbIOTensors(); i++) {
             String name = engine.getIOTensorName(i);
-            boolean input = engine.getTensorIOMode(name) == nvinfer.TensorIOMode.kINPUT;
+            // JavaCPP returns enum objects that carry the native value: compare values, not identities
+            boolean input = engine.getTensorIOMode(name).value == nvinfer.TensorIOMode.kINPUT.value;
             io.add(new IoTensor(name, input, dtype(engine.getTensorDataType(name).value, name),
                     TrtBuilder.dims(engine.getTensorShape(name))));
         }
