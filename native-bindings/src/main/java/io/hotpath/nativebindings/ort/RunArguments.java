@@ -36,6 +36,9 @@ public final class RunArguments extends NativeHandle {
         }
         this.inputValues = new PointerPointer<>(Math.max(1, inputCount));
         this.outputValues = new PointerPointer<>(Math.max(1, outputCount));
+        for (int i = 0; i < Math.max(1, outputCount); i++) {
+            outputValues.put(i, (org.bytedeco.javacpp.Pointer) null);    // null slots: ONNX Runtime allocates those outputs
+        }
     }
 
     /** Input {@code index} reads {@code value} on the next run. */
@@ -48,6 +51,70 @@ public final class RunArguments extends NativeHandle {
     public void output(int index, ValueHandle value) {
         checkOpen();
         outputValues.put(index, value.raw());
+    }
+
+    /** An output ONNX Runtime allocated: its element type, dims and bytes (valid until {@link #releaseAllocatedOutputs()}). */
+    public record AllocatedOutput(int elementType, long[] dims, java.lang.foreign.MemorySegment data) {
+    }
+
+    /**
+     * Output {@code index} as ONNX Runtime allocated it on the last run (for outputs given no value
+     * with {@link #output}: the run fills the slot). For calibration and checks, not the hot path.
+     */
+    public AllocatedOutput allocatedOutput(int index) {
+        checkOpen();
+        Ort ort = Ort.get();
+        org.bytedeco.onnxruntime.OrtValue v = valueAt(index);
+        if (v == null || v.isNull()) {
+            throw new IllegalStateException("output " + index + " has no value: run first, and leave its value unset");
+        }
+        org.bytedeco.onnxruntime.OrtTensorTypeAndShapeInfo info = new org.bytedeco.onnxruntime.OrtTensorTypeAndShapeInfo();
+        ort.check(ort.api().GetTensorTypeAndShape(v, info), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output shape");
+        try {
+            int[] elem = new int[1];
+            ort.check(ort.api().GetTensorElementType(info, elem), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output type");
+            int rank;
+            try (org.bytedeco.javacpp.SizeTPointer n = new org.bytedeco.javacpp.SizeTPointer(1)) {
+                ort.check(ort.api().GetDimensionsCount(info, n), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output rank");
+                rank = (int) n.get();
+            }
+            long[] dims = new long[rank];
+            ort.check(ort.api().GetDimensions(info, dims, rank), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output dims");
+            long count = 1;
+            for (long d : dims) {
+                count *= d;
+            }
+            int size = switch (elem[0]) {
+                case 1, 6 -> 4;      // float, int32
+                case 7, 11 -> 8;     // int64, double
+                case 10, 16 -> 2;    // float16, bfloat16
+                default -> 1;
+            };
+            try (PointerPointer<?> data = new PointerPointer<>(1)) {
+                ort.check(ort.api().GetTensorMutableData(v, data), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output data");
+                return new AllocatedOutput(elem[0], dims, io.hotpath.nativebindings.SegmentPointers.segment(data.get(0), count * size));
+            }
+        } finally {
+            ort.api().ReleaseTensorTypeAndShapeInfo(info);
+        }
+    }
+
+    /** Frees the outputs ONNX Runtime allocated on the last run and clears their slots for the next. */
+    public void releaseAllocatedOutputs() {
+        checkOpen();
+        Ort ort = Ort.get();
+        for (int i = 0; i < outputCount; i++) {
+            org.bytedeco.onnxruntime.OrtValue v = valueAt(i);
+            if (v != null && !v.isNull()) {
+                ort.api().ReleaseValue(v);
+                outputValues.put(i, (org.bytedeco.javacpp.Pointer) null);
+            }
+        }
+    }
+
+    private org.bytedeco.onnxruntime.OrtValue valueAt(int index) {
+        org.bytedeco.javacpp.Pointer p = outputValues.get(index);
+        return p == null || p.isNull() ? null : new org.bytedeco.onnxruntime.OrtValue(p);
     }
 
     void checkUsable() {

@@ -1,0 +1,251 @@
+package io.hotpath.optimizer;
+
+import com.google.protobuf.ByteString;
+import io.hotpath.core.HotpathException;
+import io.hotpath.onnx.proto.Onnx.AttributeProto;
+import io.hotpath.onnx.proto.Onnx.GraphProto;
+import io.hotpath.onnx.proto.Onnx.ModelProto;
+import io.hotpath.onnx.proto.Onnx.NodeProto;
+import io.hotpath.onnx.proto.Onnx.TensorProto;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Static INT8 quantization in Q/DQ format. For every quantizable node (by default MatMul, Gemm and
+ * Conv whose weight is an initializer): its activation input goes through QuantizeLinear and
+ * DequantizeLinear with a scale from the calibration statistics, and its weight is stored as int8
+ * (symmetric; per output channel by default) behind a DequantizeLinear. Outputs stay float, so
+ * ONNX Runtime fuses each quantized node into an integer kernel and TensorRT builds it as a
+ * strongly typed INT8 layer. Activation-by-activation products (attention scores) stay float32.
+ */
+public final class QdqQuantizer {
+    static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
+    static final int INT8 = TensorProto.DataType.INT8_VALUE;
+    static final int UINT8 = TensorProto.DataType.UINT8_VALUE;
+
+    /** The operator types quantized by default. */
+    public static final Set<String> DEFAULT_OP_TYPES = Set.of("MatMul", "Gemm", "Conv");
+
+    /**
+     * Quantization options.
+     *
+     * @param method                how an activation's range is chosen from its statistics
+     * @param percentile            for PERCENTILE, the share of |x| kept, in percent (99.99)
+     * @param perChannelWeights     one weight scale per output channel (true) or one per tensor
+     * @param symmetricActivations  int8 activations with zero point 0 (true) or uint8 with a zero point (false, the x86 default)
+     * @param opTypes               operator types to quantize
+     * @param exclude               node names or regular expressions over node names left in float32
+     */
+    public record Options(CalibrationStats.Method method, double percentile, boolean perChannelWeights, boolean symmetricActivations,
+            Set<String> opTypes, List<String> exclude) {
+        public Options {
+            if (percentile <= 0 || percentile > 100) {
+                throw HotpathException.invalidArgument("percentile must be in (0, 100], was " + percentile);
+            }
+            opTypes = Set.copyOf(opTypes);
+            exclude = List.copyOf(exclude);
+        }
+
+        public static Options defaults(CalibrationStats.Method method) {
+            return new Options(method, 99.99, true, false, DEFAULT_OP_TYPES, List.of());
+        }
+
+        boolean excluded(String nodeName) {
+            for (String e : exclude) {
+                if (e.equals(nodeName) || Pattern.matches(e, nodeName)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The quantized model and what was quantized. */
+    public record Result(ModelProto model, List<String> quantizedNodes, Set<String> activations) {
+    }
+
+    private QdqQuantizer() {
+    }
+
+    /** The activation tensors {@code model}'s quantizable nodes read: what calibration must observe. */
+    public static Set<String> activationsToCalibrate(OnnxModel model, Options o) {
+        Set<String> out = new LinkedHashSet<>();
+        Map<String, TensorProto> inits = model.initializers();
+        for (NodeProto n : model.graph().getNodeList()) {
+            if (quantizable(n, inits, o)) {
+                out.add(n.getInput(0));
+            }
+        }
+        return out;
+    }
+
+    private static boolean quantizable(NodeProto n, Map<String, TensorProto> inits, Options o) {
+        if (!n.getDomain().isEmpty() || !o.opTypes().contains(n.getOpType()) || o.excluded(n.getName()) || n.getInputCount() < 2) {
+            return false;
+        }
+        TensorProto w = inits.get(n.getInput(1));
+        return !inits.containsKey(n.getInput(0)) && w != null && w.getDataType() == FLOAT
+                && (n.getOpType().equals("Conv") ? w.getDimsCount() >= 3 : w.getDimsCount() == 2);
+    }
+
+    /** Inserts Q/DQ pairs using {@code stats} (from {@link Calibrator#collect} over {@link #activationsToCalibrate}). */
+    public static Result quantize(OnnxModel model, CalibrationStats stats, Options o) {
+        if (model.opset() < 13) {
+            throw HotpathException.invalidArgument("Q/DQ with per-channel weights needs opset 13 or later; the model has opset " + model.opset());
+        }
+        Map<String, TensorProto> inits = model.initializers();
+        GraphProto g = model.graph();
+        List<NodeProto> before = new ArrayList<>();
+        List<NodeProto> nodes = new ArrayList<>();
+        List<TensorProto> newInits = new ArrayList<>();
+        Map<String, String> dqActivation = new HashMap<>();
+        Map<String, String> dqWeight = new HashMap<>();
+        Set<String> removeInits = new LinkedHashSet<>();
+        List<String> quantized = new ArrayList<>();
+        for (NodeProto n : model.topologicalOrder()) {
+            if (!quantizable(n, inits, o) || !stats.tensors().containsKey(n.getInput(0))) {
+                nodes.add(n);
+                continue;
+            }
+            String x = n.getInput(0);
+            String xdq = dqActivation.get(x);
+            if (xdq == null) {
+                xdq = x + "_DequantizeLinear_Output";
+                double thr = stats.threshold(x, o.method(), o.percentile());
+                CalibrationStats.Tensor t = stats.tensors().get(x);
+                float scale;
+                int zp;
+                if (o.symmetricActivations()) {
+                    scale = (float) Math.max(thr / 127.0, 1e-12);
+                    zp = 0;
+                } else {
+                    double lo = o.method() == CalibrationStats.Method.MINMAX ? Math.min(0, t.min()) : -thr;
+                    double hi = o.method() == CalibrationStats.Method.MINMAX ? Math.max(0, t.max()) : thr;
+                    scale = (float) Math.max((hi - lo) / 255.0, 1e-12);
+                    zp = (int) Math.max(0, Math.min(255, Math.round(-lo / scale)));
+                }
+                String s = x + "_scale";
+                String z = x + "_zero_point";
+                newInits.add(scalarFloat(s, scale));
+                newInits.add(o.symmetricActivations() ? scalarInt8(z, (byte) zp) : scalarUint8(z, zp));
+                nodes.add(NodeProto.newBuilder().setOpType("QuantizeLinear").setName(x + "_QuantizeLinear").addInput(x).addInput(s).addInput(z)
+                        .addOutput(x + "_QuantizeLinear_Output").build());
+                nodes.add(NodeProto.newBuilder().setOpType("DequantizeLinear").setName(x + "_DequantizeLinear")
+                        .addInput(x + "_QuantizeLinear_Output").addInput(s).addInput(z).addOutput(xdq).build());
+                dqActivation.put(x, xdq);
+            }
+            String w = n.getInput(1);
+            String wdq = dqWeight.get(w);
+            if (wdq == null) {
+                TensorProto wt = inits.get(w);
+                int axis = weightAxis(n);
+                wdq = w + "_DequantizeLinear_Output";
+                quantizeWeight(wt, axis, o.perChannelWeights(), newInits);
+                NodeProto.Builder dq = NodeProto.newBuilder().setOpType("DequantizeLinear").setName(w + "_DequantizeLinear")
+                        .addInput(w + "_quantized").addInput(w + "_scale").addInput(w + "_zero_point").addOutput(wdq);
+                if (o.perChannelWeights()) {
+                    dq.addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(axis));
+                }
+                before.add(dq.build());
+                dqWeight.put(w, wdq);
+                removeInits.add(w);
+            }
+            nodes.add(n.toBuilder().setInput(0, xdq).setInput(1, wdq).build());
+            quantized.add(n.getName());
+        }
+        // a weight still read by a node that was not quantized keeps its float initializer
+        for (NodeProto n : nodes) {
+            for (String in : n.getInputList()) {
+                removeInits.remove(in);
+            }
+        }
+        GraphProto.Builder gb = g.toBuilder().clearNode().addAllNode(before).addAllNode(nodes).clearInitializer().clearValueInfo();
+        for (TensorProto t : g.getInitializerList()) {
+            if (!removeInits.contains(t.getName())) {
+                gb.addInitializer(t);
+            }
+        }
+        gb.addAllInitializer(newInits);
+        ModelProto.Builder mb = model.proto().toBuilder().setGraph(gb);
+        ModelProto out = mb.build();
+        OnnxModel sorted = OnnxModel.of(out);
+        sorted.sortTopologically();
+        TensorTypes.checkLoads(sorted.proto(), "INT8 Q/DQ quantization");
+        return new Result(sorted.proto(), quantized, dqActivation.keySet());
+    }
+
+    /** The weight axis that indexes output channels: MatMul [K,N] -> 1; Gemm -> 0 when transB else 1; Conv [M,C,...] -> 0. */
+    static int weightAxis(NodeProto n) {
+        if (n.getOpType().equals("Conv")) {
+            return 0;
+        }
+        if (n.getOpType().equals("Gemm")) {
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.getName().equals("transB") && a.getI() == 1) {
+                    return 0;
+                }
+            }
+        }
+        return 1;
+    }
+
+    /** Symmetric int8 weights: per channel along {@code axis} (or one scale), zero points 0. */
+    static void quantizeWeight(TensorProto w, int axis, boolean perChannel, List<TensorProto> out) {
+        float[] v = Fp16Converter.floats(w);
+        long[] dims = w.getDimsList().stream().mapToLong(Long::longValue).toArray();
+        int channels = perChannel ? (int) dims[axis] : 1;
+        long inner = 1;
+        for (int d = axis + 1; d < dims.length; d++) {
+            inner *= dims[d];
+        }
+        float[] amax = new float[channels];
+        for (int i = 0; i < v.length; i++) {
+            int c = perChannel ? (int) ((i / inner) % dims[axis]) : 0;
+            amax[c] = Math.max(amax[c], Math.abs(v[i]));
+        }
+        float[] scale = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            scale[c] = amax[c] == 0 ? 1f : amax[c] / 127f;
+        }
+        byte[] q = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+            int c = perChannel ? (int) ((i / inner) % dims[axis]) : 0;
+            q[i] = (byte) Math.max(-127, Math.min(127, Math.round(v[i] / scale[c])));
+        }
+        out.add(TensorProto.newBuilder().setName(w.getName() + "_quantized").setDataType(INT8).addAllDims(w.getDimsList())
+                .setRawData(ByteString.copyFrom(q)).build());
+        ByteBuffer s = ByteBuffer.allocate(channels * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : scale) {
+            s.putFloat(f);
+        }
+        TensorProto.Builder sb = TensorProto.newBuilder().setName(w.getName() + "_scale").setDataType(FLOAT).setRawData(ByteString.copyFrom(s.array()));
+        TensorProto.Builder zb = TensorProto.newBuilder().setName(w.getName() + "_zero_point").setDataType(INT8)
+                .setRawData(ByteString.copyFrom(new byte[channels]));
+        if (perChannel) {
+            sb.addDims(channels);
+            zb.addDims(channels);
+        }
+        out.add(sb.build());
+        out.add(zb.build());
+    }
+
+    private static TensorProto scalarFloat(String name, float v) {
+        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(v);
+        return TensorProto.newBuilder().setName(name).setDataType(FLOAT).setRawData(ByteString.copyFrom(b.array())).build();
+    }
+
+    private static TensorProto scalarInt8(String name, byte v) {
+        return TensorProto.newBuilder().setName(name).setDataType(INT8).setRawData(ByteString.copyFrom(new byte[] {v})).build();
+    }
+
+    private static TensorProto scalarUint8(String name, int v) {
+        return TensorProto.newBuilder().setName(name).setDataType(UINT8).setRawData(ByteString.copyFrom(new byte[] {(byte) v})).build();
+    }
+}
