@@ -126,8 +126,10 @@ public final class QdqQuantizer {
                     scale = (float) Math.max(thr / 127.0, 1e-12);
                     zp = 0;
                 } else {
-                    double lo = o.method() == CalibrationStats.Method.MINMAX ? Math.min(0, t.min()) : -thr;
-                    double hi = o.method() == CalibrationStats.Method.MINMAX ? Math.max(0, t.max()) : thr;
+                    // the observed range (always holding 0) clipped to the method's threshold on each side: a tensor that is
+                    // never negative (a ReLU output) gets zero point 0, which lets ONNX Runtime fold the ReLU into the quantization
+                    double lo = Math.max(-thr, Math.min(0, t.min()));
+                    double hi = Math.min(thr, Math.max(0, t.max()));
                     scale = (float) Math.max((hi - lo) / 255.0, 1e-12);
                     zp = (int) Math.max(0, Math.min(255, Math.round(-lo / scale)));
                 }

@@ -1,12 +1,13 @@
 /**
- * The optimizer: ONNX model IR built on {@code onnx-model}'s protobuf classes, graph passes,
- * FP16 conversion, INT8 Q/DQ quantization calibrated on the user's data, accuracy validation
- * against the original model and selection of the fastest variant within an accuracy budget.
+ * The optimizer: the ONNX model IR ({@link io.hotpath.optimizer.OnnxModel}: external data,
+ * topological order), an opset 11/12 to 13 upgrade, float16 conversion
+ * ({@link io.hotpath.optimizer.Fp16Converter}), INT8 Q/DQ quantization calibrated on the user's
+ * data ({@link io.hotpath.optimizer.Calibrator}, {@link io.hotpath.optimizer.CalibrationStats},
+ * {@link io.hotpath.optimizer.QdqQuantizer}), accuracy metrics ({@link io.hotpath.optimizer.Accuracy})
+ * and variant selection ({@link io.hotpath.optimizer.Optimizer}). Every pass's result is loaded
+ * in ONNX Runtime before it is returned.
  *
- * <p>Status: its work comes in a later issue; this module holds only this description so the
- * layout is complete.
- *
- * <p>May depend on: {@code core}, {@code onnx-model}, and {@code engine-cpu} (calibration runs
- * the model).
+ * <p>Depends on {@code core}, {@code onnx-model}, and {@code engine-cpu} (calibration and
+ * validation run the model).
  */
 package io.hotpath.optimizer;

@@ -1,0 +1,234 @@
+package io.hotpath.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.hotpath.onnx.CalibrationSentences;
+import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.onnx.ValidationSentences;
+import io.hotpath.optimizer.CalibrationStats;
+import io.hotpath.optimizer.OnnxModel;
+import io.hotpath.optimizer.Optimizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code hotpath optimize}: builds FP32, FP16 and INT8 variants, validates and times each, keeps the fastest within the budget. */
+@Command(name = "optimize", mixinStandardHelpOptions = true,
+        description = {"Builds the variants of a model (graph optimization none/all, FP16, INT8 Q/DQ with MinMax, Percentile and Entropy "
+                + "calibration), checks each against the float32 original on held-out inputs, times each on ONNX Runtime (p50 at batch 1, "
+                + "throughput at batch 8) and writes the fastest within the accuracy budget to OUT/model.onnx with OUT/report.md and "
+                + "OUT/report.json.",
+                "Data files: for text models (inputs input_ids, attention_mask, token_type_ids), one sentence per line; for models with "
+                + "one float input, one row per line as comma-separated numbers. Without --calibration/--validation, minilm uses Hotpath's "
+                + "built-in sentences (256 each, disjoint) and other models 256 + 128 random rows in [-1, 1)."})
+final class OptimizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "FILE|ALIAS", description = "An ONNX file or a built-in alias.")
+    String model;
+
+    @Option(names = "--calibration", paramLabel = "FILE", description = "Calibration data (see above).")
+    Path calibration;
+
+    @Option(names = "--validation", paramLabel = "FILE", description = "Held-out validation data (see above).")
+    Path validation;
+
+    @Option(names = "--budget", defaultValue = "cosine>=0.99,cosine_min>=0.97",
+            description = "Accuracy budget over output rows (text models: mean-pooled embeddings) (default ${DEFAULT-VALUE}).")
+    String budget;
+
+    @Option(names = "--engine", defaultValue = "cpu", description = "Target engine for the timing: cpu (default ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--precisions", defaultValue = "fp32,fp16,int8", split = ",", description = "Precisions to build (default ${DEFAULT-VALUE}).")
+    List<String> precisions;
+
+    @Option(names = "--methods", defaultValue = "minmax,percentile,entropy", split = ",",
+            description = "INT8 calibration methods (default ${DEFAULT-VALUE}).")
+    List<String> methods;
+
+    @Option(names = "--seq", defaultValue = "128", description = "Sequence length of the timed runs (default ${DEFAULT-VALUE}).")
+    int seq;
+
+    @Option(names = "--runs", defaultValue = "30", description = "Timed runs per variant and batch size (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the chosen model and the reports go.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!engine.equalsIgnoreCase("cpu")) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--engine " + engine + ": the optimizer times variants on the CPU engine in this version (TensorRT builds Q/DQ models as they are)");
+        }
+        PrintStream o = System.out;
+        Path file = ModelCatalog.resolve(model);
+        OnnxModel m = OnnxModel.load(file);
+        boolean text = m.graph().getInputList().stream().anyMatch(v -> v.getName().equals("input_ids"));
+        Optimizer.Data cal;
+        Optimizer.Data val;
+        if (text) {
+            var tok = ModelCatalog.minilmTokenizer();
+            cal = new Optimizer.Text(tok, calibration != null ? lines(calibration) : CalibrationSentences.all());
+            val = new Optimizer.Text(tok, validation != null ? lines(validation) : ValidationSentences.all().subList(0, 128));
+        } else {
+            int width = width(m);
+            cal = new Optimizer.Rows(calibration != null ? rows(calibration, width) : random(256, width, 1));
+            val = new Optimizer.Rows(validation != null ? rows(validation, width) : random(128, width, 2));
+        }
+        List<CalibrationStats.Method> ms = methods.stream().map(s -> CalibrationStats.Method.valueOf(s.trim().toUpperCase(Locale.ROOT))).toList();
+        Optimizer.Config cfg = new Optimizer.Config(precisions, ms, seq, runs, Optimizer.Budget.parse(budget));
+        List<Path> peers = model.equals("minilm") ? List.of(ModelCatalog.resolve("minilm-q")) : List.of();
+        o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq);
+        Optimizer.Report r = Optimizer.run(file, model, cal, val, peers, cfg, out);
+        String md = markdown(r);
+        Files.writeString(out.resolve("report.md"), md);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("report.json").toFile(), json(r));
+        if (r.chosen() != null) {
+            Files.copy(r.chosen().file(), out.resolve("model.onnx"), StandardCopyOption.REPLACE_EXISTING);
+        }
+        o.println(md);
+        o.println("wrote " + out.resolve("report.md") + ", " + out.resolve("report.json")
+                + (r.chosen() != null ? ", " + out.resolve("model.onnx") : "") + (r.calibrationStats() != null ? ", " + r.calibrationStats() : ""));
+        return r.chosen() != null ? 0 : 3;
+    }
+
+    private static int width(OnnxModel m) {
+        var dims = m.graph().getInput(0).getType().getTensorType().getShape().getDimList();
+        int w = 1;
+        for (int d = 1; d < dims.size(); d++) {
+            if (!dims.get(d).hasDimValue()) {
+                throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.UNSUPPORTED,
+                        "the optimizer's row data needs fixed dimensions after the batch; input dimension " + d + " is dynamic");
+            }
+            w *= (int) dims.get(d).getDimValue();
+        }
+        return w;
+    }
+
+    private static List<String> lines(Path f) throws IOException {
+        List<String> l = Files.readAllLines(f).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+        if (l.isEmpty()) {
+            throw io.hotpath.core.HotpathException.invalidArgument(f + " holds no sentence");
+        }
+        return l;
+    }
+
+    private static List<float[]> rows(Path f, int width) throws IOException {
+        List<float[]> out = new ArrayList<>();
+        int n = 0;
+        for (String line : Files.readAllLines(f)) {
+            n++;
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] parts = line.split(",");
+            if (parts.length != width) {
+                throw io.hotpath.core.HotpathException.invalidArgument(f + " line " + n + ": " + parts.length + " values, the model takes " + width);
+            }
+            float[] row = new float[width];
+            for (int i = 0; i < width; i++) {
+                try {
+                    row[i] = Float.parseFloat(parts[i].trim());
+                } catch (NumberFormatException e) {
+                    throw io.hotpath.core.HotpathException.invalidArgument(f + " line " + n + ": '" + parts[i] + "' is not a number");
+                }
+                if (!Float.isFinite(row[i])) {
+                    throw io.hotpath.core.HotpathException.invalidArgument(f + " line " + n + ": value " + (i + 1) + " is not finite");
+                }
+            }
+            out.add(row);
+        }
+        if (out.isEmpty()) {
+            throw io.hotpath.core.HotpathException.invalidArgument(f + " holds no row");
+        }
+        return out;
+    }
+
+    private static List<float[]> random(int n, int width, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<float[]> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            float[] row = new float[width];
+            for (int k = 0; k < width; k++) {
+                row[k] = (float) r.nextDouble(-1, 1);
+            }
+            out.add(row);
+        }
+        return out;
+    }
+
+    static String markdown(Optimizer.Report r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# hotpath optimize: ").append(r.model()).append("\n\n");
+        sb.append("Budget: ").append(r.budget()).append(". Timing on ONNX Runtime CPU, ").append(SystemInfo.detect().summary())
+                .append(", seq ").append(r.seq()).append(" for text models. Accuracy against the float32 model on the validation data")
+                .append(" (text models: mean-pooled embeddings per sentence).\n\n");
+        sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b8) | batch invariant | passed |\n");
+        sb.append("|---|---|---|---:|---:|---:|---:|---:|---|---|\n");
+        for (Optimizer.Variant v : r.variants()) {
+            row(sb, v, r.chosen() == v);
+        }
+        for (Optimizer.Variant v : r.peers()) {
+            row(sb, v, false);
+        }
+        sb.append("\nChosen: ").append(r.chosen() == null ? "none: no variant is within the budget" : r.chosen().name()).append('\n');
+        if (!r.peers().isEmpty()) {
+            sb.append("Peers (not eligible, measured the same way): ").append(r.peers().stream().map(Optimizer.Variant::name).toList()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static void row(StringBuilder sb, Optimizer.Variant v, boolean chosen) {
+        sb.append(String.format(Locale.ROOT, "| %s%s | %s | %s | %.6f | %.6f | %.4g | %.0f | %.1f | %s | %s |%n", v.name(), chosen ? " **(chosen)**" : "",
+                v.precision(), v.calibration(), v.accuracy().cosineMean(), v.accuracy().cosineMin(), v.accuracy().maxAbsErr(), v.p50UsBatch1(),
+                v.throughputPerSecondBatch8(), v.batchInvariant() ? "yes" : String.format(Locale.ROOT, "no (%.2g)", v.batchDependence()),
+                v.passed() ? "yes" : "no"));
+    }
+
+    private static Map<String, Object> json(Optimizer.Report r) {
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("model", r.model());
+        j.put("budget", r.budget().toString());
+        j.put("seq", r.seq());
+        j.put("system", SystemInfo.detect().summary());
+        j.put("variants", r.variants().stream().map(OptimizeCommand::variant).toList());
+        j.put("chosen", r.chosen() == null ? null : r.chosen().name());
+        j.put("peers", r.peers().stream().map(OptimizeCommand::variant).toList());
+        return j;
+    }
+
+    private static Map<String, Object> variant(Optimizer.Variant v) {
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("name", v.name());
+        j.put("precision", v.precision());
+        j.put("calibration", v.calibration());
+        j.put("cosine_mean", v.accuracy().cosineMean());
+        j.put("cosine_min", v.accuracy().cosineMin());
+        j.put("max_abs_err", v.accuracy().maxAbsErr());
+        j.put("mean_abs_err", v.accuracy().meanAbsErr());
+        j.put("top1_agreement", v.accuracy().top1Agreement());
+        j.put("p50_us_batch1", v.p50UsBatch1());
+        j.put("throughput_per_s_batch8", v.throughputPerSecondBatch8());
+        j.put("batch_invariant", v.batchInvariant());
+        j.put("batch_dependence_max_abs", v.batchDependence());
+        j.put("passed", v.passed());
+        j.put("file", v.file().toString());
+        return j;
+    }
+}

@@ -1,0 +1,411 @@
+package io.hotpath.optimizer;
+
+import io.hotpath.core.Batch;
+import io.hotpath.core.DType;
+import io.hotpath.core.HotpathException;
+import io.hotpath.core.Tensor;
+import io.hotpath.core.TensorSpec;
+import io.hotpath.engine.cpu.CpuEngineOptions;
+import io.hotpath.engine.cpu.OrtCpuEngine;
+import io.hotpath.nativebindings.ort.GraphOptimization;
+import io.hotpath.onnx.WordPieceTokenizer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Variant selection: builds the variants of a model (graph optimization level × precision ×
+ * calibration method), checks each against the float32 original on held-out inputs, times each
+ * on ONNX Runtime (p50 at batch 1, throughput at batch 8), checks that a row's answer does not
+ * depend on the rest of its batch, and picks the fastest variant within the accuracy budget.
+ */
+public final class Optimizer {
+    /** What the model reads: sentences through a tokenizer (text models) or rows of one float input. */
+    public sealed interface Data permits Text, Rows {
+    }
+
+    /** Sentences for a BERT-style model (inputs input_ids, attention_mask, token_type_ids). */
+    public record Text(WordPieceTokenizer tokenizer, List<String> sentences) implements Data {
+    }
+
+    /** Rows of the model's single float input, each {@code width} values. */
+    public record Rows(List<float[]> rows) implements Data {
+    }
+
+    /**
+     * The accuracy budget: mean and minimum cosine similarity per output row, and optionally a
+     * largest absolute error (for narrow outputs such as one score per row, where cosine says little).
+     */
+    public record Budget(double cosineMean, double cosineMin, double maxAbsErr) {
+        public Budget(double cosineMean, double cosineMin) {
+            this(cosineMean, cosineMin, Double.POSITIVE_INFINITY);
+        }
+
+        /** Parses {@code cosine>=0.99}, optionally {@code ,cosine_min>=0.97} (default 0.97) and {@code ,max_abs_err<=0.01}. */
+        public static Budget parse(String s) {
+            double mean = 0.99;
+            double min = 0.97;
+            double maxErr = Double.POSITIVE_INFINITY;
+            for (String term : s.split(",")) {
+                if (term.contains("<=")) {
+                    String[] kv = term.trim().split("<=");
+                    if (kv.length != 2 || !kv[0].trim().equals("max_abs_err")) {
+                        throw HotpathException.invalidArgument("budget term '" + term + "': only max_abs_err<=VALUE takes <=");
+                    }
+                    try {
+                        maxErr = Double.parseDouble(kv[1].trim());
+                    } catch (NumberFormatException e) {
+                        throw HotpathException.invalidArgument("budget value '" + kv[1] + "' is not a number");
+                    }
+                    continue;
+                }
+                String[] kv = term.trim().split(">=");
+                if (kv.length != 2) {
+                    throw HotpathException.invalidArgument("budget term '" + term + "' is not NAME>=VALUE (cosine>=0.99, cosine_min>=0.97)"
+                            + " or max_abs_err<=VALUE");
+                }
+                double v;
+                try {
+                    v = Double.parseDouble(kv[1].trim());
+                } catch (NumberFormatException e) {
+                    throw HotpathException.invalidArgument("budget value '" + kv[1] + "' is not a number");
+                }
+                switch (kv[0].trim()) {
+                    case "cosine", "cosine_mean" -> mean = v;
+                    case "cosine_min" -> min = v;
+                    default -> throw HotpathException.invalidArgument("unknown budget metric '" + kv[0] + "'; use cosine or cosine_min");
+                }
+            }
+            return new Budget(mean, min, maxErr);
+        }
+
+        boolean holds(Accuracy a) {
+            return a.within(cosineMean, cosineMin) && a.maxAbsErr() <= maxAbsErr;
+        }
+
+        @Override
+        public String toString() {
+            return "cosine>=" + cosineMean + ",cosine_min>=" + cosineMin + (Double.isInfinite(maxAbsErr) ? "" : ",max_abs_err<=" + maxAbsErr);
+        }
+    }
+
+    /** One measured variant. */
+    public record Variant(String name, String precision, String calibration, Path file, Accuracy accuracy, double p50UsBatch1,
+            double throughputPerSecondBatch8, boolean batchInvariant, double batchDependence, boolean passed) {
+    }
+
+    /** All variants, the chosen one, and peers measured the same way. */
+    public record Report(String model, Budget budget, int seq, List<Variant> variants, Variant chosen, List<Variant> peers,
+            Path calibrationStats) {
+    }
+
+    /** Options: which precisions and methods, the benchmark's sequence length and run counts. */
+    public record Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget) {
+        public static Config defaults() {
+            return new Config(List.of("fp32", "fp16", "int8"), List.of(CalibrationStats.Method.values()), 128, 30, new Budget(0.99, 0.97));
+        }
+    }
+
+    private Optimizer() {
+    }
+
+    /** Builds, validates and times every variant of {@code model}, writing them under {@code outDir}. */
+    public static Report run(Path model, String label, Data calibration, Data validation, List<Path> peerModels, Config cfg, Path outDir) {
+        try {
+            Files.createDirectories(outDir.resolve("variants"));
+        } catch (java.io.IOException e) {
+            throw HotpathException.invalidArgument("cannot create " + outDir + ": " + e.getMessage());
+        }
+        OnnxModel original = OnnxModel.load(model);
+        float[][] reference = outputs(model, GraphOptimization.ALL, validation);
+        List<Variant> variants = new ArrayList<>();
+        Path statsFile = null;
+        if (cfg.precisions().contains("fp32")) {
+            variants.add(measure("fp32-opt-none", "fp32", "none", model, GraphOptimization.NONE, reference, validation, cfg));
+            variants.add(measure("fp32", "fp32", "none", model, GraphOptimization.ALL, reference, validation, cfg));
+        }
+        if (cfg.precisions().contains("fp16")) {
+            Path f = outDir.resolve("variants/fp16.onnx");
+            OnnxModel.of(Fp16Converter.convert(original, Fp16Converter.Options.defaults()).model()).save(f);
+            variants.add(measure("fp16", "fp16", "none", f, GraphOptimization.ALL, reference, validation, cfg));
+        }
+        if (cfg.precisions().contains("int8")) {
+            OnnxModel m13 = OpsetUpgrade.to13(original);
+            CalibrationStats stats = Calibrator.collect(m13, QdqQuantizer.activationsToCalibrate(m13,
+                    QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX)), feeds(calibration, original));
+            statsFile = outDir.resolve("calibration-stats.txt");
+            stats.save(statsFile);
+            for (CalibrationStats.Method method : cfg.methods()) {
+                Path f = outDir.resolve("variants/int8-" + method.name().toLowerCase(Locale.ROOT) + ".onnx");
+                OnnxModel.of(QdqQuantizer.quantize(m13, stats, QdqQuantizer.Options.defaults(method)).model()).save(f);
+                variants.add(measure("int8-" + method.name().toLowerCase(Locale.ROOT), "int8", method.name().toLowerCase(Locale.ROOT), f,
+                        GraphOptimization.ALL, reference, validation, cfg));
+            }
+        }
+        List<Variant> peers = new ArrayList<>();
+        for (Path p : peerModels) {
+            String name = p.getFileName().toString().replace(".onnx", "");
+            peers.add(measure(name, "int8 (dynamic)", "dynamic", p, GraphOptimization.ALL, reference, validation, cfg));
+        }
+        return new Report(label, cfg.budget(), cfg.seq(), variants, choose(variants), peers, statsFile);
+    }
+
+    /**
+     * The fastest variant within the budget (throughput at batch 8); variants within 3% of the
+     * fastest count as equally fast (timing noise on a shared machine), and among those the most
+     * accurate (highest mean cosine) wins. Null when none passed.
+     */
+    static Variant choose(List<Variant> variants) {
+        double best = 0;
+        for (Variant v : variants) {
+            if (v.passed()) {
+                best = Math.max(best, v.throughputPerSecondBatch8());
+            }
+        }
+        Variant chosen = null;
+        for (Variant v : variants) {
+            if (v.passed() && v.throughputPerSecondBatch8() >= 0.97 * best
+                    && (chosen == null || v.accuracy().cosineMean() > chosen.accuracy().cosineMean())) {
+                chosen = v;
+            }
+        }
+        return chosen;
+    }
+
+    private static Variant measure(String name, String precision, String calibration, Path file, GraphOptimization level, float[][] reference,
+            Data validation, Config cfg) {
+        float[][] got = outputs(file, level, validation);
+        Accuracy a = Accuracy.compare(reference, got);
+        double dependence = batchDependence(file, level, validation);
+        boolean invariant = dependence <= 1e-5;
+        double[] speed = speed(file, level, validation, cfg);
+        boolean passed = cfg.budget().holds(a);
+        return new Variant(name, precision, calibration, file, a, speed[0], speed[1], invariant, dependence, passed);
+    }
+
+    private static OrtCpuEngine open(Path file, GraphOptimization level, int batch, int seq) {
+        return OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).maxBatchSize(batch).defaultMaxDimension(seq).build());
+    }
+
+    /** One output row per validation sample: text models' mean-pooled first output, other models' first output row. */
+    static float[][] outputs(Path file, GraphOptimization level, Data data) {
+        if (data instanceof Text t) {
+            float[][] out = new float[t.sentences().size()][];
+            try (OrtCpuEngine e = open(file, level, 1, 128)) {
+                Batch b = e.newBatch();
+                for (int s = 0; s < out.length; s++) {
+                    int n = fillText(b, t.tokenizer(), List.of(t.sentences().get(s)), -1);
+                    e.run(b);
+                    Tensor h = b.output(0);
+                    int width = (int) (h.elementCount() / n);
+                    out[s] = new float[width];
+                    for (int tok = 0; tok < n; tok++) {
+                        for (int d = 0; d < width; d++) {
+                            out[s][d] += h.getAsFloat((long) tok * width + d) / n;
+                        }
+                    }
+                }
+            }
+            return out;
+        }
+        Rows r = (Rows) data;
+        float[][] out = new float[r.rows().size()][];
+        try (OrtCpuEngine e = open(file, level, 1, 1)) {
+            Batch b = e.newBatch();
+            for (int i = 0; i < out.length; i++) {
+                fillRows(b, r.rows().subList(i, i + 1));
+                e.run(b);
+                Tensor y = b.output(0);
+                out[i] = new float[(int) y.elementCount()];
+                for (int k = 0; k < out[i].length; k++) {
+                    out[i][k] = y.getAsFloat(k);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Largest difference between rows run alone and the same rows in one batch of (up to) 8. */
+    static double batchDependence(Path file, GraphOptimization level, Data data) {
+        int rows = 8;
+        int seq = 32;
+        try (OrtCpuEngine e = open(file, level, rows, seq)) {
+            Batch b = e.newBatch();
+            if (data instanceof Text t) {
+                List<String> s = t.sentences().subList(0, Math.min(rows, t.sentences().size()));
+                fillText(b, t.tokenizer(), s, seq);
+                e.run(b);
+                float[] all = floats(b.output(0));
+                int per = all.length / s.size();
+                double max = 0;
+                for (int r = 0; r < s.size(); r++) {
+                    fillText(b, t.tokenizer(), List.of(s.get(r)), seq);
+                    e.run(b);
+                    float[] one = floats(b.output(0));
+                    for (int i = 0; i < per; i++) {
+                        max = Math.max(max, Math.abs(one[i] - all[r * per + i]));
+                    }
+                }
+                return max;
+            }
+            List<float[]> s = ((Rows) data).rows().subList(0, Math.min(rows, ((Rows) data).rows().size()));
+            fillRows(b, s);
+            e.run(b);
+            float[] all = floats(b.output(0));
+            int per = all.length / s.size();
+            double max = 0;
+            for (int r = 0; r < s.size(); r++) {
+                fillRows(b, s.subList(r, r + 1));
+                e.run(b);
+                float[] one = floats(b.output(0));
+                for (int i = 0; i < per; i++) {
+                    max = Math.max(max, Math.abs(one[i] - all[r * per + i]));
+                }
+            }
+            return max;
+        }
+    }
+
+    /** p50 microseconds at batch 1 and rows per second at batch 8 (text: random token ids at {@code cfg.seq()}). */
+    static double[] speed(Path file, GraphOptimization level, Data data, Config cfg) {
+        double[] out = new double[2];
+        int[] batches = {1, 8};
+        for (int k = 0; k < 2; k++) {
+            int bs = batches[k];
+            try (OrtCpuEngine e = open(file, level, bs, cfg.seq())) {
+                Batch b = e.newBatch();
+                fillRandom(b, bs, cfg.seq(), 17);
+                // at least 0.2 s (and 5 runs) of warm-up, then at least 0.5 s and cfg.benchRuns() runs measured
+                long warmEnd = System.nanoTime() + 200_000_000L;
+                for (int i = 0; i < 5 || System.nanoTime() < warmEnd; i++) {
+                    e.run(b);
+                }
+                Histogram h = new Histogram(3_600_000_000_000L, 3);
+                long start = System.nanoTime();
+                long end = start + 500_000_000L;
+                int n = 0;
+                while (n < cfg.benchRuns() || System.nanoTime() < end) {
+                    long t0 = System.nanoTime();
+                    e.run(b);
+                    h.recordValue(System.nanoTime() - t0);
+                    n++;
+                }
+                long wall = System.nanoTime() - start;
+                out[k] = k == 0 ? h.getValueAtPercentile(50) / 1e3 : (double) bs * n / (wall / 1e9);
+            }
+        }
+        return out;
+    }
+
+    private static float[] floats(Tensor t) {
+        float[] f = new float[(int) t.elementCount()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = t.getAsFloat(i);
+        }
+        return f;
+    }
+
+    /** Fills a text batch; {@code seq < 0}: the one sentence at its own length. Returns the sequence length used. */
+    static int fillText(Batch b, WordPieceTokenizer tok, List<String> sentences, int seq) {
+        int[][] ids = new int[sentences.size()][];
+        int len = seq;
+        for (int r = 0; r < ids.length; r++) {
+            ids[r] = tok.encode(sentences.get(r), seq < 0 ? 128 : seq);
+            if (seq < 0) {
+                len = ids[r].length;
+            }
+        }
+        for (TensorSpec spec : List.of(b.input("input_ids").spec(), b.input("attention_mask").spec())) {
+            if (spec.dtype() != DType.INT64) {
+                throw HotpathException.invalidArgument("text models need int64 " + spec.name());
+            }
+        }
+        Tensor in = b.input("input_ids").reshape(ids.length, len);
+        Tensor mask = b.input("attention_mask").reshape(ids.length, len);
+        Tensor types = b.input("token_type_ids").reshape(ids.length, len);
+        for (int r = 0; r < ids.length; r++) {
+            for (int c = 0; c < len; c++) {
+                boolean real = c < ids[r].length;
+                in.putLong((long) r * len + c, real ? ids[r][c] : 0);
+                mask.putLong((long) r * len + c, real ? 1 : 0);
+                types.putLong((long) r * len + c, 0);
+            }
+        }
+        return len;
+    }
+
+    static void fillRows(Batch b, List<float[]> rows) {
+        Tensor in = b.input(0);
+        long[] shape = in.spec().shape().toArray();
+        shape[0] = rows.size();
+        in = in.reshape(shape);
+        int width = rows.get(0).length;
+        for (int r = 0; r < rows.size(); r++) {
+            for (int i = 0; i < width; i++) {
+                in.putFloat((long) r * width + i, rows.get(r)[i]);
+            }
+        }
+    }
+
+    /** Random valid inputs: token ids below 30522 with full masks, or uniform floats in [-1, 1). */
+    static void fillRandom(Batch b, int rows, int seq, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < b.inputCount(); i++) {
+            Tensor t = b.input(i);
+            long[] shape = t.spec().shape().toArray();
+            for (int d = 0; d < shape.length; d++) {
+                if (shape[d] < 0) {
+                    shape[d] = d == 0 ? rows : seq;
+                }
+            }
+            t = t.reshape(shape);
+            long n = t.elementCount();
+            String name = t.name();
+            for (long k = 0; k < n; k++) {
+                switch (t.dtype()) {
+                    case INT64 -> t.putLong(k, name.contains("mask") ? 1 : name.contains("type") ? 0 : r.nextLong(30522));
+                    case FLOAT32 -> t.putFloat(k, (float) r.nextDouble(-1, 1));
+                    default -> throw HotpathException.invalidArgument("random inputs of type " + t.dtype() + " are not supported");
+                }
+            }
+        }
+    }
+
+    /** Calibration feeds: one sentence (natural length) or one row per sample. */
+    static List<List<Calibrator.Feed>> feeds(Data data, OnnxModel model) {
+        List<List<Calibrator.Feed>> out = new ArrayList<>();
+        if (data instanceof Text t) {
+            for (String s : t.sentences()) {
+                int[] ids = t.tokenizer().encode(s, 128);
+                ByteBuffer bi = ByteBuffer.allocate(ids.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer bm = ByteBuffer.allocate(ids.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+                for (int id : ids) {
+                    bi.putLong(id);
+                    bm.putLong(1);
+                }
+                long[] dims = {1, ids.length};
+                out.add(List.of(new Calibrator.Feed("input_ids", 7, dims, bi.array()), new Calibrator.Feed("attention_mask", 7, dims, bm.array()),
+                        new Calibrator.Feed("token_type_ids", 7, dims, new byte[ids.length * 8])));
+            }
+            return out;
+        }
+        String input = model.graph().getInput(0).getName();
+        for (float[] row : ((Rows) data).rows()) {
+            ByteBuffer b = ByteBuffer.allocate(row.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (float f : row) {
+                b.putFloat(f);
+            }
+            long[] dims = model.graph().getInput(0).getType().getTensorType().getShape().getDimList().stream()
+                    .mapToLong(d -> d.hasDimValue() ? d.getDimValue() : -1).toArray();
+            dims[0] = 1;
+            out.add(List.of(new Calibrator.Feed(input, 1, dims, b.array())));
+        }
+        return out;
+    }
+}

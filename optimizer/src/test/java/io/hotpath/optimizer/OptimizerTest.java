@@ -1,0 +1,86 @@
+package io.hotpath.optimizer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotpath.core.HotpathException;
+import io.hotpath.onnx.ModelCatalog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OptimizerTest {
+    @TempDir
+    Path tmp;
+
+    private static List<float[]> rows(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<float[]> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            float[] row = new float[64];
+            for (int k = 0; k < 64; k++) {
+                row[k] = (float) r.nextDouble(-1, 1);
+            }
+            out.add(row);
+        }
+        return out;
+    }
+
+    @Test
+    void mlpVariantsAreBuiltValidatedTimedAndTheFastestPassingOneIsChosen() throws Exception {
+        Optimizer.Config cfg = new Optimizer.Config(List.of("fp32", "fp16", "int8"), List.of(CalibrationStats.Method.values()), 1, 20,
+                Optimizer.Budget.parse("cosine>=0.99,max_abs_err<=0.05"));
+        Optimizer.Report r = Optimizer.run(ModelCatalog.resolve("mlp"), "mlp", new Optimizer.Rows(rows(128, 1)), new Optimizer.Rows(rows(64, 2)),
+                List.of(), cfg, tmp);
+        assertEquals(List.of("fp32-opt-none", "fp32", "fp16", "int8-minmax", "int8-percentile", "int8-entropy"),
+                r.variants().stream().map(Optimizer.Variant::name).toList());
+        assertNotNull(r.chosen());
+        assertTrue(r.chosen().passed());
+        for (Optimizer.Variant v : r.variants()) {
+            assertTrue(Files.isRegularFile(v.file()), v.name());
+            assertTrue(v.p50UsBatch1() > 0 && v.throughputPerSecondBatch8() > 0, v.toString());
+            assertTrue(v.batchInvariant(), v.name() + " depends on its batch: " + v.batchDependence());
+            assertEquals(v.passed(), v.accuracy().maxAbsErr() <= 0.05 && v.accuracy().within(0.99, 0.97), v.name());
+            if (v.precision().equals("int8") && !v.calibration().equals("entropy")) {
+                assertTrue(v.passed(), v.name() + " " + v.accuracy());
+            }
+            assertEquals(1.0, v.accuracy().top1Agreement(), "one-column scores: arg-max is trivially the same");
+        }
+        assertTrue(Files.isRegularFile(r.calibrationStats()));
+        CalibrationStats.load(r.calibrationStats());
+    }
+
+    @Test
+    void choiceIsTheFastestWithinTheBudgetPreferringAccuracyWithinNoise() {
+        Accuracy good = new Accuracy(0.01, 0.001, 0.999, 0.998, 1, 8);
+        Accuracy ok = new Accuracy(0.05, 0.01, 0.995, 0.99, 1, 8);
+        Accuracy bad = new Accuracy(0.5, 0.1, 0.9, 0.8, 1, 8);
+        Path f = Path.of("x.onnx");
+        var a = new Optimizer.Variant("a", "fp32", "none", f, good, 10, 100, true, 0, true);
+        var b = new Optimizer.Variant("b", "int8", "minmax", f, ok, 5, 250, true, 0, true);
+        var c = new Optimizer.Variant("c", "int8", "percentile", f, good, 5, 245, true, 0, true);
+        var d = new Optimizer.Variant("d", "int8", "entropy", f, bad, 5, 400, true, 0, false);
+        assertEquals("c", Optimizer.choose(List.of(a, b, c, d)).name(), "b and c tie within 3%: the more accurate wins; d failed");
+        assertEquals("b", Optimizer.choose(List.of(a, b, d)).name());
+        assertNull(Optimizer.choose(List.of(d)));
+    }
+
+    @Test
+    void budgetsParseOrSayWhatIsWrong() {
+        Optimizer.Budget b = Optimizer.Budget.parse("cosine>=0.995,cosine_min>=0.98,max_abs_err<=0.1");
+        assertEquals(0.995, b.cosineMean());
+        assertEquals(0.98, b.cosineMin());
+        assertEquals(0.1, b.maxAbsErr());
+        assertEquals(0.97, Optimizer.Budget.parse("cosine>=0.99").cosineMin());
+        assertThrows(HotpathException.class, () -> Optimizer.Budget.parse("cosine>0.99"));
+        assertThrows(HotpathException.class, () -> Optimizer.Budget.parse("latency>=3"));
+        assertThrows(HotpathException.class, () -> Optimizer.Budget.parse("cosine>=high"));
+    }
+}
