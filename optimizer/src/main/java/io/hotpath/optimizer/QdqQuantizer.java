@@ -44,7 +44,13 @@ public final class QdqQuantizer {
      * @param exclude               node names or regular expressions over node names left in float32
      */
     public record Options(CalibrationStats.Method method, double percentile, boolean perChannelWeights, boolean symmetricActivations,
-            Set<String> opTypes, List<String> exclude) {
+            Set<String> opTypes, List<String> exclude, boolean activationProducts) {
+        /** Without quantizing activation-by-activation MatMuls. */
+        public Options(CalibrationStats.Method method, double percentile, boolean perChannelWeights, boolean symmetricActivations,
+                Set<String> opTypes, List<String> exclude) {
+            this(method, percentile, perChannelWeights, symmetricActivations, opTypes, exclude, false);
+        }
+
         public Options {
             if (percentile <= 0 || percentile > 100) {
                 throw HotpathException.invalidArgument("percentile must be in (0, 100], was " + percentile);
@@ -54,7 +60,12 @@ public final class QdqQuantizer {
         }
 
         public static Options defaults(CalibrationStats.Method method) {
-            return new Options(method, 99.99, true, false, DEFAULT_OP_TYPES, List.of());
+            return new Options(method, 99.99, true, false, DEFAULT_OP_TYPES, List.of(), false);
+        }
+
+        /** The same options, also quantizing MatMuls of two activations (attention scores and their weighted sum). */
+        public Options withActivationProducts(boolean on) {
+            return new Options(method, percentile, perChannelWeights, symmetricActivations, opTypes, exclude, on);
         }
 
         boolean excluded(String nodeName) {
@@ -81,6 +92,9 @@ public final class QdqQuantizer {
         for (NodeProto n : model.graph().getNodeList()) {
             if (quantizable(n, inits, o)) {
                 out.add(n.getInput(0));
+            } else if (activationProduct(n, inits, o)) {
+                out.add(n.getInput(0));
+                out.add(n.getInput(1));
             }
         }
         return out;
@@ -93,6 +107,11 @@ public final class QdqQuantizer {
         TensorProto w = inits.get(n.getInput(1));
         return !inits.containsKey(n.getInput(0)) && w != null && w.getDataType() == FLOAT
                 && (n.getOpType().equals("Conv") ? w.getDimsCount() >= 3 : w.getDimsCount() == 2);
+    }
+
+    private static boolean activationProduct(NodeProto n, Map<String, TensorProto> inits, Options o) {
+        return o.activationProducts() && n.getDomain().isEmpty() && n.getOpType().equals("MatMul") && !o.excluded(n.getName())
+                && n.getInputCount() == 2 && !inits.containsKey(n.getInput(0)) && !inits.containsKey(n.getInput(1));
     }
 
     /** Inserts Q/DQ pairs using {@code stats} (from {@link Calibrator#collect} over {@link #activationsToCalibrate}). */
@@ -110,39 +129,21 @@ public final class QdqQuantizer {
         Set<String> removeInits = new LinkedHashSet<>();
         List<String> quantized = new ArrayList<>();
         for (NodeProto n : model.topologicalOrder()) {
+            if (activationProduct(n, inits, o) && stats.tensors().containsKey(n.getInput(0)) && stats.tensors().containsKey(n.getInput(1))) {
+                NodeProto.Builder b = n.toBuilder();
+                for (int k = 0; k < 2; k++) {
+                    b.setInput(k, activation(n.getInput(k), stats, o, dqActivation, nodes, newInits));
+                }
+                nodes.add(b.build());
+                quantized.add(n.getName());
+                continue;
+            }
             if (!quantizable(n, inits, o) || !stats.tensors().containsKey(n.getInput(0))) {
                 nodes.add(n);
                 continue;
             }
             String x = n.getInput(0);
-            String xdq = dqActivation.get(x);
-            if (xdq == null) {
-                xdq = x + "_DequantizeLinear_Output";
-                double thr = stats.threshold(x, o.method(), o.percentile());
-                CalibrationStats.Tensor t = stats.tensors().get(x);
-                float scale;
-                int zp;
-                if (o.symmetricActivations()) {
-                    scale = (float) Math.max(thr / 127.0, 1e-12);
-                    zp = 0;
-                } else {
-                    // the observed range (always holding 0) clipped to the method's threshold on each side: a tensor that is
-                    // never negative (a ReLU output) gets zero point 0, which lets ONNX Runtime fold the ReLU into the quantization
-                    double lo = Math.max(-thr, Math.min(0, t.min()));
-                    double hi = Math.min(thr, Math.max(0, t.max()));
-                    scale = (float) Math.max((hi - lo) / 255.0, 1e-12);
-                    zp = (int) Math.max(0, Math.min(255, Math.round(-lo / scale)));
-                }
-                String s = x + "_scale";
-                String z = x + "_zero_point";
-                newInits.add(scalarFloat(s, scale));
-                newInits.add(o.symmetricActivations() ? scalarInt8(z, (byte) zp) : scalarUint8(z, zp));
-                nodes.add(NodeProto.newBuilder().setOpType("QuantizeLinear").setName(x + "_QuantizeLinear").addInput(x).addInput(s).addInput(z)
-                        .addOutput(x + "_QuantizeLinear_Output").build());
-                nodes.add(NodeProto.newBuilder().setOpType("DequantizeLinear").setName(x + "_DequantizeLinear")
-                        .addInput(x + "_QuantizeLinear_Output").addInput(s).addInput(z).addOutput(xdq).build());
-                dqActivation.put(x, xdq);
-            }
+            String xdq = activation(x, stats, o, dqActivation, nodes, newInits);
             String w = n.getInput(1);
             String wdq = dqWeight.get(w);
             if (wdq == null) {
@@ -181,6 +182,41 @@ public final class QdqQuantizer {
         sorted.sortTopologically();
         TensorTypes.checkLoads(sorted.proto(), "INT8 Q/DQ quantization");
         return new Result(sorted.proto(), quantized, dqActivation.keySet());
+    }
+
+    /** The dequantized name of activation {@code x}, adding its shared QuantizeLinear/DequantizeLinear pair the first time. */
+    private static String activation(String x, CalibrationStats stats, Options o, Map<String, String> dqActivation, List<NodeProto> nodes,
+            List<TensorProto> newInits) {
+        String xdq = dqActivation.get(x);
+        if (xdq != null) {
+            return xdq;
+        }
+        xdq = x + "_DequantizeLinear_Output";
+        double thr = stats.threshold(x, o.method(), o.percentile());
+        CalibrationStats.Tensor t = stats.tensors().get(x);
+        float scale;
+        int zp;
+        if (o.symmetricActivations()) {
+            scale = (float) Math.max(thr / 127.0, 1e-12);
+            zp = 0;
+        } else {
+            // the observed range (always holding 0) clipped to the method's threshold on each side: a tensor that is
+            // never negative (a ReLU output) gets zero point 0, which lets ONNX Runtime fold the ReLU into the quantization
+            double lo = Math.max(-thr, Math.min(0, t.min()));
+            double hi = Math.min(thr, Math.max(0, t.max()));
+            scale = (float) Math.max((hi - lo) / 255.0, 1e-12);
+            zp = (int) Math.max(0, Math.min(255, Math.round(-lo / scale)));
+        }
+        String s = x + "_scale";
+        String z = x + "_zero_point";
+        newInits.add(scalarFloat(s, scale));
+        newInits.add(o.symmetricActivations() ? scalarInt8(z, (byte) zp) : scalarUint8(z, zp));
+        nodes.add(NodeProto.newBuilder().setOpType("QuantizeLinear").setName(x + "_QuantizeLinear").addInput(x).addInput(s).addInput(z)
+                .addOutput(x + "_QuantizeLinear_Output").build());
+        nodes.add(NodeProto.newBuilder().setOpType("DequantizeLinear").setName(x + "_DequantizeLinear")
+                .addInput(x + "_QuantizeLinear_Output").addInput(s).addInput(z).addOutput(xdq).build());
+        dqActivation.put(x, xdq);
+        return xdq;
     }
 
     /** The weight axis that indexes output channels: MatMul [K,N] -> 1; Gemm -> 0 when transB else 1; Conv [M,C,...] -> 0. */

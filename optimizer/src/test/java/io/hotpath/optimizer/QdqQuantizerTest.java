@@ -233,6 +233,26 @@ class QdqQuantizerTest {
     }
 
     @Test
+    void attentionProductsCanBeQuantizedToo() {
+        OnnxModel m = OpsetUpgrade.to13(OnnxModel.load(ModelCatalog.resolve("minilm")));
+        WordPieceTokenizer tok = ModelCatalog.minilmTokenizer();
+        List<List<Calibrator.Feed>> samples = new ArrayList<>();
+        for (String s : CalibrationSentences.all().subList(0, 64)) {
+            samples.add(sentenceFeeds(tok, s));
+        }
+        QdqQuantizer.Options o = QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX).withActivationProducts(true);
+        CalibrationStats st = Calibrator.collect(m, QdqQuantizer.activationsToCalibrate(m, o), samples);
+        QdqQuantizer.Result r = QdqQuantizer.quantize(m, st, o);
+        assertEquals(48, r.quantizedNodes().size(), "36 weight MatMuls and the 12 attention MatMuls");
+        Path f = tmp.resolve("minilm-int8-ap.onnx");
+        OnnxModel.of(r.model()).save(f);
+        List<String> held = ValidationSentences.all().subList(0, 16);
+        Accuracy a = Accuracy.compare(embed(ModelCatalog.resolve("minilm"), held), embed(f, held));
+        System.out.println("minilm int8 with attention products quantized (64 calibration sentences): " + a);
+        assertTrue(a.within(0.98, 0.95), a.toString());
+    }
+
+    @Test
     void thresholdsFollowTheirMethod() {
         CalibrationStats s = new CalibrationStats();
         CalibrationStats.Tensor t = s.tensor("x");
