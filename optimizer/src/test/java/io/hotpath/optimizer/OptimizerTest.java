@@ -58,6 +58,28 @@ class OptimizerTest {
     }
 
     @Test
+    void cnnClassifierKeepsItsTopClassInInt8() {
+        SplittableRandom r = new SplittableRandom(9);
+        List<float[]> cal = new ArrayList<>();
+        List<float[]> val = new ArrayList<>();
+        for (int i = 0; i < 192; i++) {
+            float[] img = new float[28 * 28];
+            for (int k = 0; k < img.length; k++) {
+                img[k] = (float) r.nextDouble(-1, 1);
+            }
+            (i < 64 ? cal : val).add(img);
+        }
+        Optimizer.Config cfg = new Optimizer.Config(List.of("int8"), List.of(CalibrationStats.Method.MINMAX, CalibrationStats.Method.PERCENTILE), 1, 5,
+                Optimizer.Budget.parse("cosine>=0.99"));
+        Optimizer.Report rep = Optimizer.run(ModelCatalog.resolve("cnn"), "cnn", new Optimizer.Rows(cal), new Optimizer.Rows(val), List.of(), cfg, tmp);
+        for (Optimizer.Variant v : rep.variants()) {
+            System.out.println("cnn " + v.name() + ": " + v.accuracy());
+            assertTrue(v.accuracy().top1Agreement() >= 0.99, v.name() + " top-1 agreement " + v.accuracy().top1Agreement());
+            assertTrue(v.passed(), v.name());
+        }
+    }
+
+    @Test
     void choiceIsTheFastestWithinTheBudgetPreferringAccuracyWithinNoise() {
         Accuracy good = new Accuracy(0.01, 0.001, 0.999, 0.998, 1, 8);
         Accuracy ok = new Accuracy(0.05, 0.01, 0.995, 0.99, 1, 8);
