@@ -61,6 +61,14 @@ final class OptimizeCommand implements Callable<Integer> {
             description = "INT8 calibration methods (default ${DEFAULT-VALUE}).")
     List<String> methods;
 
+    @Option(names = "--calibration-stats", paramLabel = "FILE",
+            description = "Reuse calibration statistics saved by an earlier run (OUT/calibration-stats.txt) instead of calibrating.")
+    Path reuseStats;
+
+    @Option(names = "--allow-batch-dependent", description = "Let variants whose rows depend on the rest of their batch (dynamic "
+            + "quantization) be chosen; by default they are measured but not eligible, since batching and the prediction cache assume they do not.")
+    boolean allowBatchDependent;
+
     @Option(names = "--seq", defaultValue = "128", description = "Sequence length of the timed runs (default ${DEFAULT-VALUE}).")
     int seq;
 
@@ -92,7 +100,8 @@ final class OptimizeCommand implements Callable<Integer> {
             val = new Optimizer.Rows(validation != null ? rows(validation, width) : random(128, width, 2));
         }
         List<CalibrationStats.Method> ms = methods.stream().map(s -> CalibrationStats.Method.valueOf(s.trim().toUpperCase(Locale.ROOT))).toList();
-        Optimizer.Config cfg = new Optimizer.Config(precisions, ms, seq, runs, Optimizer.Budget.parse(budget));
+        Optimizer.Config cfg = new Optimizer.Config(precisions, ms, seq, runs, Optimizer.Budget.parse(budget), reuseStats,
+                !allowBatchDependent);
         List<Path> peers = model.equals("minilm") ? List.of(ModelCatalog.resolve("minilm-q")) : List.of();
         o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq);
         Optimizer.Report r = Optimizer.run(file, model, cal, val, peers, cfg, out);
@@ -176,7 +185,8 @@ final class OptimizeCommand implements Callable<Integer> {
     static String markdown(Optimizer.Report r) {
         StringBuilder sb = new StringBuilder();
         sb.append("# hotpath optimize: ").append(r.model()).append("\n\n");
-        sb.append("Budget: ").append(r.budget()).append(". Timing on ONNX Runtime CPU, ").append(SystemInfo.detect().summary())
+        sb.append("Budget: ").append(r.budget()).append("; a variant must also give each row the same answer alone as in a batch")
+                .append(" (batch invariant, within 1e-5) unless --allow-batch-dependent. Timing on ONNX Runtime CPU, ").append(SystemInfo.detect().summary())
                 .append(", seq ").append(r.seq()).append(" for text models. Accuracy against the float32 model on the validation data")
                 .append(" (text models: mean-pooled embeddings per sentence).\n\n");
         sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b8) | batch invariant | passed |\n");
