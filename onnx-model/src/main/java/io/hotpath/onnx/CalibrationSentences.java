@@ -38,11 +38,17 @@ public final class CalibrationSentences {
 
     /** All 256 sentences, in a fixed order that mixes subjects and predicates. */
     public static List<String> all() {
-        List<String> out = new ArrayList<>(256);
-        for (int i = 0; i < 256; i++) {
-            int s = i % 16;
-            int p = (i / 16 + 5 * s) % 16;
-            out.add(SUBJECTS.get(s) + " " + PREDICATES.get(p));
+        return grid(SUBJECTS, PREDICATES, 5);
+    }
+
+    /** Every subject with every predicate (16 x 16), the predicate rotated by {@code stride} per subject so neighbours differ. */
+    static List<String> grid(List<String> subjects, List<String> predicates, int stride) {
+        int n = subjects.size();
+        List<String> out = new ArrayList<>(n * predicates.size());
+        for (int i = 0; i < n * predicates.size(); i++) {
+            int s = i % n;
+            int p = (i / n + stride * s) % predicates.size();
+            out.add(subjects.get(s) + " " + predicates.get(p));
         }
         return out;
     }

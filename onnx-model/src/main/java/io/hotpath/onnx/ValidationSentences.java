@@ -1,6 +1,5 @@
 package io.hotpath.onnx;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -37,12 +36,6 @@ public final class ValidationSentences {
 
     /** All 256 sentences, in a fixed order that mixes subjects and predicates. */
     public static List<String> all() {
-        List<String> out = new ArrayList<>(256);
-        for (int i = 0; i < 256; i++) {
-            int s = i % 16;
-            int p = (i / 16 + 7 * s) % 16;
-            out.add(SUBJECTS.get(s) + " " + PREDICATES.get(p));
-        }
-        return out;
+        return CalibrationSentences.grid(SUBJECTS, PREDICATES, 7);
     }
 }

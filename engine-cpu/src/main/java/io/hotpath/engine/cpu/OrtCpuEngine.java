@@ -1,6 +1,7 @@
 package io.hotpath.engine.cpu;
 
 import io.hotpath.core.Batch;
+import io.hotpath.core.BatchMatch;
 import io.hotpath.core.DType;
 import io.hotpath.core.Engine;
 import io.hotpath.core.HotpathException;
@@ -304,67 +305,12 @@ public final class OrtCpuEngine implements Engine {
         return b;
     }
 
-    /** Model input index for each batch input; every model input must be present, with the model's dtype and rank. */
     private int[] matchInputs(Batch batch) {
-        int[] idx = new int[inputs.size()];
-        java.util.Arrays.fill(idx, -1);
-        for (int i = 0; i < batch.inputCount(); i++) {
-            Tensor t = batch.input(i);
-            int m = indexOf(inputs, t.name());
-            if (m < 0) {
-                throw HotpathException.invalidArgument("unknown input '" + t.name() + "'; the model's inputs are " + names(inputs));
-            }
-            checkTypeAndRank("input", inputs.get(m), t);
-            idx[m] = i;
-        }
-        for (int m = 0; m < idx.length; m++) {
-            if (idx[m] < 0) {
-                throw HotpathException.invalidArgument("input '" + inputs.get(m).name() + "' (" + inputs.get(m) + ") is missing from the batch");
-            }
-        }
-        return idx;
+        return BatchMatch.inputs(inputs, batch);
     }
 
-    /** Model output index for each batch output; a batch may bind a subset of the outputs, at least one. */
     private int[] matchOutputs(Batch batch) {
-        if (batch.outputCount() == 0) {
-            throw HotpathException.invalidArgument("the batch has no output tensor; the model's outputs are " + names(outputs));
-        }
-        int[] idx = new int[batch.outputCount()];
-        for (int i = 0; i < batch.outputCount(); i++) {
-            Tensor t = batch.output(i);
-            int m = indexOf(outputs, t.name());
-            if (m < 0) {
-                throw HotpathException.invalidArgument("unknown output '" + t.name() + "'; the model's outputs are " + names(outputs));
-            }
-            checkTypeAndRank("output", outputs.get(m), t);
-            idx[i] = m;
-        }
-        return idx;
-    }
-
-    private static void checkTypeAndRank(String kind, TensorSpec model, Tensor t) {
-        if (t.dtype() != model.dtype()) {
-            throw HotpathException.invalidArgument(kind + " '" + t.name() + "': dtype " + t.dtype() + " given, expected "
-                    + model.dtype() + " (" + model + ")");
-        }
-        if (t.rank() != model.shape().rank()) {
-            throw HotpathException.invalidArgument(kind + " '" + t.name() + "': rank " + t.rank() + " shape "
-                    + Shape.format(t.shape(), t.rank()) + " given, expected rank " + model.shape().rank() + " " + model.shape());
-        }
-    }
-
-    private static int indexOf(List<TensorSpec> specs, String name) {
-        for (int i = 0; i < specs.size(); i++) {
-            if (specs.get(i).name().equals(name)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static List<String> names(List<TensorSpec> specs) {
-        return specs.stream().map(TensorSpec::name).toList();
+        return BatchMatch.outputs(outputs, batch);
     }
 
     /** Checks the current input shapes; allocation-free unless it throws. */

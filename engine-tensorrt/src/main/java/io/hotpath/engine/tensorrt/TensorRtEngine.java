@@ -1,6 +1,7 @@
 package io.hotpath.engine.tensorrt;
 
 import io.hotpath.core.Batch;
+import io.hotpath.core.BatchMatch;
 import io.hotpath.core.Engine;
 import io.hotpath.core.HotpathException;
 import io.hotpath.core.HotpathException.Category;
@@ -483,35 +484,15 @@ public final class TensorRtEngine implements Engine {
         BatchState(Batch batch, PinnedMemory[] pinned) {
             this.batch = batch;
             this.pinned = pinned;
+            int[] inputIndex = BatchMatch.inputs(inputs, batch);
             this.in = new Tensor[inputs.size()];
-            for (int i = 0; i < batch.inputCount(); i++) {
-                Tensor t = batch.input(i);
-                int m = indexOf(inputs, t.name());
-                if (m < 0) {
-                    throw HotpathException.invalidArgument("unknown input '" + t.name() + "'; the model's inputs are " + names(inputs));
-                }
-                checkTypeAndRank("input", inputs.get(m), t);
-                in[m] = t;
-            }
             for (int m = 0; m < in.length; m++) {
-                if (in[m] == null) {
-                    throw HotpathException.invalidArgument("input '" + inputs.get(m).name() + "' (" + inputs.get(m) + ") is missing from the batch");
-                }
+                in[m] = batch.input(inputIndex[m]);
             }
-            if (batch.outputCount() == 0) {
-                throw HotpathException.invalidArgument("the batch has no output tensor; the model's outputs are " + names(outputs));
-            }
+            this.outModelIndex = BatchMatch.outputs(outputs, batch);
             this.out = new Tensor[batch.outputCount()];
-            this.outModelIndex = new int[batch.outputCount()];
-            for (int i = 0; i < batch.outputCount(); i++) {
-                Tensor t = batch.output(i);
-                int m = indexOf(outputs, t.name());
-                if (m < 0) {
-                    throw HotpathException.invalidArgument("unknown output '" + t.name() + "'; the model's outputs are " + names(outputs));
-                }
-                checkTypeAndRank("output", outputs.get(m), t);
-                out[i] = t;
-                outModelIndex[i] = m;
+            for (int i = 0; i < out.length; i++) {
+                out[i] = batch.output(i);
             }
             this.hostIn = new HostRegion[in.length];
             this.hostOut = new HostRegion[out.length];
@@ -716,30 +697,6 @@ public final class TensorRtEngine implements Engine {
         if (!same) {
             t.reshape(dims);
         }
-    }
-
-    private static void checkTypeAndRank(String kind, TensorSpec model, Tensor t) {
-        if (t.dtype() != model.dtype()) {
-            throw HotpathException.invalidArgument(kind + " '" + t.name() + "': dtype " + t.dtype() + " given, expected "
-                    + model.dtype() + " (" + model + ")");
-        }
-        if (t.rank() != model.shape().rank()) {
-            throw HotpathException.invalidArgument(kind + " '" + t.name() + "': rank " + t.rank() + " given, expected rank "
-                    + model.shape().rank() + " " + model.shape());
-        }
-    }
-
-    private static int indexOf(List<TensorSpec> specs, String name) {
-        for (int i = 0; i < specs.size(); i++) {
-            if (specs.get(i).name().equals(name)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static List<String> names(List<TensorSpec> specs) {
-        return specs.stream().map(TensorSpec::name).toList();
     }
 
     /**

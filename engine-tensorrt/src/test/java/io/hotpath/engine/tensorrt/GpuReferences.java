@@ -26,15 +26,7 @@ import java.util.SplittableRandom;
  * The file holds each tensor as: name (UTF), dtype name (UTF), rank, dims, byte count, bytes.
  */
 final class GpuReferences {
-    static final List<String> SENTENCES = List.of(
-            "The central bank raised interest rates by a quarter point.",
-            "A cat is sleeping on the warm windowsill.",
-            "Order books thin out just before the market closes.",
-            "The committee lifted its policy rate by twenty-five basis points.",
-            "Latency spikes often come from garbage collection pauses.",
-            "She plays the violin in a small orchestra.",
-            "Shares fell sharply after the earnings report.",
-            "Fresh bread smells wonderful in the morning.");
+    static final List<String> SENTENCES = io.hotpath.onnx.SampleSentences.WORKLOAD;
 
     /** A tensor's dtype, dims and bytes. */
     record Data(DType dtype, long[] dims, byte[] bytes) {
