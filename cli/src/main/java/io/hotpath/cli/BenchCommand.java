@@ -99,9 +99,26 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the result as JSON to FILE.")
     Path json;
 
-    @Option(names = "--concurrency", description = "Client threads sending single-row requests through the dynamic batcher "
+    @Option(names = "--concurrency", split = ",", paramLabel = "N[,N...]", description = "Client threads sending single-row requests through the dynamic batcher; a list sweeps them "
             + "(closed loop). Giving this, --max-batch or --max-delay-us selects the batcher path.")
-    Integer concurrency;
+    int[] concurrency;
+
+    @Option(names = "--rate", split = ",", paramLabel = "R[,R...]", description = "Batcher path, open loop: requests per second "
+            + "(Poisson arrivals), one step per rate; latency from each request's intended send time (coordinated omission corrected).")
+    double[] rates;
+
+    @Option(names = "--duration-s", defaultValue = "5", description = "Open loop: seconds per rate step (default ${DEFAULT-VALUE}).")
+    double durationS;
+
+    @Option(names = "--max-in-flight", defaultValue = "256", description = "Open loop: most requests outstanding at once (default ${DEFAULT-VALUE}).")
+    int maxInFlight;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "Batcher path: also write one CSV row per step.")
+    Path csv;
+
+    @Option(names = "--hdr-log", paramLabel = "FILE", description = "Batcher path: also write each step's latency histogram to an "
+            + "HdrHistogram log (tagged by step; HistogramLogAnalyzer reads it).")
+    Path hdrLog;
 
     @Option(names = "--max-batch", description = "Batcher: largest batch; 1 = no batching (default 8 on the batcher path).")
     Integer maxBatch;
@@ -132,7 +149,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path file = ModelCatalog.resolve(model);
         GraphOptimization level = GraphOptimization.parse(opt);
-        if (concurrency != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0) {
+        if (concurrency != null || rates != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0) {
             return serviceBench(out, file, level);
         }
         io.hotpath.engine.tensorrt.Engines.Kind kind = io.hotpath.engine.tensorrt.Engines.Kind.parse(engineKind);
@@ -217,18 +234,27 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int serviceBench(PrintStream out, Path file, GraphOptimization level) throws IOException {
-        int conc = concurrency == null ? 1 : concurrency;
+        int[] concs = concurrency == null ? new int[] {1} : concurrency;
         int mb = maxBatch == null ? 8 : maxBatch;
         long delay = maxDelayUs == null ? 100 : maxDelayUs;
-        if (conc < 1 || mb < 1 || delay < 0 || repeatFraction < 0 || repeatFraction > 1 || (cacheMb != null && cacheMb < 1)) {
+        boolean open = rates != null;
+        if (java.util.Arrays.stream(concs).anyMatch(c -> c < 1) || mb < 1 || delay < 0 || repeatFraction < 0 || repeatFraction > 1
+                || (cacheMb != null && cacheMb < 1) || (open && (java.util.Arrays.stream(rates).anyMatch(r -> r <= 0) || durationS <= 0
+                || maxInFlight < 1))) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0, --repeat-fraction in [0, 1], --cache-mb >= 1");
+                    "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0, --repeat-fraction in [0, 1], --cache-mb >= 1, "
+                            + "--rate and --duration-s > 0, --max-in-flight >= 1");
         }
-        SystemInfo sys = SystemInfo.detect();
+        if (open && concurrency != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give --rate (open loop) or --concurrency (closed loop), not both");
+        }
         if (precision != null || !"cpu".equalsIgnoreCase(engineKind) || batches.length > 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
         }
+        // closed-loop clients take new request handles each step; the open loop reuses one pool
+        int slots = open ? maxInFlight : java.util.Arrays.stream(concs).sum();
+        SystemInfo sys = SystemInfo.detect();
         OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
                 .spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build());
         long v = vocab != null ? vocab : vocabulary(file, engine);
@@ -241,46 +267,133 @@ final class BenchCommand implements Callable<Integer> {
                     "--idle must be busy-spin, yield or backoff-park, was '" + idle + "'");
         }
         InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
-                .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(conc));
+                .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(slots));
         if (cacheMb != null) {
             sb.cache(c -> c.budgetBytes(cacheMb << 20));
         }
         try (InferenceService svc = sb.build()) {
-            out.println("hotpath bench (dynamic batcher): " + model + " (" + file + ")");
+            out.println("hotpath bench (dynamic batcher, " + (open ? "open loop" : "closed loop") + "): " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
             out.println("  system  " + sys.summary());
-            out.println("  run     concurrency=" + conc + " max-batch=" + mb + " max-delay-us=" + delay + " idle=" + idle
-                    + (svc.maxLength() > 1 ? " seq=" + Math.min(seq, svc.maxLength()) : "")
-                    + " warmup=" + warmup + "/client iterations=" + iterations + " (total)"
+            out.println("  run     " + (open ? "rates=" + java.util.Arrays.toString(rates) + "/s duration=" + durationS + "s/step max-in-flight="
+                    + maxInFlight : "concurrency=" + java.util.Arrays.toString(concs) + " iterations=" + iterations + " (total per step)")
+                    + " max-batch=" + mb + " max-delay-us=" + delay + " idle=" + idle
+                    + (svc.maxLength() > 1 ? " seq=" + Math.min(seq, svc.maxLength()) : "") + " warmup=" + warmup
                     + (cacheMb != null ? " cache-mb=" + cacheMb : "") + " repeat-fraction=" + repeatFraction);
-            int perThread = Math.max(1, iterations / conc);
-            ServiceBench.Result r;
-            try {
-                r = ServiceBench.run(svc, conc, warmup, perThread, seq, v, seed, repeatFraction);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
             out.println();
-            ServiceBench.print(out, r, conc, mb, delay);
-            if (json != null) {
-                Map<String, Object> j = baseJson(file, engine, sys, r.latency(), r.throughput());
-                j.put("concurrency", conc);
+            out.printf("  %-12s %9s %9s %9s %9s %10s %10s %12s %9s %9s %8s %7s%n", open ? "rate/s" : "concurrency", "p50 us", "p90 us",
+                    "p95 us", "p99 us", "p99.9 us", "max us", "requests/s", "queue p99", "engine p50", "batch", "hits");
+            java.util.List<Map<String, Object>> steps = new java.util.ArrayList<>();
+            java.util.List<org.HdrHistogram.Histogram> hists = new java.util.ArrayList<>();
+            java.util.List<String> tags = new java.util.ArrayList<>();
+            int n = open ? rates.length : concs.length;
+            io.hotpath.core.Request[] pool = open ? OpenLoop.pool(svc, maxInFlight, seq) : null;
+            for (int k = 0; k < n; k++) {
+                svc.metrics().intervalBatchSize(null);
+                svc.metrics().intervalQueueWait(null);
+                svc.metrics().intervalEngineTime(null);
+                long hits0 = svc.cache() == null ? 0 : svc.cache().hits();
+                long miss0 = svc.cache() == null ? 0 : svc.cache().misses();
+                org.HdrHistogram.Histogram latency;
+                org.HdrHistogram.Histogram batchSizes = null;
+                org.HdrHistogram.Histogram queue = null;
+                org.HdrHistogram.Histogram engineTime = null;
+                double throughput;
+                long okN;
+                long bad;
+                Map<String, Object> j;
+                try {
+                    if (open) {
+                        int requests = Math.max(1, (int) (rates[k] * durationS));
+                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], Math.min(warmup * 10, requests), requests, v, seed + k);
+                        latency = r.corrected();
+                        throughput = r.throughput();
+                        okN = r.ok();
+                        bad = r.notOk();
+                        j = baseJson(file, engine, sys, LatencyStats.of(latency, r.wallNanos(), 1), throughput);
+                        j.put("rate_per_s", rates[k]);
+                        j.put("uncorrected_p99_us", r.uncorrected().getValueAtPercentile(99) / 1e3);
+                        j.put("uncorrected_p999_us", r.uncorrected().getValueAtPercentile(99.9) / 1e3);
+                        tags.add("rate=" + rates[k]);
+                    } else {
+                        int perThread = Math.max(1, iterations / concs[k]);
+                        ServiceBench.Result r = ServiceBench.run(svc, concs[k], warmup, perThread, seq, v, seed + k, repeatFraction);
+                        latency = r.latencyHistogram();
+                        throughput = r.throughput();
+                        okN = r.ok();
+                        bad = r.failed();
+                        j = baseJson(file, engine, sys, r.latency(), throughput);
+                        j.put("concurrency", concs[k]);
+                        // the closed loop reads the batcher's recorders itself, for its measured phase only
+                        batchSizes = r.batchSizes();
+                        queue = r.queueWait();
+                        engineTime = r.engineTime();
+                        tags.add("concurrency=" + concs[k]);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return 1;
+                }
+                if (batchSizes == null) {
+                    batchSizes = svc.metrics().intervalBatchSize(null);
+                    queue = svc.metrics().intervalQueueWait(null);
+                    engineTime = svc.metrics().intervalEngineTime(null);
+                }
+                double hitRate = 0;
+                if (svc.cache() != null) {
+                    long h = svc.cache().hits() - hits0;
+                    long m = svc.cache().misses() - miss0;
+                    hitRate = h + m == 0 ? 0 : (double) h / (h + m);
+                }
+                out.printf("  %-12s %9.1f %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %9.1f %9.1f %8.2f %6.1f%%%n",
+                        open ? String.format(java.util.Locale.ROOT, "%.0f", rates[k]) : Integer.toString(concs[k]),
+                        latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3, latency.getValueAtPercentile(95) / 1e3,
+                        latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3, latency.getMaxValue() / 1e3, throughput,
+                        queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3,
+                        batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), 100 * hitRate);
+                Map<Long, Long> dist = new LinkedHashMap<>();
+                for (var bv : batchSizes.recordedValues()) {
+                    dist.put(bv.getValueIteratedTo(), bv.getCountAtValueIteratedTo());
+                }
+                out.printf("  %12s batch size: mean %.2f, distribution %s; queue wait: p50 %.1f us, p99 %.1f us; engine per batch: p50 %.1f us, p99 %.1f us%n",
+                        "", batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), dist, queue.getValueAtPercentile(50) / 1e3,
+                        queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3, engineTime.getValueAtPercentile(99) / 1e3);
+                j.put("p95_us", latency.getValueAtPercentile(95) / 1e3);
                 j.put("max_batch", mb);
                 j.put("max_delay_us", delay);
-                j.put("mean_batch_size", r.meanBatchSize());
-                j.put("batch_size_distribution", r.batchSizeCounts());
-                j.put("queue_p50_us", r.queueWait().getValueAtPercentile(50) / 1e3);
-                j.put("queue_p99_us", r.queueWait().getValueAtPercentile(99) / 1e3);
-                j.put("engine_p50_us", r.engineTime().getValueAtPercentile(50) / 1e3);
-                j.put("engine_p99_us", r.engineTime().getValueAtPercentile(99) / 1e3);
-                j.put("requests_ok", r.ok());
-                j.put("requests_not_ok", r.failed());
+                j.put("mean_batch_size", batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean());
+                j.put("batch_size_distribution", dist);
+                j.put("queue_p50_us", queue.getValueAtPercentile(50) / 1e3);
+                j.put("queue_p99_us", queue.getValueAtPercentile(99) / 1e3);
+                j.put("engine_p50_us", engineTime.getValueAtPercentile(50) / 1e3);
+                j.put("engine_p99_us", engineTime.getValueAtPercentile(99) / 1e3);
+                j.put("requests_ok", okN);
+                j.put("requests_not_ok", bad);
                 j.put("repeat_fraction", repeatFraction);
                 j.put("cache_mb", cacheMb);
-                j.put("cache_hit_rate", r.cacheHitRate());
-                writeJson(json, j);
+                j.put("cache_hit_rate", hitRate);
+                steps.add(j);
+                hists.add(latency);
+            }
+            if (json != null) {
+                if (steps.size() == 1) {
+                    writeJson(json, steps.get(0));
+                } else {
+                    Map<String, Object> all = new LinkedHashMap<>();
+                    all.put("model", model);
+                    all.put("mode", open ? "open-loop" : "closed-loop");
+                    all.put("steps", steps);
+                    writeJson(json, all);
+                }
                 out.println("\n  wrote " + json);
+            }
+            if (csv != null) {
+                LoadReports.writeCsv(csv, steps);
+                out.println("  wrote " + csv);
+            }
+            if (hdrLog != null) {
+                LoadReports.writeHdrLog(hdrLog, hists, tags);
+                out.println("  wrote " + hdrLog);
             }
         }
         return 0;

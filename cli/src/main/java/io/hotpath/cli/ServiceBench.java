@@ -4,11 +4,8 @@ import io.hotpath.batcher.BatchStatus;
 import io.hotpath.core.InferenceService;
 import io.hotpath.core.Request;
 import io.hotpath.core.Tensor;
-import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,19 +18,8 @@ import org.HdrHistogram.Histogram;
  * wait and engine time for the measured phase only.
  */
 final class ServiceBench {
-    record Result(LatencyStats latency, long ok, long failed, double throughput, Histogram batchSizes, Histogram queueWait,
-                  Histogram engineTime, double cacheHitRate) {
-        double meanBatchSize() {
-            return batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean();
-        }
-
-        Map<Long, Long> batchSizeCounts() {
-            Map<Long, Long> m = new LinkedHashMap<>();
-            for (var v : batchSizes.recordedValues()) {
-                m.put(v.getValueIteratedTo(), v.getCountAtValueIteratedTo());
-            }
-            return m;
-        }
+    record Result(LatencyStats latency, Histogram latencyHistogram, long ok, long failed, double throughput, Histogram batchSizes,
+                  Histogram queueWait, Histogram engineTime, double cacheHitRate) {
     }
 
     private ServiceBench() {
@@ -141,7 +127,7 @@ final class ServiceBench {
             long m = svc.cache().misses() - misses0;
             hitRate = h + m == 0 ? 0 : (double) h / (h + m);
         }
-        return new Result(stats, ok.get(), failed.get(), all.getTotalCount() / (wall / 1e9),
+        return new Result(stats, all, ok.get(), failed.get(), all.getTotalCount() / (wall / 1e9),
                 svc.metrics().intervalBatchSize(null), svc.metrics().intervalQueueWait(null), svc.metrics().intervalEngineTime(null),
                 hitRate);
     }
@@ -151,25 +137,6 @@ final class ServiceBench {
             b.await();
         } catch (Exception e) {
             throw new IllegalStateException("benchmark clients could not synchronise", e);
-        }
-    }
-
-    static void print(PrintStream out, Result r, int concurrency, int maxBatch, long delayUs) {
-        LatencyStats s = r.latency();
-        out.printf("  %-6s %-6s %-8s %9s %9s %9s %10s %9s %13s%n", "conc", "batch", "delay us", "p50 us", "p90 us", "p99 us",
-                "p99.9 us", "max us", "requests/s");
-        out.printf("  %-6d %-6d %-8d %9.1f %9.1f %9.1f %10.1f %9.1f %13.1f%n", concurrency, maxBatch, delayUs, s.p50Us(),
-                s.p90Us(), s.p99Us(), s.p999Us(), s.maxUs(), r.throughput());
-        out.printf("  batch size: mean %.2f, distribution %s%n", r.meanBatchSize(), r.batchSizeCounts());
-        out.printf("  queue wait: p50 %.1f us, p90 %.1f us, p99 %.1f us; engine per batch: p50 %.1f us, p99 %.1f us%n",
-                r.queueWait().getValueAtPercentile(50) / 1e3, r.queueWait().getValueAtPercentile(90) / 1e3,
-                r.queueWait().getValueAtPercentile(99) / 1e3, r.engineTime().getValueAtPercentile(50) / 1e3,
-                r.engineTime().getValueAtPercentile(99) / 1e3);
-        if (r.cacheHitRate() > 0) {
-            out.printf("  cache hit rate: %.2f%%%n", r.cacheHitRate() * 100);
-        }
-        if (r.failed() > 0) {
-            out.printf("  %d requests did not answer OK%n", r.failed());
         }
     }
 }

@@ -16,6 +16,7 @@ import java.util.List;
  * not the batch's padded one.
  */
 public final class Request {
+    private Object attachment;
     final BatchRequest handle;
     private final Tensor[] inputs;
     private final Tensor[] outputs;
@@ -157,6 +158,17 @@ public final class Request {
 
     public long completeNanos() {
         return handle.completeNanos();
+    }
+
+    /** Attaches the caller's own context (for example to find it again in an {@link InferenceService#inferAsync} callback). */
+    public Request attach(Object context) {
+        this.attachment = context;
+        return this;
+    }
+
+    /** What {@link #attach} last attached, or null. */
+    public Object attachment() {
+        return attachment;
     }
 
     /** Output {@code o} now holds a row of length {@code own} (batcher thread, or the caller on a cache hit). */
