@@ -118,4 +118,39 @@ class HotpathCommandTest {
         assertTrue(out.contains("every paraphrase pair above every unrelated pair: yes"), out);
         assertTrue(out.contains("none   1") && out.contains("all    8"), out);
     }
+
+    @Test
+    void adviseListsCpuFp32AndInt8AndTheGpuRowsOfASavedResult() throws Exception {
+        // a GPU result file in the format `hotpath bench --engine tensorrt --batch 1,8 --json` writes
+        Path gpu = tmp.resolve("gpu.json");
+        java.nio.file.Files.writeString(gpu, """
+                {"model":"mlp","engine":"tensorrt","results":[
+                 {"engine":"tensorrt","precision":"fp16","batch":1,"p99_us":30.0,"throughput_per_s":50000.0,"gpu":"NVIDIA H100 80GB HBM3"},
+                 {"engine":"tensorrt","precision":"fp16","batch":8,"p99_us":35.0,"throughput_per_s":400000.0,"gpu":"NVIDIA H100 80GB HBM3"}]}
+                """);
+        Path json = tmp.resolve("advise.json");
+        Object[] r = run("advise", "--model", "mlp", "--price", "cpu=0.10,gpu=2.50", "--slo-p99-ms", "5", "--results", gpu.toString(),
+                "--seconds", "0.3", "--json", json.toString());
+        assertEquals(0, r[0], (String) r[1] + r[2]);
+        JsonNode j = new ObjectMapper().readTree(json.toFile());
+        java.util.Set<String> kinds = new java.util.HashSet<>();
+        double cheapest = Double.MAX_VALUE;
+        for (JsonNode row : j.get("rows")) {
+            kinds.add(row.get("hardware").asText().replaceAll(" .*", "") + "/" + row.get("precision").asText());
+            assertTrue(row.get("usd_per_1000").asDouble() > 0, row.toString());
+            double expected = row.get("usd_per_hour").asDouble() / 3600 / row.get("throughput_per_s").asDouble() * 1000;
+            assertEquals(expected, row.get("usd_per_1000").asDouble(), expected * 1e-9, "cost per 1000 = price per hour / 3600 / throughput * 1000");
+            if (row.get("meets_slo").asBoolean()) {
+                cheapest = Math.min(cheapest, row.get("usd_per_1000").asDouble());
+            }
+        }
+        assertTrue(kinds.containsAll(java.util.List.of("cpu/fp32", "cpu/int8", "gpu/fp16")), kinds.toString());
+        JsonNode first = j.get("rows").get(0);
+        assertEquals(cheapest, first.get("usd_per_1000").asDouble(), "rows are sorted by cost and the first within the objective is recommended");
+        assertTrue(((String) r[1]).contains("recommendation:"), (String) r[1]);
+        Object[] none = run("advise", "--model", "mlp", "--price", "cpu=0.10", "--slo-p99-ms", "0.000001", "--seconds", "0.2");
+        assertEquals(3, none[0], "nothing meets an impossible objective: exit code 3");
+        Object[] noGpuPrice = run("advise", "--model", "mlp", "--price", "cpu=0.10", "--results", gpu.toString(), "--seconds", "0.2");
+        assertEquals(2, noGpuPrice[0], "GPU results without a GPU price are a usage error");
+    }
 }

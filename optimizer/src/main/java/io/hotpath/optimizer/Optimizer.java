@@ -188,6 +188,16 @@ public final class Optimizer {
         return chosen;
     }
 
+    /** A static INT8 (MinMax, Q/DQ) version of {@code model} calibrated on {@code calibration}, written to {@code out}. */
+    public static Path int8(Path model, Data calibration, Path out) {
+        OnnxModel original = OnnxModel.load(model);
+        OnnxModel m13 = OpsetUpgrade.to13(original);
+        QdqQuantizer.Options o = QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX);
+        CalibrationStats stats = Calibrator.collect(m13, QdqQuantizer.activationsToCalibrate(m13, o), feeds(calibration, original));
+        OnnxModel.of(QdqQuantizer.quantize(m13, stats, o).model()).save(out);
+        return out;
+    }
+
     private static Variant measure(String name, String precision, String calibration, Path file, GraphOptimization level, float[][] reference,
             Data validation, Config cfg) {
         float[][] got = outputs(file, level, validation);
