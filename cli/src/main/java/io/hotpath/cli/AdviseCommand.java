@@ -70,7 +70,7 @@ final class AdviseCommand implements Callable<Integer> {
     Path json;
 
     /** One measured configuration. */
-    record Row(String hardware, String engine, String precision, int batch, double p99Us, double throughput, double pricePerHour,
+    record Row(String hardware, String engine, String precision, int batch, double p50Us, double p99Us, double throughput, double pricePerHour,
             String source) {
         double costPer1000() {
             return throughput <= 0 ? Double.POSITIVE_INFINITY : pricePerHour / 3600.0 / throughput * 1000.0;
@@ -195,7 +195,7 @@ final class AdviseCommand implements Callable<Integer> {
                     LatencyStats s = Measurement.timed(e, b, bs, Math.min(1, seconds / 4), seconds, 10);
                     out.printf(Locale.ROOT, "  measured cpu onnxruntime %s batch %d: p99 %.3f ms, %.1f inferences/s%n", precision, bs,
                             s.p99Us() / 1000, s.itemsPerSecond());
-                    rows.add(new Row(hw, "onnxruntime-cpu", precision, bs, s.p99Us(), s.itemsPerSecond(), price, "measured here"));
+                    rows.add(new Row(hw, "onnxruntime-cpu", precision, bs, s.p50Us(), s.p99Us(), s.itemsPerSecond(), price, "measured here"));
                 }
             }
         }
@@ -223,7 +223,8 @@ final class AdviseCommand implements Callable<Integer> {
             }
             String engine = n.path("engine").asText("?");
             String hw = n.has("gpu") ? "gpu (" + n.get("gpu").asText() + ")" : engine.equals("tensorrt") ? "gpu" : "other";
-            rows.add(new Row(hw, engine, n.path("precision").asText("fp32"), n.get("batch").asInt(), n.get("p99_us").asDouble(),
+            rows.add(new Row(hw, engine, n.path("precision").asText("fp32"), n.get("batch").asInt(), n.path("p50_us").asDouble(n.get("p99_us").asDouble()),
+                    n.get("p99_us").asDouble(),
                     n.get("throughput_per_s").asDouble(), price, file.getFileName().toString()));
         }
         return rows;

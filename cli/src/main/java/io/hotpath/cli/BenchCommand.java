@@ -281,13 +281,13 @@ final class BenchCommand implements Callable<Integer> {
                     + (svc.maxLength() > 1 ? " seq=" + Math.min(seq, svc.maxLength()) : "") + " warmup=" + warmup
                     + (cacheMb != null ? " cache-mb=" + cacheMb : "") + " repeat-fraction=" + repeatFraction);
             out.println();
-            out.printf("  %-12s %9s %9s %9s %9s %10s %10s %12s %9s %9s %8s %7s%n", open ? "rate/s" : "concurrency", "p50 us", "p90 us",
-                    "p95 us", "p99 us", "p99.9 us", "max us", "requests/s", "queue p99", "engine p50", "batch", "hits");
             java.util.List<Map<String, Object>> steps = new java.util.ArrayList<>();
             java.util.List<org.HdrHistogram.Histogram> hists = new java.util.ArrayList<>();
             java.util.List<String> tags = new java.util.ArrayList<>();
             int n = open ? rates.length : concs.length;
             io.hotpath.core.Request[] pool = open ? OpenLoop.pool(svc, maxInFlight, seq) : null;
+            StringBuilder table = new StringBuilder();   // printed after the progress bar is done, so the two do not interleave
+            me.tongfei.progressbar.ProgressBar bar = Measurement.progress(open ? "open-loop steps" : "closed-loop steps", n, System.err);
             for (int k = 0; k < n; k++) {
                 svc.metrics().intervalBatchSize(null);
                 svc.metrics().intervalQueueWait(null);
@@ -345,19 +345,19 @@ final class BenchCommand implements Callable<Integer> {
                     long m = svc.cache().misses() - miss0;
                     hitRate = h + m == 0 ? 0 : (double) h / (h + m);
                 }
-                out.printf("  %-12s %9.1f %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %9.1f %9.1f %8.2f %6.1f%%%n",
+                table.append(String.format(java.util.Locale.ROOT, "  %-12s %9.1f %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %9.1f %9.1f %8.2f %6.1f%%%n",
                         open ? String.format(java.util.Locale.ROOT, "%.0f", rates[k]) : Integer.toString(concs[k]),
                         latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3, latency.getValueAtPercentile(95) / 1e3,
                         latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3, latency.getMaxValue() / 1e3, throughput,
                         queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3,
-                        batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), 100 * hitRate);
+                        batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), 100 * hitRate));
                 Map<Long, Long> dist = new LinkedHashMap<>();
                 for (var bv : batchSizes.recordedValues()) {
                     dist.put(bv.getValueIteratedTo(), bv.getCountAtValueIteratedTo());
                 }
-                out.printf("  %12s batch size: mean %.2f, distribution %s; queue wait: p50 %.1f us, p99 %.1f us; engine per batch: p50 %.1f us, p99 %.1f us%n",
+                table.append(String.format(java.util.Locale.ROOT, "  %12s batch size: mean %.2f, distribution %s; queue wait: p50 %.1f us, p99 %.1f us; engine per batch: p50 %.1f us, p99 %.1f us%n",
                         "", batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), dist, queue.getValueAtPercentile(50) / 1e3,
-                        queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3, engineTime.getValueAtPercentile(99) / 1e3);
+                        queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3, engineTime.getValueAtPercentile(99) / 1e3));
                 j.put("p95_us", latency.getValueAtPercentile(95) / 1e3);
                 j.put("max_batch", mb);
                 j.put("max_delay_us", delay);
@@ -374,7 +374,12 @@ final class BenchCommand implements Callable<Integer> {
                 j.put("cache_hit_rate", hitRate);
                 steps.add(j);
                 hists.add(latency);
+                bar.step();
             }
+            bar.close();
+            out.printf("  %-12s %9s %9s %9s %9s %10s %10s %12s %9s %9s %8s %7s%n", open ? "rate/s" : "concurrency", "p50 us", "p90 us",
+                    "p95 us", "p99 us", "p99.9 us", "max us", "requests/s", "queue p99", "engine p50", "batch", "hits");
+            out.print(table);
             if (json != null) {
                 if (steps.size() == 1) {
                     writeJson(json, steps.get(0));

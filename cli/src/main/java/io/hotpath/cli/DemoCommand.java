@@ -74,6 +74,10 @@ final class DemoCommand implements Callable<Integer> {
         return works ? 0 : 1;
     }
 
+    @Option(names = "--results", split = ",", paramLabel = "FILE", description = "Saved `hotpath bench --json` results from other machines "
+            + "(a GPU run, say) to show beside this machine's in the report.")
+    List<java.nio.file.Path> results;
+
     @Option(names = "--report-dir", defaultValue = "hotpath-report", description = "Where the HTML report and the optimizer's files go (default ${DEFAULT-VALUE}).")
     java.nio.file.Path reportDir;
 
@@ -136,12 +140,13 @@ final class DemoCommand implements Callable<Integer> {
         out.println("   column is this machine, this model, this run.");
         List<ReportHtml.Series> curves = List.of(series("FP32, dynamic batching", fp32Curve), series("INT8, dynamic batching", int8Curve));
         List<ReportHtml.Series> spectrum = List.of(spectrum("FP32, 8 clients", spectrumFp32), spectrum("INT8, 8 clients", spectrumInt8));
-        List<ReportHtml.Bar> bars = List.of(new ReportHtml.Bar("baseline (FP32, no graph opt)", 1, ""),
+        List<ReportHtml.Bar> bars = new ArrayList<>(List.of(new ReportHtml.Bar("baseline (FP32, no graph opt)", 1, ""),
                 new ReportHtml.Bar("+ graph optimization", graph / base, ""),
                 new ReportHtml.Bar("+ INT8", int8 / base, ""),
                 new ReportHtml.Bar("+ dynamic batching", batched / base, "8 clients"),
                 new ReportHtml.Bar("+ cache", cached / base, String.format(java.util.Locale.ROOT, "%.0f%% hits", 100 * cacheHitRate)),
-                new ReportHtml.Bar("all combined", cached / base, ""));
+                new ReportHtml.Bar("all combined", cached / base, "")));
+        bars.addAll(tensorRtBars(model, base, out));
         List<List<String>> acc = new ArrayList<>();
         List<io.hotpath.optimizer.Optimizer.Variant> all = new ArrayList<>(rep.variants());
         all.addAll(rep.peers());
@@ -164,6 +169,46 @@ final class DemoCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             out.println("   could not write the report: " + e.getMessage());
         }
+    }
+
+    /**
+     * TensorRT bars: measured here when TensorRT is usable (FP16, batch 1 and 8), and from saved
+     * {@code hotpath bench --json} results of other machines; each against this machine's baseline.
+     */
+    private List<ReportHtml.Bar> tensorRtBars(Path model, double base, PrintStream out) {
+        List<ReportHtml.Bar> bars = new ArrayList<>();
+        io.hotpath.engine.tensorrt.Engines.Decision d = io.hotpath.engine.tensorrt.Engines.decide();
+        if (d.kind() == io.hotpath.engine.tensorrt.Engines.Kind.TENSORRT) {
+            try (io.hotpath.engine.tensorrt.TensorRtEngine trt = io.hotpath.engine.tensorrt.TensorRtEngine.open(model,
+                    io.hotpath.engine.tensorrt.TensorRtOptions.builder().precision(io.hotpath.engine.tensorrt.Precision.FP16).batchBuckets(1, 8)
+                            .maxDimension(seq).build())) {
+                Batch b = trt.newBatch();
+                for (int bs : new int[] {1, 8}) {
+                    RandomInputs.fill(b, bs, seq, 30522, 1);
+                    LatencyStats st = Measurement.timed(trt, b, bs, 1.0, seconds, 10);
+                    double perSecond = bs == 1 ? 1e6 / st.p50Us() : st.itemsPerSecond();
+                    row(out, "TensorRT FP16 here, batch " + bs + " (" + trt.device().name() + ")", perSecond, base, "FP16 1.5-3x over FP32 on GPUs");
+                    bars.add(new ReportHtml.Bar("TensorRT FP16, batch " + bs, perSecond / base, "this machine's GPU"));
+                }
+            }
+        } else {
+            out.println("   TensorRT: not measured here (" + d.reason() + ")");
+        }
+        if (results != null) {
+            for (Path f : results) {
+                try {
+                    for (AdviseCommand.Row r : AdviseCommand.readResults(f, 0)) {
+                        double perSecond = r.batch() == 1 ? 1e6 / Math.max(1, r.p50Us()) : r.throughput();
+                        row(out, r.engine() + " " + r.precision() + " batch " + r.batch() + " (saved: " + r.hardware() + ")", perSecond, base,
+                                "another machine: compare with care");
+                        bars.add(new ReportHtml.Bar(r.engine() + " " + r.precision() + ", batch " + r.batch(), perSecond / base, "saved, " + r.hardware()));
+                    }
+                } catch (java.io.IOException e) {
+                    out.println("   cannot read " + f + ": " + e.getMessage());
+                }
+            }
+        }
+        return bars;
     }
 
     private static void row(PrintStream out, String step, double perSecond, double base, String quoted) {

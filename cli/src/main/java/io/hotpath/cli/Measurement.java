@@ -61,7 +61,7 @@ final class Measurement {
         return LatencyStats.of(h, System.nanoTime() - start, itemsPerRun);
     }
 
-    private static ProgressBar progress(String label, int iterations, PrintStream err) {
+    static ProgressBar progress(String label, int iterations, PrintStream err) {
         return new ProgressBarBuilder().setTaskName(label).setInitialMax(iterations)
                 .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(err))
                 .setUpdateIntervalMillis(250).build();
