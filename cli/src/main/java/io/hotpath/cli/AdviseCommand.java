@@ -97,6 +97,7 @@ final class AdviseCommand implements Callable<Integer> {
         }
         Path file = ModelCatalog.resolve(model);
         List<Row> rows = new ArrayList<>(measureHere(file, out));
+        rows.addAll(measureTensorRtHere(file, out));
         if (results != null) {
             for (Path r : results) {
                 rows.addAll(readResults(r, prices.get("gpu")));
@@ -196,6 +197,33 @@ final class AdviseCommand implements Callable<Integer> {
                     out.printf(Locale.ROOT, "  measured cpu onnxruntime %s batch %d: p99 %.3f ms, %.1f inferences/s%n", precision, bs,
                             s.p99Us() / 1000, s.itemsPerSecond());
                     rows.add(new Row(hw, "onnxruntime-cpu", precision, bs, s.p50Us(), s.p99Us(), s.itemsPerSecond(), price, "measured here"));
+                }
+            }
+        }
+        return rows;
+    }
+
+    /** TensorRT FP16 and INT8-free precisions (FP32 strict, FP16) at each batch size, when TensorRT is usable here; priced as gpu. */
+    private List<Row> measureTensorRtHere(Path file, PrintStream out) {
+        List<Row> rows = new ArrayList<>();
+        if (Engines.decide().kind() != Engines.Kind.TENSORRT) {
+            return rows;
+        }
+        if (!prices.containsKey("gpu")) {
+            out.println("  TensorRT is usable here but --price has no gpu=USD_PER_HOUR: not measured");
+            return rows;
+        }
+        for (io.hotpath.engine.tensorrt.Precision p : List.of(io.hotpath.engine.tensorrt.Precision.FP32, io.hotpath.engine.tensorrt.Precision.FP16)) {
+            try (io.hotpath.engine.tensorrt.TensorRtEngine e = io.hotpath.engine.tensorrt.TensorRtEngine.open(file,
+                    io.hotpath.engine.tensorrt.TensorRtOptions.builder().precision(p).batchBuckets(batches).maxDimension(seq).cudaGraphs(true).build())) {
+                Batch b = e.newBatch();
+                for (int bs : batches) {
+                    RandomInputs.fill(b, bs, seq, BenchCommand.DEFAULT_VOCAB, 1);
+                    LatencyStats st = Measurement.timed(e, b, bs, Math.min(1, seconds / 4), seconds, 10);
+                    out.printf(Locale.ROOT, "  measured gpu tensorrt %s batch %d: p99 %.3f ms, %.1f inferences/s%n", p.label(), bs, st.p99Us() / 1000,
+                            st.itemsPerSecond());
+                    rows.add(new Row("gpu (" + e.device().name() + ")", "tensorrt", p.label(), bs, st.p50Us(), st.p99Us(), st.itemsPerSecond(),
+                            prices.get("gpu"), "measured here"));
                 }
             }
         }
