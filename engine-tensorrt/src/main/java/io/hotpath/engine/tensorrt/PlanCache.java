@@ -137,6 +137,52 @@ public final class PlanCache {
         }
     }
 
+    /**
+     * What parsing a model told us (input names, dims, TensorRT types, whether it has Q/DQ nodes),
+     * saved per model content hash so that opening a cached plan does not parse the model again.
+     * One line per input: {@code name<TAB>trtType<TAB>d0,d1,...}; a first line {@code qdq=true|false}.
+     */
+    public java.util.Optional<io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel> loadModelInfo(String modelSha256) {
+        Path f = dir.resolve("model-" + modelSha256 + ".inputs");
+        if (!Files.isRegularFile(f)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            java.util.List<String> lines = Files.readAllLines(f);
+            if (lines.isEmpty() || !lines.get(0).startsWith("qdq=")) {
+                return java.util.Optional.empty();
+            }
+            boolean qdq = Boolean.parseBoolean(lines.get(0).substring(4));
+            java.util.List<io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput> inputs = new java.util.ArrayList<>();
+            for (String line : lines.subList(1, lines.size())) {
+                String[] p = line.split("\t");
+                long[] dims = p.length < 3 || p[2].isEmpty() ? new long[0]
+                        : java.util.Arrays.stream(p[2].split(",")).mapToLong(Long::parseLong).toArray();
+                inputs.add(new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput(p[0], dims, Integer.parseInt(p[1])));
+            }
+            return java.util.Optional.of(new io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel(inputs, qdq, -1));
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "unreadable model info " + f + " (" + e.getMessage() + "); parsing the model");
+            return java.util.Optional.empty();
+        }
+    }
+
+    public void storeModelInfo(String modelSha256, io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel info) {
+        StringBuilder sb = new StringBuilder("qdq=").append(info.explicitQuantization()).append('\n');
+        for (var in : info.inputs()) {
+            sb.append(in.name()).append('\t').append(in.trtType()).append('\t');
+            for (int i = 0; i < in.dims().length; i++) {
+                sb.append(i == 0 ? "" : ",").append(in.dims()[i]);
+            }
+            sb.append('\n');
+        }
+        try {
+            writeText(dir.resolve("model-" + modelSha256 + ".inputs"), sb.toString());
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot save model info: " + e.getMessage());
+        }
+    }
+
     /** The saved timing cache for this GPU kind and TensorRT version, or null. */
     public byte[] loadTimingCache(String gpu, String trtVersion) {
         Path f = timingFile(gpu, trtVersion);

@@ -106,7 +106,14 @@ public final class TensorRtEngine implements Engine {
         Cuda.setDevice(options.device());
         Cuda.Device dev = Cuda.device(options.device());
         String sha = PlanCacheKey.sha256(model);
-        TrtBuilder.ParsedModel parsed = TrtBuilder.inspect(model);
+        PlanCache cache = new PlanCache(options.cacheDirectory());
+        // parsing is needed only for the model's inputs and Q/DQ flag; a model seen before skips it (TensorRT's parser
+        // objects cannot be freed through the preset, so every parse costs memory too)
+        TrtBuilder.ParsedModel parsed = cache.loadModelInfo(sha).orElseGet(() -> {
+            TrtBuilder.ParsedModel m = TrtBuilder.inspect(model);
+            cache.storeModelInfo(sha, m);
+            return m;
+        });
         List<String> names = parsed.inputs().stream().map(TrtBuilder.ParsedInput::name).toList();
         List<long[]> dims = parsed.inputs().stream().map(TrtBuilder.ParsedInput::dims).toList();
         List<ShapeProfiles.Profile> profiles = options.profiles() != null ? options.profiles()
@@ -117,7 +124,6 @@ public final class TensorRtEngine implements Engine {
         PlanCacheKey key = new PlanCacheKey(sha, p.label(), calibration, PlanCacheKey.profilesText(profiles),
                 "workspace=" + options.workspaceBytes() + " level=" + options.optimizationLevel(), dev.name(), dev.computeCapability(),
                 TensorRt.status().version(), Cuda.status().runtime());
-        PlanCache cache = new PlanCache(options.cacheDirectory());
         Optional<byte[]> cached = cache.load(key);
         if (cached.isPresent()) {
             try {

@@ -115,4 +115,21 @@ class PlanCacheTest {
         assertNull(cache.loadTimingCache("NVIDIA H200", "10.15.1"));
         assertNotEquals(cache.timingFile("a b", "1"), cache.timingFile("a_c", "1"));
     }
+
+    @Test
+    void modelInfoRoundTripsSoACachedOpenNeedNotParse() {
+        PlanCache cache = new PlanCache(dir);
+        String sha = "ab".repeat(32);
+        assertTrue(cache.loadModelInfo(sha).isEmpty());
+        var info = new io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel(java.util.List.of(
+                new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput("input_ids", new long[] {-1, -1}, 8),
+                new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput("features", new long[] {-1, 64}, 0)), true, 12);
+        cache.storeModelInfo(sha, info);
+        var back = cache.loadModelInfo(sha).orElseThrow();
+        assertTrue(back.explicitQuantization());
+        assertEquals(2, back.inputs().size());
+        assertEquals("features", back.inputs().get(1).name());
+        assertArrayEquals(new long[] {-1, 64}, back.inputs().get(1).dims());
+        assertEquals(8, back.inputs().get(0).trtType());
+    }
 }
