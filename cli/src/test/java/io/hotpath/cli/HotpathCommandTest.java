@@ -153,4 +153,28 @@ class HotpathCommandTest {
         Object[] noGpuPrice = run("advise", "--model", "mlp", "--price", "cpu=0.10", "--results", gpu.toString(), "--seconds", "0.2");
         assertEquals(2, noGpuPrice[0], "GPU results without a GPU price are a usage error");
     }
+
+    @Test
+    void optimizeWritesTheChosenModelAndTheReportContract() throws Exception {
+        Path out = tmp.resolve("opt");
+        Object[] r = run("optimize", "--model", "mlp", "--budget", "cosine>=0.99,max_abs_err<=0.05", "--runs", "5", "--out", out.toString());
+        assertEquals(0, r[0], (String) r[1] + r[2]);
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("model.onnx")));
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("calibration-stats.txt")));
+        assertTrue(java.nio.file.Files.readString(out.resolve("report.md")).contains("| variant | precision | calibration |"));
+        JsonNode j = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (JsonNode v : j.get("variants")) {
+            for (String f : new String[] {"name", "precision", "calibration", "cosine_mean", "cosine_min", "max_abs_err", "p50_us_batch1",
+                    "throughput_per_s_batch8", "batch_invariant", "passed"}) {
+                assertTrue(v.has(f), "variant field " + f + " in " + v);
+            }
+            names.add(v.get("name").asText());
+        }
+        assertTrue(names.contains(j.get("chosen").asText()), "chosen names one of the variants");
+        assertTrue(j.get("peers").isArray());
+        Object[] bad = run("optimize", "--model", "mlp", "--budget", "latency>=1", "--out", out.toString());
+        assertEquals(2, bad[0], "an unknown budget metric is a usage error, said plainly");
+        assertTrue(((String) bad[2]).contains("unknown budget metric"), (String) bad[2]);
+    }
 }
