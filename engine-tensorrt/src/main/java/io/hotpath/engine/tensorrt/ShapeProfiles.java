@@ -51,7 +51,8 @@ public final class ShapeProfiles {
 
         /** The range of {@code input}, or null. */
         public Range range(String input) {
-            for (Range r : ranges) {
+            for (int i = 0; i < ranges.size(); i++) {      // indexed: no iterator on the run path
+                Range r = ranges.get(i);
                 if (r.input().equals(input)) {
                     return r;
                 }
