@@ -24,6 +24,8 @@ final class InfoCommand implements Callable<Integer> {
                 out.printf("device %d   %s %s, %d SMs, %.1f GiB%n", i, d.name(), d.computeCapability(), d.multiprocessors(),
                         d.totalMemory() / (double) (1L << 30));
             }
+            long[] mem = Cuda.memoryInfo();
+            out.printf("memory     %.1f GiB free of %.1f GiB on the current device%n", mem[0] / (double) (1L << 30), mem[1] / (double) (1L << 30));
             for (String lib : new String[] {"cublas", "cudnn", "nvrtc"}) {
                 out.println("library    " + lib + ": " + Cuda.libraryStatus(lib));
             }

@@ -35,9 +35,6 @@ import java.util.Set;
  * the producers of its inputs.
  */
 public final class OnnxModel {
-    /** Initializers at least this large go to the external-data file when saving with external data. */
-    public static final long DEFAULT_EXTERNAL_THRESHOLD = 1 << 20;
-
     private ModelProto proto;
 
     private OnnxModel(ModelProto proto) {

@@ -160,7 +160,7 @@ public final class PlanCache {
                         : java.util.Arrays.stream(p[2].split(",")).mapToLong(Long::parseLong).toArray();
                 inputs.add(new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput(p[0], dims, Integer.parseInt(p[1])));
             }
-            return java.util.Optional.of(new io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel(inputs, qdq, -1));
+            return java.util.Optional.of(new io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel(inputs, qdq));
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "unreadable model info " + f + " (" + e.getMessage() + "); parsing the model");
             return java.util.Optional.empty();

@@ -123,7 +123,7 @@ class PlanCacheTest {
         assertTrue(cache.loadModelInfo(sha).isEmpty());
         var info = new io.hotpath.nativebindings.trt.TrtBuilder.ParsedModel(java.util.List.of(
                 new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput("input_ids", new long[] {-1, -1}, 8),
-                new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput("features", new long[] {-1, 64}, 0)), true, 12);
+                new io.hotpath.nativebindings.trt.TrtBuilder.ParsedInput("features", new long[] {-1, 64}, 0)), true);
         cache.storeModelInfo(sha, info);
         var back = cache.loadModelInfo(sha).orElseThrow();
         assertTrue(back.explicitQuantization());

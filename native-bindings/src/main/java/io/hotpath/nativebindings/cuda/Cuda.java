@@ -34,24 +34,17 @@ public final class Cuda {
         }
     }
 
-    private static volatile Status status;
+    /** Probed once, on first use (the holder class initializes lazily and thread-safely). */
+    private static final class Probe {
+        static final Status STATUS = probe();
+    }
 
     private Cuda() {
     }
 
     /** Loads the runtime once and reports what is there. */
     public static Status status() {
-        Status s = status;
-        if (s == null) {
-            synchronized (Cuda.class) {
-                s = status;
-                if (s == null) {
-                    s = probe();
-                    status = s;
-                }
-            }
-        }
-        return s;
+        return Probe.STATUS;
     }
 
     private static Status probe() {

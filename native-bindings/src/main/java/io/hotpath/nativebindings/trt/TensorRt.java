@@ -17,24 +17,18 @@ public final class TensorRt {
     public record Status(boolean available, String reason, String version) {
     }
 
-    private static volatile Status status;
     private static TrtLog.Logger logger;
+
+    /** Probed once, on first use (the holder class initializes lazily and thread-safely). */
+    private static final class Probe {
+        static final Status STATUS = probe();
+    }
 
     private TensorRt() {
     }
 
     public static Status status() {
-        Status s = status;
-        if (s == null) {
-            synchronized (TensorRt.class) {
-                s = status;
-                if (s == null) {
-                    s = probe();
-                    status = s;
-                }
-            }
-        }
-        return s;
+        return Probe.STATUS;
     }
 
     private static Status probe() {

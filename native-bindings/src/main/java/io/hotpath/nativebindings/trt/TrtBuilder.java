@@ -37,7 +37,7 @@ public final class TrtBuilder {
     }
 
     /** What parsing found: the inputs and whether the model carries explicit quantization (Q/DQ nodes). */
-    public record ParsedModel(List<ParsedInput> inputs, boolean explicitQuantization, int layerCount) {
+    public record ParsedModel(List<ParsedInput> inputs, boolean explicitQuantization) {
     }
 
     /** Parses {@code onnx} and reports its inputs without building (used to derive default profiles and cache keys). */
@@ -61,7 +61,7 @@ public final class TrtBuilder {
             // JavaCPP returns enum objects that carry the native value: compare values, not identities
             qdq = type.value == nvinfer.LayerType.kQUANTIZE.value || type.value == nvinfer.LayerType.kDEQUANTIZE.value;
         }
-        return new ParsedModel(List.copyOf(out), qdq, network.getNbLayers());
+        return new ParsedModel(List.copyOf(out), qdq);
     }
 
     /** Builds a plan; throws INVALID_MODEL when the parser rejects the model, ENGINE_FAILURE when the build fails. */

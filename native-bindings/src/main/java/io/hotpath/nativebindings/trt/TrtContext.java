@@ -92,14 +92,6 @@ public final class TrtContext extends NativeHandle {
         }
     }
 
-    public CudaStream stream() {
-        return stream;
-    }
-
-    public TrtPlan plan() {
-        return plan;
-    }
-
     @Override
     protected void release() {
         if (scratch != null) {

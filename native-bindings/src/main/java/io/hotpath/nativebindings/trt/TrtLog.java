@@ -14,7 +14,7 @@ public final class TrtLog {
     private static final int KEEP = 64;
     private static final String[] recent = new String[KEEP];
     private static long sequence;
-    private static volatile boolean echo = Boolean.getBoolean("hotpath.tensorrt.verbose");
+    private static final boolean echo = Boolean.getBoolean("hotpath.tensorrt.verbose");   // -Dhotpath.tensorrt.verbose=true prints the builder's progress
 
     private TrtLog() {
     }
@@ -39,11 +39,6 @@ public final class TrtLog {
         List<String> errors = all.stream().filter(m -> m.startsWith("ERROR")).toList();
         List<String> pick = errors.isEmpty() ? all : errors;
         return pick.isEmpty() ? "TensorRT logged no error" : String.join("; ", pick);
-    }
-
-    /** Also print INFO messages to standard error (the builder's progress). */
-    public static void verbose(boolean on) {
-        echo = on;
     }
 
     static synchronized void keep(String message) {

@@ -77,27 +77,6 @@ public final class TrtPlan extends NativeHandle {
         return io;
     }
 
-    public int profileCount() {
-        checkOpen();
-        return engine.getNbOptimizationProfiles();
-    }
-
-    /** {@code [min, opt, max]} of input {@code name} in {@code profile}. */
-    public long[][] profileShape(String name, int profile) {
-        checkOpen();
-        return new long[][] {
-            TrtBuilder.dims(engine.getProfileShape(name, profile, nvinfer.OptProfileSelector.kMIN)),
-            TrtBuilder.dims(engine.getProfileShape(name, profile, nvinfer.OptProfileSelector.kOPT)),
-            TrtBuilder.dims(engine.getProfileShape(name, profile, nvinfer.OptProfileSelector.kMAX))
-        };
-    }
-
-    /** Device scratch memory a context of {@code profile} needs. */
-    public long deviceMemorySize(int profile) {
-        checkOpen();
-        return engine.getDeviceMemorySizeForProfileV2(profile);
-    }
-
     /** The engine inspector's JSON: every layer, its fused name, precision and tactic. */
     public String layerInformationJson() {
         checkOpen();
@@ -107,11 +86,6 @@ public final class TrtPlan extends NativeHandle {
         }
         String s = inspector.getEngineInformation(nvinfer.LayerInformationFormat.kJSON);
         return s == null ? "{}" : s;
-    }
-
-    public int layerCount() {
-        checkOpen();
-        return engine.getNbLayers();
     }
 
     /** A context whose scratch memory the caller provides (so it is freed when the caller closes it). */
