@@ -3,15 +3,21 @@ package io.hotpath.cache;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A 64-bit hash of (model identity, key bytes). The default is XXH64 over the key's memory in
- * place, seeded with the model id; tests swap in a weak hash to force collisions (a lookup always
+ * A 64-bit hash of (model identity, key bytes). The default is XXH3 over the key's memory in
+ * place, xor-ed with the model id times a 64-bit odd constant; tests swap in a weak hash to force collisions (a lookup always
  * compares the full key, so a collision costs a probe, never a wrong answer).
  */
 @FunctionalInterface
 public interface KeyHasher {
     long hash(long modelId, MemorySegment key, long offset, int length);
 
-    /** XXH64 of the key bytes, seeded with the model id. */
+    /** The default: XXH3 (64-bit) of the key bytes, xor-ed with a multiple of the model id. */
+    KeyHasher XXH3 = (modelId, key, offset, length) -> {
+        java.util.Objects.checkFromIndexSize(offset, length, key.byteSize());
+        return Xxh3.hash(key, offset, length) ^ (modelId * 0x9E3779B97F4A7C15L);
+    };
+
+    /** XXH64 of the key bytes, seeded with the model id (the default before XXH3 measured faster). */
     KeyHasher XXH64 = (modelId, key, offset, length) -> {
         java.util.Objects.checkFromIndexSize(offset, length, key.byteSize());
         return XxHash64.hash(key, offset, length, modelId);

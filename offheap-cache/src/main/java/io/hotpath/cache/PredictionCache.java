@@ -225,7 +225,7 @@ public final class PredictionCache implements AutoCloseable {
         private long budgetBytes;
         private int segments;
         private long ttlNanos;
-        private KeyHasher hasher = KeyHasher.XXH64;
+        private KeyHasher hasher = KeyHasher.XXH3;
         private int expectedEntryBytes = 1024;
         private boolean gcManaged;
 
@@ -270,7 +270,7 @@ public final class PredictionCache implements AutoCloseable {
             return this;
         }
 
-        /** The key hash (default XXH64); tests use a weak one to force collisions. */
+        /** The key hash (default XXH3); tests use a weak one to force collisions. */
         public Builder hasher(KeyHasher h) {
             this.hasher = java.util.Objects.requireNonNull(h);
             return this;
