@@ -27,13 +27,23 @@ import org.openjdk.jmh.annotations.Warmup;
  * Hotpath's off-heap {@link PredictionCache} against Caffeine 3.3.1 at equal memory: 256-byte
  * keys, 1.5 KiB values, Zipfian key popularity (s = 0.99) over 100,000 keys, 64 MiB. Caffeine
  * holds byte-array keys in a wrapper (hash over the bytes, equality over the bytes) with a size
- * bound of 64 MiB / (key + value + 100 bytes of its own per-entry overhead). Each lookup starts,
- * as a request does, from the key's bytes: Hotpath hashes them in place; the Caffeine side wraps
- * the request's byte array in a new key (hashing it) — no copy of the key on either side. Both caches are
- * filled from the same trace first. {@code get} methods look up the next key of the trace (hits
- * and misses as they come) and put a hit's value into the caller's off-heap output memory, as
- * the serving path must ({@code caffeineGetNoCopy} shows Caffeine's lookup alone, returning its
- * array); {@code put} methods store it. Two threads, throughput; plus
+ * bound of 64 MiB / (key + value + 100 bytes of its own per-entry overhead).
+ *
+ * <p>Both sides do what a serving path must, with memory laid out alike:
+ * <ul>
+ *   <li>A lookup starts from the request's own key bytes, which are not the stored key's bytes:
+ *       Hotpath reads them in place from off-heap memory; the Caffeine side wraps a separate
+ *       heap copy in a new key (hashing it), so {@code equals} really compares bytes (wrapping the
+ *       stored array itself would let {@code Arrays.equals} return on identity).</li>
+ *   <li>Every entry has its own value (Caffeine gets a distinct array per entry; one shared array
+ *       would sit in L1 and make Caffeine's equal memory a fiction).</li>
+ *   <li>A hit's value is copied into the caller's off-heap output memory
+ *       ({@code caffeineGetNoCopy} shows Caffeine's lookup alone, returning its array).</li>
+ *   <li>A put stores copies of key and value (a service reuses its input and output memory):
+ *       Hotpath copies into its log, Caffeine gets a cloned key and the value read into a new
+ *       array.</li>
+ * </ul>
+ * Both caches are filled from the same trace first. Two threads, throughput; plus
  * {@code hotpathGetHit} in sample mode for the hit path's percentiles.
  *
  * <p>{@code java -jar jmh/target/benchmarks.jar CacheBenchmark -prof gc}
@@ -72,7 +82,8 @@ public class CacheBenchmark {
         Arena arena;
         MemorySegment keys;          // off-heap, KEYS x 256 bytes: Hotpath reads keys in place
         MemorySegment value;
-        Key[] heapKeys;
+        Key[] heapKeys;              // Caffeine's stored keys
+        byte[][] requestKeys;        // the same bytes in separate arrays: what a request brings
         byte[] heapValue;
         PredictionCache hotpath;
         Cache<Key, byte[]> caffeine;
@@ -83,6 +94,7 @@ public class CacheBenchmark {
             keys = arena.allocate((long) KEYS * KEY_BYTES, 64);
             value = arena.allocate(VALUE_BYTES, 64);
             heapKeys = new Key[KEYS];
+            requestKeys = new byte[KEYS][];
             heapValue = new byte[VALUE_BYTES];
             for (int id = 0; id < KEYS; id++) {
                 byte[] kb = new byte[KEY_BYTES];
@@ -92,6 +104,9 @@ public class CacheBenchmark {
                 }
                 MemorySegment.copy(kb, 0, keys, ValueLayout.JAVA_BYTE, (long) id * KEY_BYTES, KEY_BYTES);
                 heapKeys[id] = new Key(kb, Arrays.hashCode(kb));
+            }
+            for (int id = 0; id < KEYS; id++) {
+                requestKeys[id] = heapKeys[id].bytes().clone();     // a region of their own, like Hotpath's off-heap keys
             }
             for (int i = 0; i < VALUE_BYTES; i++) {
                 heapValue[i] = (byte) i;
@@ -111,12 +126,20 @@ public class CacheBenchmark {
                 if (caffeine.getIfPresent(heapKeys[id]) != null) {
                     cafHits++;
                 } else {
-                    caffeine.put(heapKeys[id], heapValue);
+                    caffeine.put(heapKeys[id], valueOf(id));
                 }
             }
             caffeine.cleanUp();
             System.out.printf("%nhit rate over the %d-access fill trace: hotpath %.2f%%, caffeine %.2f%% (equal memory, %d MiB)%n",
                     TRACE, 100.0 * hotHits / TRACE, 100.0 * cafHits / TRACE, BUDGET >> 20);
+        }
+
+        /** A value of its own for each entry (same length and content apart from the first bytes). */
+        byte[] valueOf(int id) {
+            byte[] v = heapValue.clone();
+            v[0] = (byte) id;
+            v[1] = (byte) (id >>> 8);
+            return v;
         }
 
         @TearDown(Level.Trial)
@@ -164,7 +187,7 @@ public class CacheBenchmark {
     @BenchmarkMode(Mode.Throughput)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public int caffeineGet(Data d, Cursor c) {
-        byte[] v = d.caffeine.getIfPresent(new Key(d.heapKeys[c.nextKey(d)].bytes()));
+        byte[] v = d.caffeine.getIfPresent(new Key(d.requestKeys[c.nextKey(d)]));
         if (v == null) {
             return PredictionCache.MISS;
         }
@@ -177,7 +200,7 @@ public class CacheBenchmark {
     @BenchmarkMode(Mode.Throughput)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public byte[] caffeineGetNoCopy(Data d, Cursor c) {
-        return d.caffeine.getIfPresent(new Key(d.heapKeys[c.nextKey(d)].bytes()));
+        return d.caffeine.getIfPresent(new Key(d.requestKeys[c.nextKey(d)]));
     }
 
     @Benchmark
@@ -192,7 +215,7 @@ public class CacheBenchmark {
     @BenchmarkMode(Mode.Throughput)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public Cache<Key, byte[]> caffeinePut(Data d, Cursor c) {
-        d.caffeine.put(new Key(d.heapKeys[c.nextKey(d)].bytes()), d.heapValue);
+        d.caffeine.put(new Key(d.requestKeys[c.nextKey(d)].clone()), d.value.toArray(ValueLayout.JAVA_BYTE));
         return d.caffeine;
     }
 
