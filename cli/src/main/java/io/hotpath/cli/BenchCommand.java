@@ -81,6 +81,10 @@ final class BenchCommand implements Callable<Integer> {
             + "(default true; false on the batcher path, where spinning pool threads starve the serving threads).")
     Boolean spinWait;
 
+    @Option(names = "--ort-profile", paramLabel = "PREFIX", description = "Direct mode, CPU engine: turn on ONNX Runtime's "
+            + "profiler, write its trace to PREFIX_<time>.json and print the operator time per operator type (profiling slows every run).")
+    Path ortProfile;
+
     @Option(names = "--opt", defaultValue = "all", description = "Graph optimization: none, basic, extended, all (default ${DEFAULT-VALUE}).")
     String opt;
 
@@ -157,8 +161,11 @@ final class BenchCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--precision applies to --engine tensorrt or best; "
                     + "the CPU engine runs the model's own precision (quantize it with the optimizer)");
         }
+        if (ortProfile != null && kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--ort-profile applies to --engine cpu");
+        }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
-                .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(seq).build();
+                .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(seq).profilePrefix(ortProfile).build();
         SystemInfo sys = SystemInfo.detect();
         Engines.Choice choice = Engines.open(file, kind, kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options);
         try (Engine engine = choice.engine()) {
@@ -203,6 +210,12 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 out.println("\n  wrote " + json);
             }
+        }
+        if (ortProfile != null) {
+            // ONNX Runtime writes the trace when the session is released (engine closed above)
+            Path trace = OrtProfileSummary.newest(ortProfile);
+            out.println();
+            OrtProfileSummary.read(trace).print(out, trace, 15);
         }
         return 0;
     }

@@ -15,6 +15,7 @@ import java.util.Map;
  *   <tr><th>option</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>graphOptimization</td><td>ALL</td><td>ONNX Runtime graph rewriting: NONE, BASIC, EXTENDED, ALL</td></tr>
  *   <tr><td>optimizedModelPath</td><td>none</td><td>write the optimized graph to this file at load</td></tr>
+ *   <tr><td>profilePrefix</td><td>none</td><td>ONNX Runtime's per-operator profile (Chrome trace JSON) to {@code <prefix>_<time>.json}, written at close; costs time on every run</td></tr>
  *   <tr><td>intraOpThreads</td><td>0 (ONNX Runtime: one per physical core)</td><td>threads inside one operator</td></tr>
  *   <tr><td>interOpThreads</td><td>0</td><td>threads across operators (PARALLEL mode only)</td></tr>
  *   <tr><td>executionMode</td><td>SEQUENTIAL</td><td>SEQUENTIAL or PARALLEL</td></tr>
@@ -32,6 +33,7 @@ public final class CpuEngineOptions {
 
     private final GraphOptimization graphOptimization;
     private final Path optimizedModelPath;
+    private final Path profilePrefix;
     private final int intraOpThreads;
     private final int interOpThreads;
     private final ExecutionMode executionMode;
@@ -45,6 +47,7 @@ public final class CpuEngineOptions {
     private CpuEngineOptions(Builder b) {
         this.graphOptimization = b.graphOptimization;
         this.optimizedModelPath = b.optimizedModelPath;
+        this.profilePrefix = b.profilePrefix;
         this.intraOpThreads = b.intraOpThreads;
         this.interOpThreads = b.interOpThreads;
         this.executionMode = b.executionMode;
@@ -71,6 +74,11 @@ public final class CpuEngineOptions {
 
     public Path optimizedModelPath() {
         return optimizedModelPath;
+    }
+
+    /** Where ONNX Runtime's profile goes, or null (profiling off). */
+    public Path profilePrefix() {
+        return profilePrefix;
     }
 
     public int intraOpThreads() {
@@ -112,13 +120,15 @@ public final class CpuEngineOptions {
                 + " inter=" + interOpThreads + " mode=" + executionMode.name().toLowerCase(java.util.Locale.ROOT)
                 + " spin=" + (spinWait ? "on" : "off") + " arena=" + (memArena ? "on" : "off")
                 + " pattern=" + (memPattern ? "on" : "off") + " maxBatch=" + maxBatchSize
-                + " maxDim=" + defaultMaxDimension + (maxDimensions.isEmpty() ? "" : " maxDims=" + maxDimensions);
+                + " maxDim=" + defaultMaxDimension + (maxDimensions.isEmpty() ? "" : " maxDims=" + maxDimensions)
+                + (profilePrefix == null ? "" : " profile=on");
     }
 
     /** Builds {@link CpuEngineOptions}; {@link #build()} rejects bad values once. */
     public static final class Builder {
         private GraphOptimization graphOptimization = GraphOptimization.ALL;
         private Path optimizedModelPath;
+        private Path profilePrefix;
         private int intraOpThreads;
         private int interOpThreads;
         private ExecutionMode executionMode = ExecutionMode.SEQUENTIAL;
@@ -139,6 +149,12 @@ public final class CpuEngineOptions {
 
         public Builder optimizedModelPath(Path file) {
             this.optimizedModelPath = file;
+            return this;
+        }
+
+        /** Turns on ONNX Runtime's per-operator profiler, written to {@code <prefix>_<time>.json} at close. */
+        public Builder profilePrefix(Path prefix) {
+            this.profilePrefix = prefix;
             return this;
         }
 

@@ -76,6 +76,9 @@ public final class OrtCpuEngine implements Engine {
             if (options.optimizedModelPath() != null) {
                 so.optimizedModelPath(options.optimizedModelPath());
             }
+            if (options.profilePrefix() != null) {
+                so.profiling(options.profilePrefix());
+            }
             s = SessionHandle.open(model, so);
             ro = new RunOptionsHandle();
             this.inputs = describe(s, true);

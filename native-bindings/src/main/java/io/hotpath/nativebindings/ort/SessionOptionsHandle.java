@@ -50,6 +50,17 @@ public final class SessionOptionsHandle extends NativeHandle {
         return this;
     }
 
+    /**
+     * ONNX Runtime's profiler: every operator's run is timed and written, as a Chrome trace
+     * (JSON), to {@code <prefix>_<date and time>.json} when the session is released.
+     */
+    public SessionOptionsHandle profiling(Path prefix) {
+        try (BytePointer p = new BytePointer(prefix.toAbsolutePath().toString())) {
+            ort.check(ort.api().EnableProfiling(raw(), p), Category.INVALID_ARGUMENT, "enabling profiling to " + prefix);
+        }
+        return this;
+    }
+
     public SessionOptionsHandle executionMode(ExecutionMode mode) {
         ort.check(ort.api().SetSessionExecutionMode(raw(), mode.ortMode()), Category.INVALID_ARGUMENT,
                 "setting execution mode " + mode);
