@@ -189,6 +189,11 @@ final class OptimizeCommand implements Callable<Integer> {
                 .append(" (batch invariant, within 1e-5) unless --allow-batch-dependent. Timing on ONNX Runtime CPU, ").append(SystemInfo.detect().summary())
                 .append(", seq ").append(r.seq()).append(" for text models. Accuracy against the float32 model on the validation data")
                 .append(" (text models: mean-pooled embeddings per sentence).\n\n");
+        if (!r.graphPasses().isEmpty()) {
+            sb.append("Graph passes before INT8 (and in `fp32-fused`):\n\n");
+            r.graphPasses().forEach(p -> sb.append("- ").append(p).append('\n'));
+            sb.append('\n');
+        }
         sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b8) | batch invariant | passed |\n");
         sb.append("|---|---|---|---:|---:|---:|---:|---:|---|---|\n");
         for (Optimizer.Variant v : r.variants()) {
@@ -219,6 +224,7 @@ final class OptimizeCommand implements Callable<Integer> {
         j.put("system", SystemInfo.detect().summary());
         j.put("variants", r.variants().stream().map(OptimizeCommand::variant).toList());
         j.put("chosen", r.chosen() == null ? null : r.chosen().name());
+        j.put("graph_passes", r.graphPasses());
         j.put("peers", r.peers().stream().map(OptimizeCommand::variant).toList());
         return j;
     }

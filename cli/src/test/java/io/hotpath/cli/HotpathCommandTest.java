@@ -155,6 +155,23 @@ class HotpathCommandTest {
     }
 
     @Test
+    void benchOrtProfilePrintsTheOperatorTimePerOperatorType() throws Exception {
+        Path prefix = tmp.resolve("prof").resolve("mlp");
+        java.nio.file.Files.createDirectories(prefix.getParent());
+        Object[] r = run("bench", "--model", "mlp", "--batch", "4", "--iterations", "20", "--warmup", "2", "--ort-profile", prefix.toString());
+        assertEquals(0, r[0], (String) r[1] + r[2]);
+        String out = (String) r[1];
+        assertTrue(out.contains("ONNX Runtime profile"), out);
+        assertTrue(out.contains("22 runs"), "warm-up and measured runs are all in the trace: " + out);
+        assertTrue(out.contains("Gemm") || out.contains("MatMul"), "the mlp's matrix products appear by operator type: " + out);
+        try (var files = java.nio.file.Files.list(prefix.getParent())) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("mlp_") && f.toString().endsWith(".json")), "the trace file is kept");
+        }
+        Object[] bad = run("bench", "--model", "mlp", "--engine", "tensorrt", "--ort-profile", prefix.toString());
+        assertEquals(2, bad[0], "--ort-profile is for the CPU engine: a usage error");
+    }
+
+    @Test
     void optimizeWritesTheChosenModelAndTheReportContract() throws Exception {
         Path out = tmp.resolve("opt");
         Object[] r = run("optimize", "--model", "mlp", "--budget", "cosine>=0.99,max_abs_err<=0.05", "--runs", "5", "--out", out.toString());
@@ -173,6 +190,7 @@ class HotpathCommandTest {
         }
         assertTrue(names.contains(j.get("chosen").asText()), "chosen names one of the variants");
         assertTrue(j.get("peers").isArray());
+        assertTrue(j.get("graph_passes").isArray() && j.get("graph_passes").isEmpty(), "no transformer block in the mlp: no pass applied");
         Object[] bad = run("optimize", "--model", "mlp", "--budget", "latency>=1", "--out", out.toString());
         assertEquals(2, bad[0], "an unknown budget metric is a usage error, said plainly");
         assertTrue(((String) bad[2]).contains("unknown budget metric"), (String) bad[2]);

@@ -100,9 +100,36 @@ public final class Optimizer {
             double throughputPerSecondBatch8, boolean batchInvariant, double batchDependence, boolean passed) {
     }
 
-    /** All variants, the chosen one, and peers measured the same way. */
+    /** All variants, the chosen one, peers measured the same way, and the graph passes that changed the model. */
     public record Report(String model, Budget budget, int seq, List<Variant> variants, Variant chosen, List<Variant> peers,
-            Path calibrationStats) {
+            Path calibrationStats, List<String> graphPasses) {
+    }
+
+    /**
+     * The model after Hotpath's transformer fusions ({@link AttentionFusion}, then
+     * {@link SkipLayerNormFusion}), at opset 13 or later, and one line per pass that changed it.
+     */
+    public record Fused(OnnxModel model, List<String> passes) {
+        public boolean changed() {
+            return !passes.isEmpty();
+        }
+    }
+
+    public static Fused fuseTransformer(OnnxModel model) {
+        OnnxModel m = model.opset() < 13 ? OpsetUpgrade.to13(model) : model;
+        List<String> passes = new ArrayList<>();
+        AttentionFusion.Result a = AttentionFusion.fuse(m);
+        if (!a.fused().isEmpty()) {
+            m = OnnxModel.of(a.model());
+            passes.add("attention fusion: " + a.fused().size() + " self-attention blocks -> com.microsoft.Attention"
+                    + (a.skipped() > 0 ? " (" + a.skipped() + " Softmax blocks did not match and stay as they were)" : ""));
+        }
+        SkipLayerNormFusion.Result s = SkipLayerNormFusion.fuse(m);
+        if (!s.fused().isEmpty()) {
+            m = OnnxModel.of(s.model());
+            passes.add("skip layer normalization: " + s.fused().size() + " (bias + residual + LayerNorm) -> com.microsoft.SkipLayerNormalization");
+        }
+        return new Fused(m, passes);
     }
 
     /** Options: which precisions and methods, the benchmark's sequence length and run counts. */
@@ -141,18 +168,33 @@ public final class Optimizer {
             OnnxModel.of(Fp16Converter.convert(original, Fp16Converter.Options.defaults()).model()).save(f);
             variants.add(measure("fp16", "fp16", "none", f, GraphOptimization.ALL, reference, validation, cfg));
         }
+        Fused fused = fuseTransformer(original);
+        if (fused.changed() && cfg.precisions().contains("fp32")) {
+            Path f = outDir.resolve("variants/fp32-fused.onnx");
+            fused.model().save(f);
+            variants.add(measure("fp32-fused", "fp32", "none", f, GraphOptimization.ALL, reference, validation, cfg));
+        }
         if (cfg.precisions().contains("int8")) {
-            OnnxModel m13 = OpsetUpgrade.to13(original);
+            // static INT8 starts from the fused graph: its Attention nodes become QAttention (one integer QKV GEMM)
+            OnnxModel base = fused.model();
             CalibrationStats stats = cfg.reuseStats() != null ? CalibrationStats.load(cfg.reuseStats())
-                    : Calibrator.collect(m13, QdqQuantizer.activationsToCalibrate(m13, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX)),
+                    : Calibrator.collect(base, QdqQuantizer.activationsToCalibrate(base, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX)),
                             feeds(calibration, original));
             statsFile = outDir.resolve("calibration-stats.txt");
             stats.save(statsFile);
             for (CalibrationStats.Method method : cfg.methods()) {
-                Path f = outDir.resolve("variants/int8-" + method.name().toLowerCase(Locale.ROOT) + ".onnx");
-                OnnxModel.of(QdqQuantizer.quantize(m13, stats, QdqQuantizer.Options.defaults(method)).model()).save(f);
-                variants.add(measure("int8-" + method.name().toLowerCase(Locale.ROOT), "int8", method.name().toLowerCase(Locale.ROOT), f,
-                        GraphOptimization.ALL, reference, validation, cfg));
+                String name = "int8-" + method.name().toLowerCase(Locale.ROOT);
+                Path f = outDir.resolve("variants/" + name + ".onnx");
+                OnnxModel.of(QdqQuantizer.quantize(base, stats, QdqQuantizer.Options.defaults(method)).model()).save(f);
+                variants.add(measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, validation, cfg));
+            }
+            GeluFusion.Result approx = GeluFusion.approximate(base);
+            if (!approx.fused().isEmpty() && cfg.methods().contains(CalibrationStats.Method.MINMAX)) {
+                // the tanh GELU is an approximation: a variant of its own, judged by the same budget
+                Path f = outDir.resolve("variants/int8-minmax-fastgelu.onnx");
+                OnnxModel.of(QdqQuantizer.quantize(OnnxModel.of(approx.model()), stats, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX))
+                        .model()).save(f);
+                variants.add(measure("int8-minmax-fastgelu", "int8", "minmax, tanh GELU", f, GraphOptimization.ALL, reference, validation, cfg));
             }
             Path dyn = outDir.resolve("variants/int8-dynamic.onnx");
             OnnxModel.of(DynamicQuantizer.quantize(original).model()).save(dyn);
@@ -163,7 +205,7 @@ public final class Optimizer {
             String name = p.getFileName().toString().replace(".onnx", "");
             peers.add(measure(name, "int8 (dynamic)", "dynamic", p, GraphOptimization.ALL, reference, validation, cfg));
         }
-        return new Report(label, cfg.budget(), cfg.seq(), variants, choose(variants), peers, statsFile);
+        return new Report(label, cfg.budget(), cfg.seq(), variants, choose(variants), peers, statsFile, fused.passes());
     }
 
     /**
@@ -188,13 +230,13 @@ public final class Optimizer {
         return chosen;
     }
 
-    /** A static INT8 (MinMax, Q/DQ) version of {@code model} calibrated on {@code calibration}, written to {@code out}. */
+    /** A static INT8 (MinMax, Q/DQ, after the transformer fusions) version of {@code model} calibrated on {@code calibration}, written to {@code out}. */
     public static Path int8(Path model, Data calibration, Path out) {
         OnnxModel original = OnnxModel.load(model);
-        OnnxModel m13 = OpsetUpgrade.to13(original);
+        OnnxModel base = fuseTransformer(original).model();
         QdqQuantizer.Options o = QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX);
-        CalibrationStats stats = Calibrator.collect(m13, QdqQuantizer.activationsToCalibrate(m13, o), feeds(calibration, original));
-        OnnxModel.of(QdqQuantizer.quantize(m13, stats, o).model()).save(out);
+        CalibrationStats stats = Calibrator.collect(base, QdqQuantizer.activationsToCalibrate(base, o), feeds(calibration, original));
+        OnnxModel.of(QdqQuantizer.quantize(base, stats, o).model()).save(out);
         return out;
     }
 

@@ -90,7 +90,7 @@ public final class QdqQuantizer {
         Set<String> out = new LinkedHashSet<>();
         Map<String, TensorProto> inits = model.initializers();
         for (NodeProto n : model.graph().getNodeList()) {
-            if (quantizable(n, inits, o)) {
+            if (quantizable(n, inits, o) || fusedAttention(n, inits, o)) {
                 out.add(n.getInput(0));
             } else if (activationProduct(n, inits, o)) {
                 out.add(n.getInput(0));
@@ -109,6 +109,37 @@ public final class QdqQuantizer {
                 && (n.getOpType().equals("Conv") ? w.getDimsCount() >= 3 : w.getDimsCount() == 2);
     }
 
+    /**
+     * A {@code com.microsoft.Attention} (from {@link AttentionFusion}) with a float initializer
+     * weight: it becomes {@code QAttention} (uint8 input, int8 weights), which ONNX Runtime's CPU
+     * provider runs with asymmetric uint8 activations only.
+     */
+    private static boolean fusedAttention(NodeProto n, Map<String, TensorProto> inits, Options o) {
+        if (!n.getDomain().equals("com.microsoft") || !n.getOpType().equals("Attention") || !o.opTypes().contains("MatMul")
+                || o.excluded(n.getName()) || o.symmetricActivations() || n.getInputCount() < 3) {
+            return false;
+        }
+        TensorProto w = inits.get(n.getInput(1));
+        if (w == null || w.getDataType() != FLOAT || w.getDimsCount() != 2 || inits.containsKey(n.getInput(0))) {
+            return false;
+        }
+        // QAttention has no scale attribute: only blocks scaled by the usual 1/sqrt(head size) convert
+        long heads = 0;
+        double scale = Double.NaN;
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals("num_heads")) {
+                heads = a.getI();
+            } else if (a.getName().equals("scale")) {
+                scale = a.getF();
+            }
+        }
+        if (heads <= 0 || w.getDims(1) % (3 * heads) != 0) {
+            return false;
+        }
+        double usual = 1 / Math.sqrt(w.getDims(1) / 3.0 / heads);
+        return Double.isNaN(scale) || Math.abs(scale - usual) <= 1e-6 * usual;
+    }
+
     private static boolean activationProduct(NodeProto n, Map<String, TensorProto> inits, Options o) {
         return o.activationProducts() && n.getDomain().isEmpty() && n.getOpType().equals("MatMul") && !o.excluded(n.getName())
                 && n.getInputCount() == 2 && !inits.containsKey(n.getInput(0)) && !inits.containsKey(n.getInput(1));
@@ -125,6 +156,7 @@ public final class QdqQuantizer {
         List<NodeProto> nodes = new ArrayList<>();
         List<TensorProto> newInits = new ArrayList<>();
         Map<String, String> dqActivation = new HashMap<>();
+        Map<String, String> quantizedActivation = new HashMap<>();
         Map<String, String> dqWeight = new HashMap<>();
         Set<String> removeInits = new LinkedHashSet<>();
         List<String> quantized = new ArrayList<>();
@@ -132,9 +164,15 @@ public final class QdqQuantizer {
             if (activationProduct(n, inits, o) && stats.tensors().containsKey(n.getInput(0)) && stats.tensors().containsKey(n.getInput(1))) {
                 NodeProto.Builder b = n.toBuilder();
                 for (int k = 0; k < 2; k++) {
-                    b.setInput(k, activation(n.getInput(k), stats, o, dqActivation, nodes, newInits));
+                    b.setInput(k, activation(n.getInput(k), stats, o, dqActivation, quantizedActivation, nodes, newInits));
                 }
                 nodes.add(b.build());
+                quantized.add(n.getName());
+                continue;
+            }
+            if (fusedAttention(n, inits, o) && stats.tensors().containsKey(n.getInput(0))) {
+                nodes.add(qAttention(n, inits.get(n.getInput(1)), stats, o, dqActivation, quantizedActivation, nodes, newInits));
+                removeInits.add(n.getInput(1));
                 quantized.add(n.getName());
                 continue;
             }
@@ -143,7 +181,7 @@ public final class QdqQuantizer {
                 continue;
             }
             String x = n.getInput(0);
-            String xdq = activation(x, stats, o, dqActivation, nodes, newInits);
+            String xdq = activation(x, stats, o, dqActivation, quantizedActivation, nodes, newInits);
             String w = n.getInput(1);
             String wdq = dqWeight.get(w);
             if (wdq == null) {
@@ -181,17 +219,32 @@ public final class QdqQuantizer {
         OnnxModel sorted = OnnxModel.of(out);
         sorted.sortTopologically();
         TensorTypes.checkLoads(sorted.proto(), "INT8 Q/DQ quantization");
-        return new Result(sorted.proto(), quantized, dqActivation.keySet());
+        return new Result(sorted.proto(), quantized, quantizedActivation.keySet());
     }
 
     /** The dequantized name of activation {@code x}, adding its shared QuantizeLinear/DequantizeLinear pair the first time. */
-    private static String activation(String x, CalibrationStats stats, Options o, Map<String, String> dqActivation, List<NodeProto> nodes,
-            List<TensorProto> newInits) {
+    private static String activation(String x, CalibrationStats stats, Options o, Map<String, String> dqActivation,
+            Map<String, String> quantizedActivation, List<NodeProto> nodes, List<TensorProto> newInits) {
         String xdq = dqActivation.get(x);
         if (xdq != null) {
             return xdq;
         }
+        String xq = quantized(x, stats, o, quantizedActivation, nodes, newInits);
         xdq = x + "_DequantizeLinear_Output";
+        nodes.add(NodeProto.newBuilder().setOpType("DequantizeLinear").setName(x + "_DequantizeLinear")
+                .addInput(xq).addInput(x + "_scale").addInput(x + "_zero_point").addOutput(xdq).build());
+        dqActivation.put(x, xdq);
+        return xdq;
+    }
+
+    /** The quantized (integer) name of activation {@code x}, adding its shared QuantizeLinear the first time. */
+    private static String quantized(String x, CalibrationStats stats, Options o, Map<String, String> quantizedActivation,
+            List<NodeProto> nodes, List<TensorProto> newInits) {
+        String xq = quantizedActivation.get(x);
+        if (xq != null) {
+            return xq;
+        }
+        xq = x + "_QuantizeLinear_Output";
         double thr = stats.threshold(x, o.method(), o.percentile());
         CalibrationStats.Tensor t = stats.tensors().get(x);
         float scale;
@@ -212,11 +265,30 @@ public final class QdqQuantizer {
         newInits.add(scalarFloat(s, scale));
         newInits.add(o.symmetricActivations() ? scalarInt8(z, (byte) zp) : scalarUint8(z, zp));
         nodes.add(NodeProto.newBuilder().setOpType("QuantizeLinear").setName(x + "_QuantizeLinear").addInput(x).addInput(s).addInput(z)
-                .addOutput(x + "_QuantizeLinear_Output").build());
-        nodes.add(NodeProto.newBuilder().setOpType("DequantizeLinear").setName(x + "_DequantizeLinear")
-                .addInput(x + "_QuantizeLinear_Output").addInput(s).addInput(z).addOutput(xdq).build());
-        dqActivation.put(x, xdq);
-        return xdq;
+                .addOutput(xq).build());
+        quantizedActivation.put(x, xq);
+        return xq;
+    }
+
+    /**
+     * Attention(X, W, b, mask) -> QAttention(Q(X), int8 W, b, X scale, W scales, mask, X zero point, W zero points):
+     * the packed QKV projection runs as one integer GEMM (per-column weight scales unless per-tensor is asked for).
+     */
+    private static NodeProto qAttention(NodeProto n, TensorProto w, CalibrationStats stats, Options o, Map<String, String> dqActivation,
+            Map<String, String> quantizedActivation, List<NodeProto> nodes, List<TensorProto> newInits) {
+        String x = n.getInput(0);
+        String xq = quantized(x, stats, o, quantizedActivation, nodes, newInits);
+        quantizeWeight(w, 1, o.perChannelWeights(), newInits);
+        NodeProto.Builder b = NodeProto.newBuilder().setOpType("QAttention").setDomain("com.microsoft").setName(n.getName() + "_quant")
+                .addInput(xq).addInput(w.getName() + "_quantized").addInput(n.getInput(2)).addInput(x + "_scale").addInput(w.getName() + "_scale")
+                .addInput(n.getInputCount() > 3 ? n.getInput(3) : "").addInput(x + "_zero_point").addInput(w.getName() + "_zero_point")
+                .addAllOutput(n.getOutputList());
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.getName().equals("num_heads") || a.getName().equals("unidirectional")) {
+                b.addAttribute(a);
+            }
+        }
+        return b.build();
     }
 
     /** The weight axis that indexes output channels: MatMul [K,N] -> 1; Gemm -> 0 when transB else 1; Conv [M,C,...] -> 0. */

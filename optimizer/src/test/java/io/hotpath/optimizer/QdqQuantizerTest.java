@@ -160,6 +160,58 @@ class QdqQuantizerTest {
     }
 
     @Test
+    void fusedMinilmQuantizesItsAttentionBlocksToQAttention() {
+        OnnxModel fused = Optimizer.fuseTransformer(OnnxModel.load(ModelCatalog.resolve("minilm"))).model();
+        WordPieceTokenizer tok = ModelCatalog.minilmTokenizer();
+        List<List<Calibrator.Feed>> samples = new ArrayList<>();
+        for (String s : CalibrationSentences.all()) {
+            samples.add(sentenceFeeds(tok, s));
+        }
+        QdqQuantizer.Options o = QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX);
+        CalibrationStats stats = Calibrator.collect(fused, QdqQuantizer.activationsToCalibrate(fused, o), samples);
+        QdqQuantizer.Result r = QdqQuantizer.quantize(fused, stats, o);
+        assertEquals(24, r.quantizedNodes().size(), "6 QAttention (packed QKV) + 18 MatMuls");
+        assertEquals(6, count(r.model(), "QAttention"));
+        assertEquals(0, count(r.model(), "Attention"), "every fused block quantized");
+        Path f = tmp.resolve("minilm-fused-int8.onnx");
+        OnnxModel.of(r.model()).save(f);
+        List<String> held = ValidationSentences.all().subList(0, 64);
+        Accuracy a = Accuracy.compare(embed(ModelCatalog.resolve("minilm"), held), embed(f, held));
+        double dependence = batchDependence(f);
+        System.out.println("minilm int8 after attention + skip-layer-norm fusion (QAttention): " + a + ", batch dependence " + dependence);
+        assertTrue(a.within(0.99, 0.97), "fused int8: " + a);
+        assertTrue(dependence <= 1e-5, "a row alone vs in a padded batch: " + dependence);
+
+        // int8 symmetric activations: ONNX Runtime's QAttention takes uint8 input only, so Attention stays float
+        QdqQuantizer.Options sym = new QdqQuantizer.Options(CalibrationStats.Method.MINMAX, 99.99, true, true, QdqQuantizer.DEFAULT_OP_TYPES, List.of());
+        QdqQuantizer.Result rs = QdqQuantizer.quantize(fused, stats, sym);
+        assertEquals(6, count(rs.model(), "Attention"));
+        assertEquals(18, rs.quantizedNodes().size());
+
+        // QAttention has no scale attribute: a block scaled otherwise than 1/sqrt(head size) stays float
+        var edited = fused.proto().toBuilder();
+        var g = edited.getGraphBuilder();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            if (g.getNode(i).getOpType().equals("Attention")) {
+                var nb = g.getNodeBuilder(i);
+                for (int k = 0; k < nb.getAttributeCount(); k++) {
+                    if (nb.getAttribute(k).getName().equals("scale")) {
+                        nb.setAttribute(k, nb.getAttribute(k).toBuilder().setF(0.2f));
+                    }
+                }
+                break;
+            }
+        }
+        QdqQuantizer.Result rScaled = QdqQuantizer.quantize(OnnxModel.of(edited.build()), stats, o);
+        assertEquals(1, count(rScaled.model(), "Attention"));
+        assertEquals(5, count(rScaled.model(), "QAttention"));
+    }
+
+    private static long count(io.hotpath.onnx.proto.Onnx.ModelProto m, String opType) {
+        return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(opType)).count();
+    }
+
+    @Test
     void mlpQuantizesWithEveryMethodAndPerTensorWeights() {
         OnnxModel m = OpsetUpgrade.to13(OnnxModel.load(ModelCatalog.resolve("mlp")));
         SplittableRandom r = new SplittableRandom(3);
