@@ -202,6 +202,13 @@ final class OptimizeCommand implements Callable<Integer> {
         for (Optimizer.Variant v : r.peers()) {
             row(sb, v, false);
         }
+        for (Optimizer.Variant v : r.variants()) {
+            if (!v.keptFloat().isEmpty()) {
+                sb.append("\n`").append(v.name()).append("` keeps ").append(v.keptFloat().size())
+                        .append(" node(s) of quantizable kinds in float32:\n\n");
+                v.keptFloat().forEach(k -> sb.append("- ").append(k).append('\n'));
+            }
+        }
         sb.append("\nChosen: ").append(r.chosen() == null ? "none: no variant is within the budget" : r.chosen().name()).append('\n');
         if (!r.peers().isEmpty()) {
             sb.append("Peers (not eligible, measured the same way): ").append(r.peers().stream().map(Optimizer.Variant::name).toList()).append('\n');
@@ -239,6 +246,7 @@ final class OptimizeCommand implements Callable<Integer> {
         j.put("max_abs_err", v.accuracy().maxAbsErr());
         j.put("mean_abs_err", v.accuracy().meanAbsErr());
         j.put("top1_agreement", v.accuracy().top1Agreement());
+        j.put("kept_float", v.keptFloat().stream().map(k -> Map.of("node", k.node(), "op_type", k.opType(), "reason", k.reason())).toList());
         j.put("p50_us_batch1", v.p50UsBatch1());
         j.put("throughput_per_s_batch8", v.throughputPerSecondBatch8());
         j.put("batch_invariant", v.batchInvariant());

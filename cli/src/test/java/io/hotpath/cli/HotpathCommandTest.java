@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -152,6 +153,19 @@ class HotpathCommandTest {
         assertEquals(3, none[0], "nothing meets an impossible objective: exit code 3");
         Object[] noGpuPrice = run("advise", "--model", "mlp", "--price", "cpu=0.10", "--results", gpu.toString(), "--seconds", "0.2");
         assertEquals(2, noGpuPrice[0], "GPU results without a GPU price are a usage error");
+    }
+
+    @Test
+    void theOptimizeReportSaysWhichNodesStayedFloatAndWhy() {
+        io.hotpath.optimizer.Accuracy a = io.hotpath.optimizer.Accuracy.compare(new float[][] {{1, 0}}, new float[][] {{1, 0}});
+        var kept = List.of(new io.hotpath.optimizer.QdqQuantizer.KeptFloat("/attn/MatMul", "MatMul",
+                "both operands are activations (withActivationProducts quantizes those)"));
+        var v = new io.hotpath.optimizer.Optimizer.Variant("int8-minmax", "int8", "minmax", tmp.resolve("m.onnx"), a, 10, 100, true, 0, true, kept);
+        var rep = new io.hotpath.optimizer.Optimizer.Report("m", new io.hotpath.optimizer.Optimizer.Budget(0.99, 0.97), 128, List.of(v), v,
+                List.of(), null, List.of());
+        String md = OptimizeCommand.markdown(rep);
+        assertTrue(md.contains("`int8-minmax` keeps 1 node(s) of quantizable kinds in float32"), md);
+        assertTrue(md.contains("/attn/MatMul (MatMul): both operands are activations"), md);
     }
 
     @Test

@@ -32,8 +32,9 @@ public final class Calibrator {
     /** Statistics of {@code tensors} over {@code samples} (each sample one run; its feeds name every model input). */
     public static CalibrationStats collect(OnnxModel model, Set<String> tensors, List<List<Feed>> samples) {
         if (samples.isEmpty()) {
-            throw HotpathException.invalidArgument("calibration needs at least one sample");
+            throw HotpathException.invalidArgument("calibration needs at least one sample; the calibration set is empty");
         }
+        checkFeeds(model, samples);
         CalibrationStats stats = new CalibrationStats();
         List<String> outs = new ArrayList<>(tensors);
         for (int pass = 0; pass < 2; pass++) {
@@ -47,6 +48,50 @@ public final class Calibrator {
             });
         }
         return stats;
+    }
+
+    /**
+     * Every sample feeds every model input (and nothing else) with its element type, rank and
+     * fixed dimensions; the first mismatch is an INVALID_ARGUMENT naming the sample and the input.
+     */
+    static void checkFeeds(OnnxModel model, List<List<Feed>> samples) {
+        Set<String> initializers = model.initializers().keySet();
+        List<ValueInfoProto> inputs = model.graph().getInputList().stream().filter(v -> !initializers.contains(v.getName())).toList();
+        for (int k = 0; k < samples.size(); k++) {
+            java.util.Map<String, Feed> byName = new java.util.HashMap<>();
+            for (Feed f : samples.get(k)) {
+                byName.put(f.name(), f);
+            }
+            for (ValueInfoProto in : inputs) {
+                Feed f = byName.remove(in.getName());
+                if (f == null) {
+                    throw HotpathException.invalidArgument("calibration sample " + k + " has no value for the model's input '" + in.getName() + "'");
+                }
+                var t = in.getType().getTensorType();
+                if (t.getElemType() != f.elementType()) {
+                    throw HotpathException.invalidArgument("calibration sample " + k + ", input '" + in.getName() + "': element type "
+                            + f.elementType() + ", the model wants " + t.getElemType());
+                }
+                var dims = t.getShape().getDimList();
+                boolean bad = t.hasShape() && dims.size() != f.dims().length;
+                for (int d = 0; !bad && t.hasShape() && d < dims.size(); d++) {
+                    bad = dims.get(d).hasDimValue() && dims.get(d).getDimValue() > 0 && dims.get(d).getDimValue() != f.dims()[d];
+                }
+                if (bad) {
+                    throw HotpathException.invalidArgument("calibration sample " + k + ", input '" + in.getName() + "': shape "
+                            + java.util.Arrays.toString(f.dims()) + " does not match the model's " + describe(dims));
+                }
+            }
+            if (!byName.isEmpty()) {
+                throw HotpathException.invalidArgument("calibration sample " + k + " feeds " + byName.keySet()
+                        + ", which the model does not take; its inputs are " + inputs.stream().map(ValueInfoProto::getName).toList());
+            }
+        }
+    }
+
+    private static String describe(List<io.hotpath.onnx.proto.Onnx.TensorShapeProto.Dimension> dims) {
+        return dims.stream().map(d -> d.hasDimValue() ? String.valueOf(d.getDimValue()) : d.hasDimParam() ? d.getDimParam() : "?")
+                .toList().toString();
     }
 
     /** Runs {@code model} on each sample with {@code tensors} exposed and hands each one's value to {@code sink}. */

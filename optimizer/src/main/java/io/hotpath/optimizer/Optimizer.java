@@ -97,7 +97,11 @@ public final class Optimizer {
 
     /** One measured variant. */
     public record Variant(String name, String precision, String calibration, Path file, Accuracy accuracy, double p50UsBatch1,
-            double throughputPerSecondBatch8, boolean batchInvariant, double batchDependence, boolean passed) {
+            double throughputPerSecondBatch8, boolean batchInvariant, double batchDependence, boolean passed,
+            List<QdqQuantizer.KeptFloat> keptFloat) {
+        public Variant {
+            keptFloat = List.copyOf(keptFloat);
+        }
     }
 
     /** All variants, the chosen one, peers measured the same way, and the graph passes that changed the model. */
@@ -185,16 +189,20 @@ public final class Optimizer {
             for (CalibrationStats.Method method : cfg.methods()) {
                 String name = "int8-" + method.name().toLowerCase(Locale.ROOT);
                 Path f = outDir.resolve("variants/" + name + ".onnx");
-                OnnxModel.of(QdqQuantizer.quantize(base, stats, QdqQuantizer.Options.defaults(method)).model()).save(f);
-                variants.add(measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, validation, cfg));
+                QdqQuantizer.Result q = QdqQuantizer.quantize(base, stats, QdqQuantizer.Options.defaults(method));
+                OnnxModel.of(q.model()).save(f);
+                variants.add(measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, validation, cfg,
+                        q.keptFloat()));
             }
             GeluFusion.Result approx = GeluFusion.approximate(base);
             if (!approx.fused().isEmpty() && cfg.methods().contains(CalibrationStats.Method.MINMAX)) {
                 // the tanh GELU is an approximation: a variant of its own, judged by the same budget
                 Path f = outDir.resolve("variants/int8-minmax-fastgelu.onnx");
-                OnnxModel.of(QdqQuantizer.quantize(OnnxModel.of(approx.model()), stats, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX))
-                        .model()).save(f);
-                variants.add(measure("int8-minmax-fastgelu", "int8", "minmax, tanh GELU", f, GraphOptimization.ALL, reference, validation, cfg));
+                QdqQuantizer.Result q = QdqQuantizer.quantize(OnnxModel.of(approx.model()), stats,
+                        QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX));
+                OnnxModel.of(q.model()).save(f);
+                variants.add(measure("int8-minmax-fastgelu", "int8", "minmax, tanh GELU", f, GraphOptimization.ALL, reference, validation, cfg,
+                        q.keptFloat()));
             }
             Path dyn = outDir.resolve("variants/int8-dynamic.onnx");
             OnnxModel.of(DynamicQuantizer.quantize(original).model()).save(dyn);
@@ -242,6 +250,11 @@ public final class Optimizer {
 
     private static Variant measure(String name, String precision, String calibration, Path file, GraphOptimization level, float[][] reference,
             Data validation, Config cfg) {
+        return measure(name, precision, calibration, file, level, reference, validation, cfg, List.of());
+    }
+
+    private static Variant measure(String name, String precision, String calibration, Path file, GraphOptimization level, float[][] reference,
+            Data validation, Config cfg, List<QdqQuantizer.KeptFloat> keptFloat) {
         float[][] got = outputs(file, level, validation);
         Accuracy a = Accuracy.compare(reference, got);
         double dependence = batchDependence(file, level, validation);
@@ -249,7 +262,7 @@ public final class Optimizer {
         double[] speed = speed(file, level, validation, cfg);
         // a row whose answer moves with the rest of its batch breaks dynamic batching and exact caching: not eligible unless allowed
         boolean passed = cfg.budget().holds(a) && (invariant || !cfg.requireBatchInvariance());
-        return new Variant(name, precision, calibration, file, a, speed[0], speed[1], invariant, dependence, passed);
+        return new Variant(name, precision, calibration, file, a, speed[0], speed[1], invariant, dependence, passed, keptFloat);
     }
 
     private static OrtCpuEngine open(Path file, GraphOptimization level, int batch, int seq) {

@@ -78,8 +78,55 @@ public final class QdqQuantizer {
         }
     }
 
-    /** The quantized model and what was quantized. */
-    public record Result(ModelProto model, List<String> quantizedNodes, Set<String> activations) {
+    /** A node of a quantizable kind left in float32, and why. */
+    public record KeptFloat(String node, String opType, String reason) {
+        @Override
+        public String toString() {
+            return node + " (" + opType + "): " + reason;
+        }
+    }
+
+    /** The quantized model, what was quantized, and the nodes of quantizable kinds that stayed float32 with the reason. */
+    public record Result(ModelProto model, List<String> quantizedNodes, Set<String> activations, List<KeptFloat> keptFloat) {
+    }
+
+    /** Why {@code n} (of a kind this quantizer handles) is not quantized, or null when nothing stops it. */
+    private static String whyFloat(NodeProto n, Map<String, TensorProto> inits, CalibrationStats stats, Options o) {
+        boolean attention = n.getDomain().equals("com.microsoft") && n.getOpType().equals("Attention");
+        if (!attention && (!n.getDomain().isEmpty() || !o.opTypes().contains(n.getOpType()))) {
+            return null;        // not a kind this quantizer handles: not reported
+        }
+        if (attention && !o.opTypes().contains("MatMul")) {
+            return null;
+        }
+        if (o.excluded(n.getName())) {
+            return "excluded by the options";
+        }
+        if (n.getInputCount() < 2 || inits.containsKey(n.getInput(0))) {
+            return "its first input is a constant";
+        }
+        TensorProto w = inits.get(n.getInput(1));
+        if (w == null) {
+            return n.getOpType().equals("MatMul") ? "both operands are activations (withActivationProducts quantizes those)"
+                    : "its weight is computed, not an initializer";
+        }
+        if (w.getDataType() != FLOAT) {
+            return "its weight is not float32 (element type " + w.getDataType() + ")";
+        }
+        if (attention) {
+            if (o.symmetricActivations()) {
+                return "ONNX Runtime's QAttention takes uint8 activations only (int8 symmetric activations were asked for)";
+            }
+            if (!fusedAttention(n, inits, o)) {
+                return "scaled otherwise than 1/sqrt(head size), which QAttention cannot express";
+            }
+        } else if (!quantizable(n, inits, o)) {
+            return "weight of rank " + w.getDimsCount() + " is not a " + (n.getOpType().equals("Conv") ? "convolution kernel" : "matrix");
+        }
+        if (!stats.tensors().containsKey(n.getInput(0))) {
+            return "no calibration statistics for its input '" + n.getInput(0) + "'";
+        }
+        return null;
     }
 
     private QdqQuantizer() {
@@ -160,6 +207,7 @@ public final class QdqQuantizer {
         Map<String, String> dqWeight = new HashMap<>();
         Set<String> removeInits = new LinkedHashSet<>();
         List<String> quantized = new ArrayList<>();
+        List<KeptFloat> kept = new ArrayList<>();
         for (NodeProto n : model.topologicalOrder()) {
             if (activationProduct(n, inits, o) && stats.tensors().containsKey(n.getInput(0)) && stats.tensors().containsKey(n.getInput(1))) {
                 NodeProto.Builder b = n.toBuilder();
@@ -177,6 +225,10 @@ public final class QdqQuantizer {
                 continue;
             }
             if (!quantizable(n, inits, o) || !stats.tensors().containsKey(n.getInput(0))) {
+                String why = whyFloat(n, inits, stats, o);
+                if (why != null) {
+                    kept.add(new KeptFloat(n.getName(), n.getOpType(), why));
+                }
                 nodes.add(n);
                 continue;
             }
@@ -219,7 +271,7 @@ public final class QdqQuantizer {
         OnnxModel sorted = OnnxModel.of(out);
         sorted.sortTopologically();
         TensorTypes.checkLoads(sorted.proto(), "INT8 Q/DQ quantization");
-        return new Result(sorted.proto(), quantized, quantizedActivation.keySet());
+        return new Result(sorted.proto(), quantized, quantizedActivation.keySet(), kept);
     }
 
     /** The dequantized name of activation {@code x}, adding its shared QuantizeLinear/DequantizeLinear pair the first time. */

@@ -94,10 +94,10 @@ class OptimizerTest {
         Accuracy ok = new Accuracy(0.05, 0.01, 0.995, 0.99, 1, 8);
         Accuracy bad = new Accuracy(0.5, 0.1, 0.9, 0.8, 1, 8);
         Path f = Path.of("x.onnx");
-        var a = new Optimizer.Variant("a", "fp32", "none", f, good, 10, 100, true, 0, true);
-        var b = new Optimizer.Variant("b", "int8", "minmax", f, ok, 5, 250, true, 0, true);
-        var c = new Optimizer.Variant("c", "int8", "percentile", f, good, 5, 245, true, 0, true);
-        var d = new Optimizer.Variant("d", "int8", "entropy", f, bad, 5, 400, true, 0, false);
+        var a = new Optimizer.Variant("a", "fp32", "none", f, good, 10, 100, true, 0, true, List.of());
+        var b = new Optimizer.Variant("b", "int8", "minmax", f, ok, 5, 250, true, 0, true, List.of());
+        var c = new Optimizer.Variant("c", "int8", "percentile", f, good, 5, 245, true, 0, true, List.of());
+        var d = new Optimizer.Variant("d", "int8", "entropy", f, bad, 5, 400, true, 0, false, List.of());
         assertEquals("c", Optimizer.choose(List.of(a, b, c, d)).name(), "b and c tie within 3%: the more accurate wins; d failed");
         assertEquals("b", Optimizer.choose(List.of(a, b, d)).name());
         assertNull(Optimizer.choose(List.of(d)));

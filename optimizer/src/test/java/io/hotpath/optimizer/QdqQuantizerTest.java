@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -187,6 +188,9 @@ class QdqQuantizerTest {
         QdqQuantizer.Result rs = QdqQuantizer.quantize(fused, stats, sym);
         assertEquals(6, count(rs.model(), "Attention"));
         assertEquals(18, rs.quantizedNodes().size());
+        assertEquals(6, rs.keptFloat().size(), rs.keptFloat().toString());
+        assertTrue(rs.keptFloat().get(0).reason().contains("uint8 activations only"), rs.keptFloat().toString());
+        assertTrue(r.keptFloat().isEmpty(), "everything quantizable in the fused MiniLM is quantized: " + r.keptFloat());
 
         // QAttention has no scale attribute: a block scaled otherwise than 1/sqrt(head size) stays float
         var edited = fused.proto().toBuilder();
@@ -205,10 +209,32 @@ class QdqQuantizerTest {
         QdqQuantizer.Result rScaled = QdqQuantizer.quantize(OnnxModel.of(edited.build()), stats, o);
         assertEquals(1, count(rScaled.model(), "Attention"));
         assertEquals(5, count(rScaled.model(), "QAttention"));
+        assertEquals(1, rScaled.keptFloat().size());
+        assertTrue(rScaled.keptFloat().get(0).reason().contains("1/sqrt(head size)"), rScaled.keptFloat().toString());
     }
 
     private static long count(io.hotpath.onnx.proto.Onnx.ModelProto m, String opType) {
         return m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(opType)).count();
+    }
+
+    @Test
+    void calibrationDataMustFitTheModel() {
+        OnnxModel m = OpsetUpgrade.to13(OnnxModel.load(ModelCatalog.resolve("mlp")));
+        Set<String> t = QdqQuantizer.activationsToCalibrate(m, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX));
+        HotpathException empty = assertThrows(HotpathException.class, () -> Calibrator.collect(m, t, List.of()));
+        assertTrue(empty.getMessage().contains("calibration set is empty"), empty.getMessage());
+        byte[] row32 = new byte[32 * 4];
+        HotpathException shape = assertThrows(HotpathException.class,
+                () -> Calibrator.collect(m, t, List.of(List.of(new Calibrator.Feed("features", 1, new long[] {1, 32}, row32)))));
+        assertEquals(HotpathException.Category.INVALID_ARGUMENT, shape.category());
+        assertTrue(shape.getMessage().contains("'features'") && shape.getMessage().contains("[1, 32]") && shape.getMessage().contains("64"),
+                shape.getMessage());
+        HotpathException type = assertThrows(HotpathException.class,
+                () -> Calibrator.collect(m, t, List.of(List.of(new Calibrator.Feed("features", 7, new long[] {1, 64}, new byte[64 * 8])))));
+        assertTrue(type.getMessage().contains("'features'") && type.getMessage().contains("element type"), type.getMessage());
+        HotpathException missing = assertThrows(HotpathException.class,
+                () -> Calibrator.collect(m, t, List.of(List.of(new Calibrator.Feed("pixels", 1, new long[] {1, 64}, new byte[64 * 4])))));
+        assertTrue(missing.getMessage().contains("no value for the model's input 'features'"), missing.getMessage());
     }
 
     @Test
@@ -275,6 +301,12 @@ class QdqQuantizerTest {
         assertEquals(minilmStats.threshold(any, CalibrationStats.Method.ENTROPY, 99.99), back.threshold(any, CalibrationStats.Method.ENTROPY, 99.99));
         QdqQuantizer.Result r = QdqQuantizer.quantize(m, back, o);
         assertEquals(30, r.quantizedNodes().size(), "layer 0's six weight MatMuls are excluded");
+        // what stayed float is said, with the reason: layer 0's 8 MatMuls excluded, the other 10 attention products (two activations)
+        long excluded = r.keptFloat().stream().filter(k -> k.reason().equals("excluded by the options")).count();
+        long products = r.keptFloat().stream().filter(k -> k.reason().startsWith("both operands are activations")).count();
+        assertEquals(8, excluded, r.keptFloat().toString());
+        assertEquals(10, products, "layer 0's two attention products are reported as excluded: " + r.keptFloat());
+        assertEquals(18, r.keptFloat().size());
         for (NodeProto n : r.model().getGraph().getNodeList()) {
             if (n.getName().contains("/layer.0/") && n.getOpType().equals("MatMul")) {
                 assertTrue(n.getInput(1).indexOf("DequantizeLinear") < 0, "excluded node " + n.getName() + " reads float weights");
