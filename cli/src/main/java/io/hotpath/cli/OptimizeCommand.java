@@ -69,6 +69,10 @@ final class OptimizeCommand implements Callable<Integer> {
             + "quantization) be chosen; by default they are measured but not eligible, since batching and the prediction cache assume they do not.")
     boolean allowBatchDependent;
 
+    @Option(names = "--no-fusions", description = "Standard ONNX operators only: skip Hotpath's transformer fusions (Attention/QAttention, "
+            + "SkipLayerNormalization, FastGelu are ONNX Runtime contrib operators), for models meant for TensorRT or another runtime.")
+    boolean noFusions;
+
     @Option(names = "--seq", defaultValue = "128", description = "Sequence length of the timed runs (default ${DEFAULT-VALUE}).")
     int seq;
 
@@ -101,7 +105,7 @@ final class OptimizeCommand implements Callable<Integer> {
         }
         List<CalibrationStats.Method> ms = methods.stream().map(s -> CalibrationStats.Method.valueOf(s.trim().toUpperCase(Locale.ROOT))).toList();
         Optimizer.Config cfg = new Optimizer.Config(precisions, ms, seq, runs, Optimizer.Budget.parse(budget), reuseStats,
-                !allowBatchDependent);
+                !allowBatchDependent, !noFusions);
         List<Path> peers = model.equals("minilm") ? List.of(ModelCatalog.resolve("minilm-q")) : List.of();
         o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq);
         Optimizer.Report r = Optimizer.run(file, model, cal, val, peers, cfg, out);

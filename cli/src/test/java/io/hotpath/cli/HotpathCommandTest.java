@@ -205,6 +205,12 @@ class HotpathCommandTest {
         assertTrue(names.contains(j.get("chosen").asText()), "chosen names one of the variants");
         assertTrue(j.get("peers").isArray());
         assertTrue(j.get("graph_passes").isArray() && j.get("graph_passes").isEmpty(), "no transformer block in the mlp: no pass applied");
+        Path plain = tmp.resolve("opt-plain");
+        Object[] standard = run("optimize", "--model", "mlp", "--no-fusions", "--precisions", "int8", "--methods", "minmax", "--runs", "3",
+                "--out", plain.toString());
+        assertEquals(0, standard[0], (String) standard[1] + standard[2]);
+        io.hotpath.onnx.proto.Onnx.ModelProto chosen = io.hotpath.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(plain.resolve("model.onnx")));
+        assertTrue(chosen.getGraph().getNodeList().stream().allMatch(n -> n.getDomain().isEmpty()), "standard operators only");
         Object[] bad = run("optimize", "--model", "mlp", "--budget", "latency>=1", "--out", out.toString());
         assertEquals(2, bad[0], "an unknown budget metric is a usage error, said plainly");
         assertTrue(((String) bad[2]).contains("unknown budget metric"), (String) bad[2]);

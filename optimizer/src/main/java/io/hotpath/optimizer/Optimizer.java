@@ -136,12 +136,22 @@ public final class Optimizer {
         return new Fused(m, passes);
     }
 
-    /** Options: which precisions and methods, the benchmark's sequence length and run counts. */
+    /**
+     * Options: which precisions and methods, the benchmark's sequence length and run counts,
+     * statistics to reuse, whether only batch-invariant variants may pass, and whether Hotpath's
+     * transformer fusions (ONNX Runtime contrib operators: for engine-cpu) may be used; without
+     * them every variant uses standard ONNX operators only (for TensorRT or another runtime).
+     */
     public record Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget, Path reuseStats,
-            boolean requireBatchInvariance) {
+            boolean requireBatchInvariance, boolean transformerFusions) {
+        public Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget, Path reuseStats,
+                boolean requireBatchInvariance) {
+            this(precisions, methods, seq, benchRuns, budget, reuseStats, requireBatchInvariance, true);
+        }
+
         /** Calibrating afresh; only variants whose rows do not depend on their batch can pass. */
         public Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget) {
-            this(precisions, methods, seq, benchRuns, budget, null, true);
+            this(precisions, methods, seq, benchRuns, budget, null, true, true);
         }
 
         public static Config defaults() {
@@ -172,7 +182,8 @@ public final class Optimizer {
             OnnxModel.of(Fp16Converter.convert(original, Fp16Converter.Options.defaults()).model()).save(f);
             variants.add(measure("fp16", "fp16", "none", f, GraphOptimization.ALL, reference, validation, cfg));
         }
-        Fused fused = fuseTransformer(original);
+        Fused fused = cfg.transformerFusions() ? fuseTransformer(original)
+                : new Fused(original.opset() < 13 ? OpsetUpgrade.to13(original) : original, List.of());
         if (fused.changed() && cfg.precisions().contains("fp32")) {
             Path f = outDir.resolve("variants/fp32-fused.onnx");
             fused.model().save(f);
@@ -194,7 +205,7 @@ public final class Optimizer {
                 variants.add(measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, validation, cfg,
                         q.keptFloat()));
             }
-            GeluFusion.Result approx = GeluFusion.approximate(base);
+            GeluFusion.Result approx = cfg.transformerFusions() ? GeluFusion.approximate(base) : new GeluFusion.Result(base.proto(), List.of());
             if (!approx.fused().isEmpty() && cfg.methods().contains(CalibrationStats.Method.MINMAX)) {
                 // the tanh GELU is an approximation: a variant of its own, judged by the same budget
                 Path f = outDir.resolve("variants/int8-minmax-fastgelu.onnx");
