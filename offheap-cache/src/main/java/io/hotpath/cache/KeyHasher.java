@@ -11,11 +11,20 @@ import java.lang.foreign.MemorySegment;
 public interface KeyHasher {
     long hash(long modelId, MemorySegment key, long offset, int length);
 
-    /** The default: XXH3 (64-bit) of the key bytes, xor-ed with a multiple of the model id. */
-    KeyHasher XXH3 = (modelId, key, offset, length) -> {
-        java.util.Objects.checkFromIndexSize(offset, length, key.byteSize());
-        return Xxh3.hash(key, offset, length) ^ (modelId * 0x9E3779B97F4A7C15L);
-    };
+    /** XXH3 (64-bit, seed 0) of the key bytes, xor-ed with a multiple of the model id. */
+    KeyHasher XXH3 = xxh3(0);
+
+    /**
+     * XXH3 (64-bit) with {@code seed}, xor-ed with a multiple of the model id. The cache's default
+     * uses a random seed per cache, so that nobody outside can choose inputs that share a probe chain.
+     */
+    static KeyHasher xxh3(long seed) {
+        Xxh3 h = new Xxh3(seed);
+        return (modelId, key, offset, length) -> {
+            java.util.Objects.checkFromIndexSize(offset, length, key.byteSize());
+            return h.hashOf(key, offset, length) ^ (modelId * 0x9E3779B97F4A7C15L);
+        };
+    }
 
     /** XXH64 of the key bytes, seeded with the model id (the default before XXH3 measured faster). */
     KeyHasher XXH64 = (modelId, key, offset, length) -> {

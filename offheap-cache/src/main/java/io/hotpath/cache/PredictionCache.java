@@ -116,7 +116,7 @@ public final class PredictionCache implements AutoCloseable {
         return n;
     }
 
-    private long hash(long modelId, MemorySegment key, long offset, int length) {
+    long hash(long modelId, MemorySegment key, long offset, int length) {
         long h = hasher.hash(modelId, key, offset, length);
         return h == 0 ? 1 : h;
     }
@@ -225,7 +225,7 @@ public final class PredictionCache implements AutoCloseable {
         private long budgetBytes;
         private int segments;
         private long ttlNanos;
-        private KeyHasher hasher = KeyHasher.XXH3;
+        private KeyHasher hasher;
         private int expectedEntryBytes = 1024;
         private boolean gcManaged;
 
@@ -270,7 +270,7 @@ public final class PredictionCache implements AutoCloseable {
             return this;
         }
 
-        /** The key hash (default XXH3); tests use a weak one to force collisions. */
+        /** The key hash (default XXH3 with a random seed per cache, see {@link KeyHasher#xxh3(long)}); tests use a weak one to force collisions. */
         public Builder hasher(KeyHasher h) {
             this.hasher = java.util.Objects.requireNonNull(h);
             return this;
@@ -288,6 +288,9 @@ public final class PredictionCache implements AutoCloseable {
             }
             if (ttlNanos < 0) {
                 throw new IllegalArgumentException("ttlNanos must be >= 0, was " + ttlNanos);
+            }
+            if (hasher == null) {
+                hasher = KeyHasher.xxh3(new java.security.SecureRandom().nextLong());
             }
             return new PredictionCache(this);
         }

@@ -5,8 +5,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * XXH3, 64-bit, seed 0, with the default secret (the algorithm of xxHash's published
- * specification) over bytes in a {@link MemorySegment}, read in place. Allocation-free.
+ * XXH3, 64-bit, with a seed (the algorithm of xxHash's published specification) over bytes in a
+ * {@link MemorySegment}, read in place. Allocation-free. An instance holds the secret derived
+ * from its seed; a cache picks a random seed so that clients cannot aim inputs at one probe chain.
  *
  * <p>Why XXH3 and not XXH64 for cache keys: XXH64 runs four lanes of dependent
  * multiply-rotate-multiply rounds, so a 256-byte key costs its latency chain (~64 cycles before
@@ -54,19 +55,40 @@ final class Xxh3 {
     private static final int STRIPES_PER_BLOCK = (SECRET_SIZE - STRIPE) / 8;     // 16
     private static final int BLOCK = STRIPE * STRIPES_PER_BLOCK;                   // 1024
 
-    /** Secret word at byte 8k: stripe n, lane i reads K[n + i]. */
-    private static final long[] K = words(0, 24);
-    /** Scramble keys: the secret's last stripe. */
-    private static final long[] SCRAMBLE = words(SECRET_SIZE - STRIPE, 8);
-    /** Keys of the last stripe: 7 bytes before the secret's last stripe. */
-    private static final long[] LAST = words(SECRET_SIZE - STRIPE - 7, 8);
-    /** Keys of the accumulator merge: from byte 11. */
-    private static final long[] MERGE = words(11, 8);
+    /** Seed 0: the specification's default secret. */
+    static final Xxh3 UNSEEDED = new Xxh3(0);
 
-    private Xxh3() {
+    private final long seed;
+    /** Secret word at byte 8k: stripe n, lane i reads k[n + i]. */
+    private final long[] k;
+    /** Scramble keys: the secret's last stripe. */
+    private final long[] scrambleKeys;
+    /** Keys of the last stripe: 7 bytes before the secret's last stripe. */
+    private final long[] lastKeys;
+    /** Keys of the accumulator merge: from byte 11. */
+    private final long[] mergeKeys;
+
+    /** The long-input secret is the default one with the seed added to its first and subtracted from its second word of every 16 bytes. */
+    Xxh3(long seed) {
+        this.seed = seed;
+        byte[] custom = SECRET_BYTES.clone();
+        MemorySegment c = MemorySegment.ofArray(custom);
+        for (int i = 0; i < SECRET_SIZE / 16; i++) {
+            c.set(LONG, 16L * i, SECRET.get(LONG, 16L * i) + seed);
+            c.set(LONG, 16L * i + 8, SECRET.get(LONG, 16L * i + 8) - seed);
+        }
+        k = words(c, 0, 24);
+        scrambleKeys = words(c, SECRET_SIZE - STRIPE, 8);
+        lastKeys = words(c, SECRET_SIZE - STRIPE - 7, 8);
+        mergeKeys = words(c, 11, 8);
     }
 
+    /** XXH3 with seed 0. */
     static long hash(MemorySegment s, long offset, long length) {
+        return UNSEEDED.hashOf(s, offset, length);
+    }
+
+    long hashOf(MemorySegment s, long offset, long length) {
         if (length <= 16) {
             return hashUpTo16(s, offset, length);
         }
@@ -79,17 +101,18 @@ final class Xxh3 {
         return hashLong(s, offset, length);
     }
 
-    private static long hashUpTo16(MemorySegment s, long p, long len) {
+    private long hashUpTo16(MemorySegment s, long p, long len) {
         if (len > 8) {
-            long lo = s.get(LONG, p) ^ (secret(24) ^ secret(32));
-            long hi = s.get(LONG, p + len - 8) ^ (secret(40) ^ secret(48));
+            long lo = s.get(LONG, p) ^ ((secret(24) ^ secret(32)) + seed);
+            long hi = s.get(LONG, p + len - 8) ^ ((secret(40) ^ secret(48)) - seed);
             long acc = len + Long.reverseBytes(lo) + hi + fold(lo, hi);
             return avalanche(acc);
         }
         if (len >= 4) {
+            long sd = seed ^ ((Integer.reverseBytes((int) seed) & LOW32) << 32);
             long in1 = s.get(INT, p) & LOW32;
             long in2 = s.get(INT, p + len - 4) & LOW32;
-            long keyed = (in2 + (in1 << 32)) ^ (secret(8) ^ secret(16));
+            long keyed = (in2 + (in1 << 32)) ^ ((secret(8) ^ secret(16)) - sd);
             return rrmxmx(keyed, len);
         }
         if (len > 0) {
@@ -97,13 +120,13 @@ final class Xxh3 {
             long c2 = s.get(ValueLayout.JAVA_BYTE, p + (len >> 1)) & 0xFF;
             long c3 = s.get(ValueLayout.JAVA_BYTE, p + len - 1) & 0xFF;
             long combined = (c1 << 16) | (c2 << 24) | c3 | (len << 8);
-            long flip = (SECRET.get(INT, 0) & LOW32) ^ (SECRET.get(INT, 4) & LOW32);
+            long flip = ((SECRET.get(INT, 0) & LOW32) ^ (SECRET.get(INT, 4) & LOW32)) + seed;
             return xxh64Avalanche(combined ^ flip);
         }
-        return xxh64Avalanche(secret(56) ^ secret(64));
+        return xxh64Avalanche(seed ^ (secret(56) ^ secret(64)));
     }
 
-    private static long hash17To128(MemorySegment s, long p, long len) {
+    private long hash17To128(MemorySegment s, long p, long len) {
         long acc = len * P64_1;
         if (len > 32) {
             if (len > 64) {
@@ -122,7 +145,7 @@ final class Xxh3 {
         return avalanche(acc);
     }
 
-    private static long hash129To240(MemorySegment s, long p, long len) {
+    private long hash129To240(MemorySegment s, long p, long len) {
         long acc = len * P64_1;
         int rounds = (int) (len / 16);
         for (int i = 0; i < 8; i++) {
@@ -136,7 +159,7 @@ final class Xxh3 {
         return avalanche(acc);
     }
 
-    private static long hashLong(MemorySegment s, long p, long len) {
+    private long hashLong(MemorySegment s, long p, long len) {
         long a0 = P32_3;
         long a1 = P64_1;
         long a2 = P64_2;
@@ -157,14 +180,14 @@ final class Xxh3 {
                 long d5 = s.get(LONG, q + 40);
                 long d6 = s.get(LONG, q + 48);
                 long d7 = s.get(LONG, q + 56);
-                long k0 = d0 ^ K[n];
-                long k1 = d1 ^ K[n + 1];
-                long k2 = d2 ^ K[n + 2];
-                long k3 = d3 ^ K[n + 3];
-                long k4 = d4 ^ K[n + 4];
-                long k5 = d5 ^ K[n + 5];
-                long k6 = d6 ^ K[n + 6];
-                long k7 = d7 ^ K[n + 7];
+                long k0 = d0 ^ k[n];
+                long k1 = d1 ^ k[n + 1];
+                long k2 = d2 ^ k[n + 2];
+                long k3 = d3 ^ k[n + 3];
+                long k4 = d4 ^ k[n + 4];
+                long k5 = d5 ^ k[n + 5];
+                long k6 = d6 ^ k[n + 6];
+                long k7 = d7 ^ k[n + 7];
                 a0 += d1 + (k0 & LOW32) * (k0 >>> 32);
                 a1 += d0 + (k1 & LOW32) * (k1 >>> 32);
                 a2 += d3 + (k2 & LOW32) * (k2 >>> 32);
@@ -174,14 +197,14 @@ final class Xxh3 {
                 a6 += d7 + (k6 & LOW32) * (k6 >>> 32);
                 a7 += d6 + (k7 & LOW32) * (k7 >>> 32);
             }
-            a0 = scramble(a0, SCRAMBLE[0]);
-            a1 = scramble(a1, SCRAMBLE[1]);
-            a2 = scramble(a2, SCRAMBLE[2]);
-            a3 = scramble(a3, SCRAMBLE[3]);
-            a4 = scramble(a4, SCRAMBLE[4]);
-            a5 = scramble(a5, SCRAMBLE[5]);
-            a6 = scramble(a6, SCRAMBLE[6]);
-            a7 = scramble(a7, SCRAMBLE[7]);
+            a0 = scramble(a0, scrambleKeys[0]);
+            a1 = scramble(a1, scrambleKeys[1]);
+            a2 = scramble(a2, scrambleKeys[2]);
+            a3 = scramble(a3, scrambleKeys[3]);
+            a4 = scramble(a4, scrambleKeys[4]);
+            a5 = scramble(a5, scrambleKeys[5]);
+            a6 = scramble(a6, scrambleKeys[6]);
+            a7 = scramble(a7, scrambleKeys[7]);
         }
         int stripes = (int) (((len - 1) - BLOCK * blocks) / STRIPE);
         for (int n = 0; n < stripes; n++, q += STRIPE) {
@@ -193,14 +216,14 @@ final class Xxh3 {
             long d5 = s.get(LONG, q + 40);
             long d6 = s.get(LONG, q + 48);
             long d7 = s.get(LONG, q + 56);
-            long k0 = d0 ^ K[n];
-            long k1 = d1 ^ K[n + 1];
-            long k2 = d2 ^ K[n + 2];
-            long k3 = d3 ^ K[n + 3];
-            long k4 = d4 ^ K[n + 4];
-            long k5 = d5 ^ K[n + 5];
-            long k6 = d6 ^ K[n + 6];
-            long k7 = d7 ^ K[n + 7];
+            long k0 = d0 ^ k[n];
+            long k1 = d1 ^ k[n + 1];
+            long k2 = d2 ^ k[n + 2];
+            long k3 = d3 ^ k[n + 3];
+            long k4 = d4 ^ k[n + 4];
+            long k5 = d5 ^ k[n + 5];
+            long k6 = d6 ^ k[n + 6];
+            long k7 = d7 ^ k[n + 7];
             a0 += d1 + (k0 & LOW32) * (k0 >>> 32);
             a1 += d0 + (k1 & LOW32) * (k1 >>> 32);
             a2 += d3 + (k2 & LOW32) * (k2 >>> 32);
@@ -220,14 +243,14 @@ final class Xxh3 {
         long d5 = s.get(LONG, e + 40);
         long d6 = s.get(LONG, e + 48);
         long d7 = s.get(LONG, e + 56);
-        long k0 = d0 ^ LAST[0];
-        long k1 = d1 ^ LAST[1];
-        long k2 = d2 ^ LAST[2];
-        long k3 = d3 ^ LAST[3];
-        long k4 = d4 ^ LAST[4];
-        long k5 = d5 ^ LAST[5];
-        long k6 = d6 ^ LAST[6];
-        long k7 = d7 ^ LAST[7];
+        long k0 = d0 ^ lastKeys[0];
+        long k1 = d1 ^ lastKeys[1];
+        long k2 = d2 ^ lastKeys[2];
+        long k3 = d3 ^ lastKeys[3];
+        long k4 = d4 ^ lastKeys[4];
+        long k5 = d5 ^ lastKeys[5];
+        long k6 = d6 ^ lastKeys[6];
+        long k7 = d7 ^ lastKeys[7];
         a0 += d1 + (k0 & LOW32) * (k0 >>> 32);
         a1 += d0 + (k1 & LOW32) * (k1 >>> 32);
         a2 += d3 + (k2 & LOW32) * (k2 >>> 32);
@@ -238,10 +261,10 @@ final class Xxh3 {
         a7 += d6 + (k7 & LOW32) * (k7 >>> 32);
 
         long r = len * P64_1;
-        r += fold(a0 ^ MERGE[0], a1 ^ MERGE[1]);
-        r += fold(a2 ^ MERGE[2], a3 ^ MERGE[3]);
-        r += fold(a4 ^ MERGE[4], a5 ^ MERGE[5]);
-        r += fold(a6 ^ MERGE[6], a7 ^ MERGE[7]);
+        r += fold(a0 ^ mergeKeys[0], a1 ^ mergeKeys[1]);
+        r += fold(a2 ^ mergeKeys[2], a3 ^ mergeKeys[3]);
+        r += fold(a4 ^ mergeKeys[4], a5 ^ mergeKeys[5]);
+        r += fold(a6 ^ mergeKeys[6], a7 ^ mergeKeys[7]);
         return avalanche(r);
     }
 
@@ -251,8 +274,8 @@ final class Xxh3 {
         return acc * P32_1;
     }
 
-    private static long mix16(MemorySegment s, long p, int secretOffset) {
-        return fold(s.get(LONG, p) ^ secret(secretOffset), s.get(LONG, p + 8) ^ secret(secretOffset + 8));
+    private long mix16(MemorySegment s, long p, int secretOffset) {
+        return fold(s.get(LONG, p) ^ (secret(secretOffset) + seed), s.get(LONG, p + 8) ^ (secret(secretOffset + 8) - seed));
     }
 
     /** The 128-bit product of a and b, its halves xor-ed. */
@@ -286,10 +309,10 @@ final class Xxh3 {
         return SECRET.get(LONG, offset);
     }
 
-    private static long[] words(int from, int n) {
+    private static long[] words(MemorySegment secret, int from, int n) {
         long[] w = new long[n];
         for (int i = 0; i < n; i++) {
-            w[i] = SECRET.get(LONG, from + 8L * i);
+            w[i] = secret.get(LONG, from + 8L * i);
         }
         return w;
     }
