@@ -4,8 +4,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A 64-bit hash of (model identity, key bytes). The default is XXH3 over the key's memory in
- * place, xor-ed with the model id times a 64-bit odd constant; tests swap in a weak hash to force collisions (a lookup always
- * compares the full key, so a collision costs a probe, never a wrong answer).
+ * place with a random seed per cache, xor-ed with the model id times a 64-bit odd constant;
+ * tests swap in a weak hash to force collisions (a lookup always compares the full key, so a
+ * collision costs a probe, never a wrong answer).
  */
 @FunctionalInterface
 public interface KeyHasher {
@@ -25,10 +26,4 @@ public interface KeyHasher {
             return h.hashOf(key, offset, length) ^ (modelId * 0x9E3779B97F4A7C15L);
         };
     }
-
-    /** XXH64 of the key bytes, seeded with the model id (the default before XXH3 measured faster). */
-    KeyHasher XXH64 = (modelId, key, offset, length) -> {
-        java.util.Objects.checkFromIndexSize(offset, length, key.byteSize());
-        return XxHash64.hash(key, offset, length, modelId);
-    };
 }

@@ -168,46 +168,15 @@ final class Xxh3 {
         long a5 = P32_2;
         long a6 = P64_5;
         long a7 = P32_1;
+        // every full stripe (a scramble after each 1 KiB block), then the stripe ending at the input's end with its own keys
         long blocks = (len - 1) / BLOCK;
-        long q = p;
-        for (long b = 0; b < blocks; b++) {
-            for (int n = 0; n < STRIPES_PER_BLOCK; n++, q += STRIPE) {
-                long d0 = s.get(LONG, q);
-                long d1 = s.get(LONG, q + 8);
-                long d2 = s.get(LONG, q + 16);
-                long d3 = s.get(LONG, q + 24);
-                long d4 = s.get(LONG, q + 32);
-                long d5 = s.get(LONG, q + 40);
-                long d6 = s.get(LONG, q + 48);
-                long d7 = s.get(LONG, q + 56);
-                long k0 = d0 ^ k[n];
-                long k1 = d1 ^ k[n + 1];
-                long k2 = d2 ^ k[n + 2];
-                long k3 = d3 ^ k[n + 3];
-                long k4 = d4 ^ k[n + 4];
-                long k5 = d5 ^ k[n + 5];
-                long k6 = d6 ^ k[n + 6];
-                long k7 = d7 ^ k[n + 7];
-                a0 += d1 + (k0 & LOW32) * (k0 >>> 32);
-                a1 += d0 + (k1 & LOW32) * (k1 >>> 32);
-                a2 += d3 + (k2 & LOW32) * (k2 >>> 32);
-                a3 += d2 + (k3 & LOW32) * (k3 >>> 32);
-                a4 += d5 + (k4 & LOW32) * (k4 >>> 32);
-                a5 += d4 + (k5 & LOW32) * (k5 >>> 32);
-                a6 += d7 + (k6 & LOW32) * (k6 >>> 32);
-                a7 += d6 + (k7 & LOW32) * (k7 >>> 32);
-            }
-            a0 = scramble(a0, scrambleKeys[0]);
-            a1 = scramble(a1, scrambleKeys[1]);
-            a2 = scramble(a2, scrambleKeys[2]);
-            a3 = scramble(a3, scrambleKeys[3]);
-            a4 = scramble(a4, scrambleKeys[4]);
-            a5 = scramble(a5, scrambleKeys[5]);
-            a6 = scramble(a6, scrambleKeys[6]);
-            a7 = scramble(a7, scrambleKeys[7]);
-        }
-        int stripes = (int) (((len - 1) - BLOCK * blocks) / STRIPE);
-        for (int n = 0; n < stripes; n++, q += STRIPE) {
+        long inBlocks = blocks * STRIPES_PER_BLOCK;
+        long stripes = inBlocks + ((len - 1) - BLOCK * blocks) / STRIPE;
+        for (long n = 0; n <= stripes; n++) {
+            boolean last = n == stripes;
+            long q = last ? p + len - STRIPE : p + n * STRIPE;
+            long[] keys = last ? lastKeys : k;
+            int ki = last ? 0 : (int) (n & (STRIPES_PER_BLOCK - 1));
             long d0 = s.get(LONG, q);
             long d1 = s.get(LONG, q + 8);
             long d2 = s.get(LONG, q + 16);
@@ -216,14 +185,14 @@ final class Xxh3 {
             long d5 = s.get(LONG, q + 40);
             long d6 = s.get(LONG, q + 48);
             long d7 = s.get(LONG, q + 56);
-            long k0 = d0 ^ k[n];
-            long k1 = d1 ^ k[n + 1];
-            long k2 = d2 ^ k[n + 2];
-            long k3 = d3 ^ k[n + 3];
-            long k4 = d4 ^ k[n + 4];
-            long k5 = d5 ^ k[n + 5];
-            long k6 = d6 ^ k[n + 6];
-            long k7 = d7 ^ k[n + 7];
+            long k0 = d0 ^ keys[ki];
+            long k1 = d1 ^ keys[ki + 1];
+            long k2 = d2 ^ keys[ki + 2];
+            long k3 = d3 ^ keys[ki + 3];
+            long k4 = d4 ^ keys[ki + 4];
+            long k5 = d5 ^ keys[ki + 5];
+            long k6 = d6 ^ keys[ki + 6];
+            long k7 = d7 ^ keys[ki + 7];
             a0 += d1 + (k0 & LOW32) * (k0 >>> 32);
             a1 += d0 + (k1 & LOW32) * (k1 >>> 32);
             a2 += d3 + (k2 & LOW32) * (k2 >>> 32);
@@ -232,33 +201,17 @@ final class Xxh3 {
             a5 += d4 + (k5 & LOW32) * (k5 >>> 32);
             a6 += d7 + (k6 & LOW32) * (k6 >>> 32);
             a7 += d6 + (k7 & LOW32) * (k7 >>> 32);
+            if (ki == STRIPES_PER_BLOCK - 1 && n < inBlocks) {
+                a0 = scramble(a0, scrambleKeys[0]);
+                a1 = scramble(a1, scrambleKeys[1]);
+                a2 = scramble(a2, scrambleKeys[2]);
+                a3 = scramble(a3, scrambleKeys[3]);
+                a4 = scramble(a4, scrambleKeys[4]);
+                a5 = scramble(a5, scrambleKeys[5]);
+                a6 = scramble(a6, scrambleKeys[6]);
+                a7 = scramble(a7, scrambleKeys[7]);
+            }
         }
-        // the last stripe, ending at the input's end, with its own keys
-        long e = p + len - STRIPE;
-        long d0 = s.get(LONG, e);
-        long d1 = s.get(LONG, e + 8);
-        long d2 = s.get(LONG, e + 16);
-        long d3 = s.get(LONG, e + 24);
-        long d4 = s.get(LONG, e + 32);
-        long d5 = s.get(LONG, e + 40);
-        long d6 = s.get(LONG, e + 48);
-        long d7 = s.get(LONG, e + 56);
-        long k0 = d0 ^ lastKeys[0];
-        long k1 = d1 ^ lastKeys[1];
-        long k2 = d2 ^ lastKeys[2];
-        long k3 = d3 ^ lastKeys[3];
-        long k4 = d4 ^ lastKeys[4];
-        long k5 = d5 ^ lastKeys[5];
-        long k6 = d6 ^ lastKeys[6];
-        long k7 = d7 ^ lastKeys[7];
-        a0 += d1 + (k0 & LOW32) * (k0 >>> 32);
-        a1 += d0 + (k1 & LOW32) * (k1 >>> 32);
-        a2 += d3 + (k2 & LOW32) * (k2 >>> 32);
-        a3 += d2 + (k3 & LOW32) * (k3 >>> 32);
-        a4 += d5 + (k4 & LOW32) * (k4 >>> 32);
-        a5 += d4 + (k5 & LOW32) * (k5 >>> 32);
-        a6 += d7 + (k6 & LOW32) * (k6 >>> 32);
-        a7 += d6 + (k7 & LOW32) * (k7 >>> 32);
 
         long r = len * P64_1;
         r += fold(a0 ^ mergeKeys[0], a1 ^ mergeKeys[1]);

@@ -6,7 +6,7 @@
  * per-segment sequence number, and no allocation on get or put. Layouts in
  * {@link io.hotpath.cache.CacheLayoutDescriptor}.
  *
- * <p>May depend on: the JDK only (its XXH3 and XXH64 are its own, checked in tests against
+ * <p>May depend on: the JDK only (its XXH3 is its own, checked in tests against
  * zero-allocation-hashing's). It knows nothing about models: it stores bytes under byte keys.
  */
 package io.hotpath.cache;

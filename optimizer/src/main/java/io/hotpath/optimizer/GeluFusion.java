@@ -65,18 +65,18 @@ public final class GeluFusion {
         }
         String x = div.getInput(0);
         NodeProto plusOne = g.onlyConsumer(erf.getOutput(0), "Add");
-        Float one = plusOne == null ? null : g.scalar(other(plusOne, erf.getOutput(0)));
+        Float one = plusOne == null ? null : g.scalar(GraphIndex.other(plusOne, erf.getOutput(0)));
         if (one == null || one != 1f) {
             return null;
         }
         nodes.add(plusOne);
         NodeProto mul = g.onlyConsumer(plusOne.getOutput(0), "Mul");
-        if (mul == null || !other(mul, plusOne.getOutput(0)).equals(x)) {
+        if (mul == null || !GraphIndex.other(mul, plusOne.getOutput(0)).equals(x)) {
             return null;
         }
         nodes.add(mul);
         NodeProto half = g.onlyConsumer(mul.getOutput(0), "Mul");
-        Float h = half == null ? null : g.scalar(other(half, mul.getOutput(0)));
+        Float h = half == null ? null : g.scalar(GraphIndex.other(half, mul.getOutput(0)));
         if (h == null || h != 0.5f) {
             return null;
         }
@@ -99,9 +99,5 @@ public final class GeluFusion {
             }
         }
         return null;
-    }
-
-    private static String other(NodeProto binary, String known) {
-        return binary.getInput(0).equals(known) ? binary.getInput(1) : binary.getInput(0);
     }
 }

@@ -126,6 +126,11 @@ final class GraphIndex {
         return t != null && t.getDataType() == FLOAT && t.getDimsCount() == 1 ? t : null;
     }
 
+    /** The operand of a two-input node that is not {@code known}. */
+    static String other(NodeProto binary, String known) {
+        return binary.getInput(0).equals(known) ? binary.getInput(1) : binary.getInput(0);
+    }
+
     static long[] ints(NodeProto n, String attribute) {
         for (AttributeProto a : n.getAttributeList()) {
             if (a.getName().equals(attribute)) {

@@ -106,7 +106,7 @@ public final class SkipLayerNormFusion {
         }
         nodes.add(variance);
         NodeProto addEps = g.onlyConsumer(variance.getOutput(0), "Add");
-        Float eps = addEps == null ? null : g.scalar(other(addEps, variance.getOutput(0)));
+        Float eps = addEps == null ? null : g.scalar(GraphIndex.other(addEps, variance.getOutput(0)));
         if (eps == null) {
             return null;
         }
@@ -117,13 +117,13 @@ public final class SkipLayerNormFusion {
         }
         nodes.add(sqrt);
         NodeProto mul = g.onlyConsumer(div.getOutput(0), "Mul");
-        TensorProto gamma = mul == null ? null : g.vector(other(mul, div.getOutput(0)));
+        TensorProto gamma = mul == null ? null : g.vector(GraphIndex.other(mul, div.getOutput(0)));
         if (gamma == null) {
             return null;
         }
         nodes.add(mul);
         NodeProto addBeta = g.onlyConsumer(mul.getOutput(0), "Add");
-        TensorProto beta = addBeta == null ? null : g.vector(other(addBeta, mul.getOutput(0)));
+        TensorProto beta = addBeta == null ? null : g.vector(GraphIndex.other(addBeta, mul.getOutput(0)));
         if (beta == null) {
             return null;
         }
@@ -156,10 +156,6 @@ public final class SkipLayerNormFusion {
             }
         }
         return null;
-    }
-
-    private static String other(NodeProto binary, String known) {
-        return binary.getInput(0).equals(known) ? binary.getInput(1) : binary.getInput(0);
     }
 
     private static boolean lastAxis(NodeProto reduceMean) {
