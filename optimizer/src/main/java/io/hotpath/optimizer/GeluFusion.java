@@ -3,8 +3,6 @@ package io.hotpath.optimizer;
 import io.hotpath.onnx.proto.Onnx.ModelProto;
 import io.hotpath.onnx.proto.Onnx.NodeProto;
 import io.hotpath.onnx.proto.Onnx.TensorProto;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -35,25 +33,8 @@ public final class GeluFusion {
 
     public static Result approximate(OnnxModel model) {
         GeluFusion f = new GeluFusion(model);
-        Set<NodeProto> removed = new HashSet<>();
-        List<NodeProto> added = new ArrayList<>();
-        List<String> fused = new ArrayList<>();
-        for (NodeProto n : model.graph().getNodeList()) {
-            if (n.getOpType().equals("Erf") && n.getDomain().isEmpty()) {
-                Set<NodeProto> nodes = new HashSet<>();
-                NodeProto made = f.match(n, nodes, "FastGelu_" + fused.size());
-                if (made != null && nodes.stream().noneMatch(removed::contains)) {
-                    removed.addAll(nodes);
-                    added.add(made);
-                    fused.add(made.getName());
-                }
-            }
-        }
-        if (fused.isEmpty()) {
-            return new Result(model.proto(), List.of());
-        }
-        ModelProto out = f.g.rewrite(removed, added, List.of(), "GELU approximation");
-        return out == null ? new Result(model.proto(), List.of()) : new Result(out, fused);
+        GraphIndex.Fusion r = f.g.fuseEach("Erf", f::match, "FastGelu", "GELU approximation");
+        return new Result(r.model(), r.made());
     }
 
     private NodeProto match(NodeProto erf, Set<NodeProto> nodes, String name) {

@@ -47,6 +47,47 @@ final class GraphIndex {
         }
     }
 
+    /** Matches one pattern from an anchor node: the replacement node, with the matched nodes added to {@code nodes}; or null. */
+    @FunctionalInterface
+    interface Matcher {
+        NodeProto match(NodeProto anchor, Set<NodeProto> nodes, String name);
+    }
+
+    /** What {@link #fuseEach} made: the model (unchanged when nothing matched), the new nodes' names, the anchors that did not match. */
+    record Fusion(ModelProto model, List<String> made, int unmatched) {
+    }
+
+    /**
+     * Tries {@code matcher} from every standard node of {@code anchorOpType}; matches that do not
+     * overlap an earlier one replace their nodes (named {@code prefix_i}). When a removed tensor is
+     * still read elsewhere the model is returned unchanged and every anchor counts as unmatched.
+     */
+    Fusion fuseEach(String anchorOpType, Matcher matcher, String prefix, String pass) {
+        Set<NodeProto> removed = new HashSet<>();
+        List<NodeProto> added = new ArrayList<>();
+        List<String> made = new ArrayList<>();
+        int unmatched = 0;
+        for (NodeProto n : model.graph().getNodeList()) {
+            if (!n.getOpType().equals(anchorOpType) || !n.getDomain().isEmpty()) {
+                continue;
+            }
+            Set<NodeProto> nodes = new HashSet<>();
+            NodeProto m = matcher.match(n, nodes, prefix + "_" + made.size());
+            if (m == null || nodes.stream().anyMatch(removed::contains)) {
+                unmatched++;
+                continue;
+            }
+            removed.addAll(nodes);
+            added.add(m);
+            made.add(m.getName());
+        }
+        if (made.isEmpty()) {
+            return new Fusion(model.proto(), List.of(), unmatched);
+        }
+        ModelProto out = rewrite(removed, added, List.of(), pass);
+        return out == null ? new Fusion(model.proto(), List.of(), unmatched + made.size()) : new Fusion(out, made, unmatched);
+    }
+
     /** Consumers of {@code tensor} other than Shape nodes (those only size reshapes that a fusion removes). */
     int consumersOf(String tensor) {
         int n = 0;

@@ -4,8 +4,6 @@ import io.hotpath.onnx.proto.Onnx.AttributeProto;
 import io.hotpath.onnx.proto.Onnx.ModelProto;
 import io.hotpath.onnx.proto.Onnx.NodeProto;
 import io.hotpath.onnx.proto.Onnx.TensorProto;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -37,35 +35,17 @@ public final class SkipLayerNormFusion {
 
     public static Result fuse(OnnxModel model) {
         SkipLayerNormFusion f = new SkipLayerNormFusion(model);
-        Set<NodeProto> removed = new HashSet<>();
-        List<NodeProto> added = new ArrayList<>();
-        List<String> fused = new ArrayList<>();
-        int skipped = 0;
-        for (NodeProto n : model.graph().getNodeList()) {
-            if (!n.getOpType().equals("ReduceMean") || !n.getDomain().isEmpty() || f.g.producer.get(n.getInput(0)) == null
-                    || !f.g.producer.get(n.getInput(0)).getOpType().equals("Add")) {
-                continue;
-            }
-            Set<NodeProto> nodes = new HashSet<>();
-            NodeProto made = f.match(n, nodes, "SkipLayerNorm_" + fused.size());
-            if (made == null || nodes.stream().anyMatch(removed::contains)) {
-                skipped++;
-                continue;
-            }
-            removed.addAll(nodes);
-            added.add(made);
-            fused.add(made.getName());
-        }
-        if (fused.isEmpty()) {
-            return new Result(model.proto(), List.of(), skipped);
-        }
-        ModelProto out = f.g.rewrite(removed, added, List.of(), "skip layer normalization fusion");
-        return out == null ? new Result(model.proto(), List.of(), skipped + fused.size()) : new Result(out, fused, skipped);
+        GraphIndex.Fusion r = f.g.fuseEach("ReduceMean", f::match, "SkipLayerNorm", "skip layer normalization fusion");
+        // a normalization begins with a ReduceMean over a sum (its variance's ReduceMean reads a Pow)
+        long normalizations = model.graph().getNodeList().stream().filter(n -> n.getOpType().equals("ReduceMean")
+                && f.g.producer.get(n.getInput(0)) != null && f.g.producer.get(n.getInput(0)).getOpType().equals("Add")).count();
+        return new Result(r.model(), r.made(), (int) normalizations - r.made().size());
     }
 
     private NodeProto match(NodeProto mean, Set<NodeProto> nodes, String name) {
         String x = mean.getInput(0);
-        if (!lastAxis(mean)) {
+        NodeProto sum = g.producer.get(x);
+        if (sum == null || !sum.getOpType().equals("Add") || !lastAxis(mean)) {
             return null;
         }
         nodes.add(mean);

@@ -39,14 +39,7 @@ class AttentionFusionTest {
         // a padded batch: rows of different lengths, so the mask matters
         List<String> sentences = List.of("The quick brown fox jumps over the lazy dog.", "Latency matters.",
                 "Dynamic batching trades a little queueing delay for much higher throughput on the same hardware.", "Hello");
-        float[][] ref = lastHiddenState(ModelCatalog.resolve("minilm"), sentences);
-        float[][] got = lastHiddenState(fused, sentences);
-        double max = 0;
-        for (int s = 0; s < ref.length; s++) {
-            for (int i = 0; i < ref[s].length; i++) {
-                max = Math.max(max, Math.abs(ref[s][i] - got[s][i]));
-            }
-        }
+        double max = maxAbsDifference(lastHiddenState(ModelCatalog.resolve("minilm"), sentences), lastHiddenState(fused, sentences));
         System.out.printf("minilm attention fusion: %d blocks, skip layer norm: %d, max abs difference of last_hidden_state over a padded batch of %d: %.3g%n",
                 r.fused().size(), ln.fused().size(), sentences.size(), max);
         assertTrue(max <= 1e-4, "fused vs original: " + max);
@@ -61,14 +54,7 @@ class AttentionFusionTest {
         Path approx = tmp.resolve("minilm-fastgelu.onnx");
         OnnxModel.of(r.model()).save(approx);
         List<String> sentences = List.of("Approximations are fine when they are measured.", "Short one.");
-        float[][] ref = lastHiddenState(ModelCatalog.resolve("minilm"), sentences);
-        float[][] got = lastHiddenState(approx, sentences);
-        double max = 0;
-        for (int s = 0; s < ref.length; s++) {
-            for (int i = 0; i < ref[s].length; i++) {
-                max = Math.max(max, Math.abs(ref[s][i] - got[s][i]));
-            }
-        }
+        double max = maxAbsDifference(lastHiddenState(ModelCatalog.resolve("minilm"), sentences), lastHiddenState(approx, sentences));
         System.out.printf("minilm with tanh GELU (float32): max abs difference of last_hidden_state %.3g%n", max);
         assertTrue(max > 0, "an approximation, not the same function");
         assertTrue(max <= 0.02, "tanh GELU vs erf GELU through six layers: " + max);
@@ -85,6 +71,16 @@ class AttentionFusionTest {
         for (NodeProto n : r.model().getGraph().getNodeList()) {
             assertTrue(n.getDomain().isEmpty(), "no contrib operator added: " + n.getOpType());
         }
+    }
+
+    static double maxAbsDifference(float[][] a, float[][] b) {
+        double max = 0;
+        for (int s = 0; s < a.length; s++) {
+            for (int i = 0; i < a[s].length; i++) {
+                max = Math.max(max, Math.abs(a[s][i] - b[s][i]));
+            }
+        }
+        return max;
     }
 
     /** last_hidden_state of every row of one padded batch, valid tokens only. */
