@@ -15,6 +15,10 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream out = System.out;
         out.println("system     " + SystemInfo.detect().summary());
+        io.hotpath.optimizer.CpuFeatures cpu = io.hotpath.optimizer.CpuFeatures.detect();
+        out.println("int8       " + cpu.int8Scheme().label() + (cpu.hasInt8DotProduct()
+                ? " (8-bit weights: VNNI/AMX int8 dot product present)"
+                : " (7-bit weights: no VNNI/AMX, ONNX Runtime's AVX2 u8 x s8 kernel would saturate 8-bit weights)"));
         Cuda.Status cuda = Cuda.status();
         out.println("cuda       " + (cuda.available() ? "runtime " + cuda.runtime() + ", driver " + cuda.driver() + ", "
                 + cuda.deviceCount() + " device(s)" : "not usable: " + cuda.reason()));

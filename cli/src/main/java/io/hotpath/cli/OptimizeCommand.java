@@ -198,8 +198,12 @@ final class OptimizeCommand implements Callable<Integer> {
             r.graphPasses().forEach(p -> sb.append("- ").append(p).append('\n'));
             sb.append('\n');
         }
-        sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b8) | batch invariant | passed |\n");
-        sb.append("|---|---|---|---:|---:|---:|---:|---:|---|---|\n");
+        sb.append("INT8 scheme: ").append(r.int8Scheme().label()).append(" (").append(r.int8SchemeReason()).append(").\n\n");
+        sb.append("Speeds are medians of ").append(r.rounds()).append(" interleaved rounds (every variant timed once per round, in turn);")
+                .append(" the spread column is the lowest and highest round's rows/s. Variants whose spread reaches the fastest one's")
+                .append(" count as equally fast, and the more accurate of them is chosen.\n\n");
+        sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b8) | rows/s spread | batch invariant | passed |\n");
+        sb.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n");
         for (Optimizer.Variant v : r.variants()) {
             row(sb, v, r.chosen() == v);
         }
@@ -221,9 +225,10 @@ final class OptimizeCommand implements Callable<Integer> {
     }
 
     private static void row(StringBuilder sb, Optimizer.Variant v, boolean chosen) {
-        sb.append(String.format(Locale.ROOT, "| %s%s | %s | %s | %.6f | %.6f | %.4g | %.0f | %.1f | %s | %s |%n", v.name(), chosen ? " **(chosen)**" : "",
-                v.precision(), v.calibration(), v.accuracy().cosineMean(), v.accuracy().cosineMin(), v.accuracy().maxAbsErr(), v.p50UsBatch1(),
-                v.throughputPerSecondBatch8(), v.batchInvariant() ? "yes" : String.format(Locale.ROOT, "no (%.2g)", v.batchDependence()),
+        sb.append(String.format(Locale.ROOT, "| %s%s | %s | %s | %.6f | %.6f | %.4g | %.0f | %.1f | %.1f-%.1f | %s | %s |%n", v.name(),
+                chosen ? " **(chosen)**" : "", v.precision(), v.calibration(), v.accuracy().cosineMean(), v.accuracy().cosineMin(),
+                v.accuracy().maxAbsErr(), v.p50UsBatch1(), v.throughputPerSecondBatch8(), v.speed().throughputMin(), v.speed().throughputMax(),
+                v.batchInvariant() ? "yes" : String.format(Locale.ROOT, "no (%.2g)", v.batchDependence()),
                 v.passed() ? "yes" : "no"));
     }
 
@@ -233,6 +238,10 @@ final class OptimizeCommand implements Callable<Integer> {
         j.put("budget", r.budget().toString());
         j.put("seq", r.seq());
         j.put("system", SystemInfo.detect().summary());
+        j.put("cpu", r.cpu());
+        j.put("int8_scheme", r.int8Scheme().label());
+        j.put("int8_scheme_reason", r.int8SchemeReason());
+        j.put("timing_rounds", r.rounds());
         j.put("variants", r.variants().stream().map(OptimizeCommand::variant).toList());
         j.put("chosen", r.chosen() == null ? null : r.chosen().name());
         j.put("graph_passes", r.graphPasses());
@@ -253,6 +262,11 @@ final class OptimizeCommand implements Callable<Integer> {
         j.put("kept_float", v.keptFloat().stream().map(k -> Map.of("node", k.node(), "op_type", k.opType(), "reason", k.reason())).toList());
         j.put("p50_us_batch1", v.p50UsBatch1());
         j.put("throughput_per_s_batch8", v.throughputPerSecondBatch8());
+        j.put("throughput_per_s_batch8_min", v.speed().throughputMin());
+        j.put("throughput_per_s_batch8_max", v.speed().throughputMax());
+        j.put("p50_us_batch1_min", v.speed().p50Min());
+        j.put("p50_us_batch1_max", v.speed().p50Max());
+        j.put("timing_rounds", v.speed().rounds());
         j.put("batch_invariant", v.batchInvariant());
         j.put("batch_dependence_max_abs", v.batchDependence());
         j.put("passed", v.passed());

@@ -53,7 +53,7 @@ public final class DynamicQuantizer {
             }
             String wn = w.getName();
             if (quantizedWeights.add(wn)) {
-                QdqQuantizer.quantizeWeight(w, 1, true, newInits);   // <w>_quantized, <w>_scale [N], <w>_zero_point [N]
+                QdqQuantizer.quantizeWeight(w, 1, true, CpuFeatures.detect().int8Scheme().weightMax(), newInits);   // <w>_quantized, <w>_scale [N], <w>_zero_point [N]
             }
             String base = n.getName().isEmpty() ? n.getOutput(0) : n.getName();
             nodes.add(NodeProto.newBuilder().setOpType("MatMulInteger").setName(base + "_MatMulInteger").addInput(q[0]).addInput(wn + "_quantized")

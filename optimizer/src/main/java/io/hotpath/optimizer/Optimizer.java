@@ -95,18 +95,61 @@ public final class Optimizer {
         }
     }
 
-    /** One measured variant. */
+    /**
+     * One measured variant. The speeds are medians over {@code rounds} interleaved rounds (every
+     * variant timed once per round, in turn), with the lowest and highest round beside them.
+     */
     public record Variant(String name, String precision, String calibration, Path file, Accuracy accuracy, double p50UsBatch1,
             double throughputPerSecondBatch8, boolean batchInvariant, double batchDependence, boolean passed,
-            List<QdqQuantizer.KeptFloat> keptFloat) {
+            List<QdqQuantizer.KeptFloat> keptFloat, Speed speed) {
         public Variant {
             keptFloat = List.copyOf(keptFloat);
+        }
+
+        /** A variant timed once (no spread). */
+        public Variant(String name, String precision, String calibration, Path file, Accuracy accuracy, double p50UsBatch1,
+                double throughputPerSecondBatch8, boolean batchInvariant, double batchDependence, boolean passed,
+                List<QdqQuantizer.KeptFloat> keptFloat) {
+            this(name, precision, calibration, file, accuracy, p50UsBatch1, throughputPerSecondBatch8, batchInvariant, batchDependence,
+                    passed, keptFloat, Speed.single(p50UsBatch1, throughputPerSecondBatch8));
+        }
+
+        Variant timed(Speed sp) {
+            return new Variant(name, precision, calibration, file, accuracy, sp.p50Median(), sp.throughputMedian(), batchInvariant,
+                    batchDependence, passed, keptFloat, sp);
+        }
+    }
+
+    /** Interleaved timing of one variant: medians, and the lowest and highest of the rounds. */
+    public record Speed(int rounds, double p50Median, double p50Min, double p50Max, double throughputMedian, double throughputMin,
+            double throughputMax) {
+        static Speed single(double p50, double throughput) {
+            return new Speed(1, p50, p50, p50, throughput, throughput, throughput);
+        }
+
+        /** The throughput spread relative to the median, in percent. */
+        public double throughputSpreadPercent() {
+            return throughputMedian == 0 ? 0 : 100 * (throughputMax - throughputMin) / throughputMedian;
         }
     }
 
     /** All variants, the chosen one, peers measured the same way, and the graph passes that changed the model. */
     public record Report(String model, Budget budget, int seq, List<Variant> variants, Variant chosen, List<Variant> peers,
-            Path calibrationStats, List<String> graphPasses) {
+            Path calibrationStats, List<String> graphPasses, String cpu, CpuFeatures.Int8Scheme int8Scheme, int rounds) {
+        /** A report without the CPU and timing facts (tests that build one by hand). */
+        public Report(String model, Budget budget, int seq, List<Variant> variants, Variant chosen, List<Variant> peers,
+                Path calibrationStats, List<String> graphPasses) {
+            this(model, budget, seq, variants, chosen, peers, calibrationStats, graphPasses, CpuFeatures.detect().summary(),
+                    CpuFeatures.detect().int8Scheme(), 1);
+        }
+
+        /** Why this INT8 scheme: the CPU's integer dot-product support. */
+        public String int8SchemeReason() {
+            return int8Scheme == CpuFeatures.Int8Scheme.U8S7
+                    ? "7-bit weights (reduce range): this CPU has no VNNI/AMX int8 dot product, and ONNX Runtime's AVX2 u8 x s8 kernel "
+                            + "saturates 16-bit sums of two 8-bit products"
+                    : "8-bit weights: this CPU accumulates u8 x s8 products in 32 bits (VNNI or AMX)";
+        }
     }
 
     /**
@@ -143,7 +186,47 @@ public final class Optimizer {
      * them every variant uses standard ONNX operators only (for TensorRT or another runtime).
      */
     public record Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget, Path reuseStats,
-            boolean requireBatchInvariance, boolean transformerFusions) {
+            boolean requireBatchInvariance, boolean transformerFusions, int rounds, CpuFeatures.Int8Scheme int8Scheme) {
+        public Config {
+            precisions = List.copyOf(precisions);
+            methods = List.copyOf(methods);
+            for (String p : precisions) {
+                if (!List.of("fp32", "fp16", "int8").contains(p)) {
+                    throw HotpathException.invalidArgument("precision '" + p + "' is not one of fp32, fp16, int8");
+                }
+            }
+            if (precisions.isEmpty()) {
+                throw HotpathException.invalidArgument("no precision to try: give at least one of fp32, fp16, int8");
+            }
+            if (seq < 1 || seq > 1 << 16) {
+                throw HotpathException.invalidArgument("sequence length " + seq + " outside [1, 65536]");
+            }
+            if (benchRuns < 1 || benchRuns > 1_000_000) {
+                throw HotpathException.invalidArgument("runs " + benchRuns + " outside [1, 1000000]");
+            }
+            if (rounds < 1 || rounds > 100) {
+                throw HotpathException.invalidArgument("timing rounds " + rounds + " outside [1, 100]");
+            }
+            java.util.Objects.requireNonNull(budget, "budget");
+            java.util.Objects.requireNonNull(int8Scheme, "int8Scheme");
+        }
+
+        public Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget, Path reuseStats,
+                boolean requireBatchInvariance, boolean transformerFusions) {
+            this(precisions, methods, seq, benchRuns, budget, reuseStats, requireBatchInvariance, transformerFusions, DEFAULT_ROUNDS,
+                    CpuFeatures.detect().int8Scheme());
+        }
+
+        /** The same configuration with {@code n} interleaved timing rounds. */
+        public Config withRounds(int n) {
+            return new Config(precisions, methods, seq, benchRuns, budget, reuseStats, requireBatchInvariance, transformerFusions, n, int8Scheme);
+        }
+
+        /** The same configuration with INT8 weights stored per {@code scheme} (default: this CPU's). */
+        public Config withInt8Scheme(CpuFeatures.Int8Scheme scheme) {
+            return new Config(precisions, methods, seq, benchRuns, budget, reuseStats, requireBatchInvariance, transformerFusions, rounds, scheme);
+        }
+
         public Config(List<String> precisions, List<CalibrationStats.Method> methods, int seq, int benchRuns, Budget budget, Path reuseStats,
                 boolean requireBatchInvariance) {
             this(precisions, methods, seq, benchRuns, budget, reuseStats, requireBatchInvariance, true);
@@ -158,6 +241,9 @@ public final class Optimizer {
             return new Config(List.of("fp32", "fp16", "int8"), List.of(CalibrationStats.Method.values()), 128, 30, new Budget(0.99, 0.97));
         }
     }
+
+    /** Interleaved timing rounds by default (each variant timed once per round, in turn). */
+    public static final int DEFAULT_ROUNDS = 5;
 
     private Optimizer() {
     }
@@ -200,7 +286,7 @@ public final class Optimizer {
             for (CalibrationStats.Method method : cfg.methods()) {
                 String name = "int8-" + method.name().toLowerCase(Locale.ROOT);
                 Path f = outDir.resolve("variants/" + name + ".onnx");
-                QdqQuantizer.Result q = QdqQuantizer.quantize(base, stats, QdqQuantizer.Options.defaults(method));
+                QdqQuantizer.Result q = QdqQuantizer.quantize(base, stats, QdqQuantizer.Options.defaults(method).withScheme(cfg.int8Scheme()));
                 OnnxModel.of(q.model()).save(f);
                 variants.add(measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, validation, cfg,
                         q.keptFloat()));
@@ -210,7 +296,7 @@ public final class Optimizer {
                 // the tanh GELU is an approximation: a variant of its own, judged by the same budget
                 Path f = outDir.resolve("variants/int8-minmax-fastgelu.onnx");
                 QdqQuantizer.Result q = QdqQuantizer.quantize(OnnxModel.of(approx.model()), stats,
-                        QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX));
+                        QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX).withScheme(cfg.int8Scheme()));
                 OnnxModel.of(q.model()).save(f);
                 variants.add(measure("int8-minmax-fastgelu", "int8", "minmax, tanh GELU", f, GraphOptimization.ALL, reference, validation, cfg,
                         q.keptFloat()));
@@ -224,25 +310,38 @@ public final class Optimizer {
             String name = p.getFileName().toString().replace(".onnx", "");
             peers.add(measure(name, "int8 (dynamic)", "dynamic", p, GraphOptimization.ALL, reference, validation, cfg));
         }
-        return new Report(label, cfg.budget(), cfg.seq(), variants, choose(variants), peers, statsFile, fused.passes());
+        // every variant and peer timed in turn, round after round: a VM's drift over a minute is
+        // larger than the differences being chosen between, and it hits all of them alike this way
+        List<Variant> all = new ArrayList<>(variants);
+        all.addAll(peers);
+        List<Variant> timed = timeInterleaved(all, validation, cfg);
+        List<Variant> tv = timed.subList(0, variants.size());
+        List<Variant> tp = timed.subList(variants.size(), timed.size());
+        return new Report(label, cfg.budget(), cfg.seq(), List.copyOf(tv), choose(tv), List.copyOf(tp), statsFile, fused.passes(),
+                CpuFeatures.detect().summary(), cfg.int8Scheme(), cfg.rounds());
     }
 
     /**
-     * The fastest variant within the budget (throughput at batch 8); variants within 3% of the
-     * fastest count as equally fast (timing noise on a shared machine), and among those the most
-     * accurate (highest mean cosine) wins. Null when none passed.
+     * The fastest variant within the budget (median throughput at batch 8). Variants whose
+     * measured spread reaches the fastest one's (their best round at least its worst), or within
+     * 3% of its median, count as equally fast: the difference is timing noise on a shared
+     * machine. Among those the most accurate (highest mean cosine) wins. Null when none passed.
      */
     static Variant choose(List<Variant> variants) {
-        double best = 0;
+        Variant fastest = null;
         for (Variant v : variants) {
-            if (v.passed()) {
-                best = Math.max(best, v.throughputPerSecondBatch8());
+            if (v.passed() && (fastest == null || v.throughputPerSecondBatch8() > fastest.throughputPerSecondBatch8())) {
+                fastest = v;
             }
+        }
+        if (fastest == null) {
+            return null;
         }
         Variant chosen = null;
         for (Variant v : variants) {
-            if (v.passed() && v.throughputPerSecondBatch8() >= 0.97 * best
-                    && (chosen == null || v.accuracy().cosineMean() > chosen.accuracy().cosineMean())) {
+            boolean tie = v.throughputPerSecondBatch8() >= 0.97 * fastest.throughputPerSecondBatch8()
+                    || v.speed().throughputMax() >= fastest.speed().throughputMin();
+            if (v.passed() && tie && (chosen == null || v.accuracy().cosineMean() > chosen.accuracy().cosineMean())) {
                 chosen = v;
             }
         }
@@ -253,7 +352,7 @@ public final class Optimizer {
     public static Path int8(Path model, Data calibration, Path out) {
         OnnxModel original = OnnxModel.load(model);
         OnnxModel base = fuseTransformer(original).model();
-        QdqQuantizer.Options o = QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX);
+        QdqQuantizer.Options o = QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX);   // this CPU's INT8 scheme
         CalibrationStats stats = Calibrator.collect(base, QdqQuantizer.activationsToCalibrate(base, o), feeds(calibration, original));
         OnnxModel.of(QdqQuantizer.quantize(base, stats, o).model()).save(out);
         return out;
@@ -270,10 +369,15 @@ public final class Optimizer {
         Accuracy a = Accuracy.compare(reference, got);
         double dependence = batchDependence(file, level, validation);
         boolean invariant = dependence <= 1e-5;
-        double[] speed = speed(file, level, validation, cfg);
         // a row whose answer moves with the rest of its batch breaks dynamic batching and exact caching: not eligible unless allowed
         boolean passed = cfg.budget().holds(a) && (invariant || !cfg.requireBatchInvariance());
-        return new Variant(name, precision, calibration, file, a, speed[0], speed[1], invariant, dependence, passed, keptFloat);
+        // timed later, interleaved with every other variant (timeInterleaved)
+        return new Variant(name, precision, calibration, file, a, 0, 0, invariant, dependence, passed, keptFloat);
+    }
+
+    /** The graph optimization level a variant runs at: the unoptimized FP32 baseline runs at NONE, every other at ALL. */
+    private static GraphOptimization levelOf(Variant v) {
+        return v.name().endsWith("-opt-none") ? GraphOptimization.NONE : GraphOptimization.ALL;
     }
 
     private static OrtCpuEngine open(Path file, GraphOptimization level, int batch, int seq) {
@@ -359,35 +463,83 @@ public final class Optimizer {
         }
     }
 
-    /** p50 microseconds at batch 1 and rows per second at batch 8 (text: random token ids at {@code cfg.seq()}). */
-    static double[] speed(Path file, GraphOptimization level, Data data, Config cfg) {
-        double[] out = new double[2];
-        int[] batches = {1, 8};
-        for (int k = 0; k < 2; k++) {
-            int bs = batches[k];
-            try (OrtCpuEngine e = open(file, level, bs, cfg.seq())) {
-                Batch b = e.newBatch();
-                fillRandom(b, bs, cfg.seq(), 17);
-                // at least 0.2 s (and 5 runs) of warm-up, then at least 0.5 s and cfg.benchRuns() runs measured
-                long warmEnd = System.nanoTime() + 200_000_000L;
-                for (int i = 0; i < 5 || System.nanoTime() < warmEnd; i++) {
-                    e.run(b);
+    /**
+     * Times every variant at batch 1 (p50) and batch 8 (rows per second), interleaved: each round
+     * times each variant once, in turn (A B C, A B C, ...), and a variant's figures are the medians
+     * of its rounds, with their lowest and highest. Each turn first runs a few unmeasured warm-up
+     * runs, which also absorb the previous engine's thread pool winding down. Engines stay open
+     * across rounds.
+     */
+    static List<Variant> timeInterleaved(List<Variant> variants, Data data, Config cfg) {
+        int n = variants.size();
+        int rounds = cfg.rounds();
+        // the measured runs per turn: the old single-shot minimum spread over the rounds, at least 3
+        int runsPerTurn = Math.max(3, (cfg.benchRuns() + rounds - 1) / rounds);
+        long turnNanos = Math.max(100_000_000L, 500_000_000L / rounds);
+        OrtCpuEngine[][] engines = new OrtCpuEngine[n][2];
+        Batch[][] batches = new Batch[n][2];
+        int[] sizes = {1, 8};
+        double[][][] results = new double[n][2][rounds];
+        try {
+            for (int v = 0; v < n; v++) {
+                GraphOptimization level = levelOf(variants.get(v));
+                for (int k = 0; k < 2; k++) {
+                    engines[v][k] = open(variants.get(v).file(), level, sizes[k], cfg.seq());
+                    batches[v][k] = engines[v][k].newBatch();
+                    fillRandom(batches[v][k], sizes[k], cfg.seq(), 17);
+                    engines[v][k].run(batches[v][k]);     // first run: allocations, kernel choice
                 }
-                Histogram h = new Histogram(3_600_000_000_000L, 3);
-                long start = System.nanoTime();
-                long end = start + 500_000_000L;
-                int n = 0;
-                while (n < cfg.benchRuns() || System.nanoTime() < end) {
-                    long t0 = System.nanoTime();
-                    e.run(b);
-                    h.recordValue(System.nanoTime() - t0);
-                    n++;
+            }
+            for (int round = 0; round < rounds; round++) {
+                for (int v = 0; v < n; v++) {
+                    for (int k = 0; k < 2; k++) {
+                        results[v][k][round] = timeTurn(engines[v][k], batches[v][k], sizes[k], k == 0, runsPerTurn, turnNanos);
+                    }
                 }
-                long wall = System.nanoTime() - start;
-                out[k] = k == 0 ? h.getValueAtPercentile(50) / 1e3 : (double) bs * n / (wall / 1e9);
+            }
+        } finally {
+            for (OrtCpuEngine[] pair : engines) {
+                for (OrtCpuEngine e : pair) {
+                    if (e != null) {
+                        e.close();
+                    }
+                }
             }
         }
+        List<Variant> out = new ArrayList<>(n);
+        for (int v = 0; v < n; v++) {
+            double[] p50 = results[v][0].clone();
+            double[] thr = results[v][1].clone();
+            java.util.Arrays.sort(p50);
+            java.util.Arrays.sort(thr);
+            out.add(variants.get(v).timed(new Speed(rounds, median(p50), p50[0], p50[rounds - 1], median(thr), thr[0], thr[rounds - 1])));
+        }
         return out;
+    }
+
+    private static double median(double[] sorted) {
+        int m = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+
+    /** One turn: warm-up, then at least {@code runs} runs and {@code nanos}; p50 microseconds, or rows per second. */
+    private static double timeTurn(OrtCpuEngine e, Batch b, int rows, boolean latency, int runs, long nanos) {
+        long warmEnd = System.nanoTime() + 20_000_000L;
+        for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
+            e.run(b);
+        }
+        Histogram h = new Histogram(3_600_000_000_000L, 3);
+        long start = System.nanoTime();
+        long end = start + nanos;
+        int n = 0;
+        while (n < runs || System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            e.run(b);
+            h.recordValue(System.nanoTime() - t0);
+            n++;
+        }
+        long wall = System.nanoTime() - start;
+        return latency ? h.getValueAtPercentile(50) / 1e3 : (double) rows * n / (wall / 1e9);
     }
 
     private static float[] floats(Tensor t) {

@@ -42,9 +42,18 @@ public final class QdqQuantizer {
      * @param symmetricActivations  int8 activations with zero point 0 (true) or uint8 with a zero point (false, the x86 default)
      * @param opTypes               operator types to quantize
      * @param exclude               node names or regular expressions over node names left in float32
+     * @param activationProducts    also quantize MatMuls of two activations
+     * @param scheme                the weight range: 8-bit where the CPU has VNNI/AMX, 7-bit (reduce range) on AVX2-only CPUs
      */
     public record Options(CalibrationStats.Method method, double percentile, boolean perChannelWeights, boolean symmetricActivations,
-            Set<String> opTypes, List<String> exclude, boolean activationProducts) {
+            Set<String> opTypes, List<String> exclude, boolean activationProducts, CpuFeatures.Int8Scheme scheme) {
+        /** With the INT8 scheme of this CPU ({@link CpuFeatures#int8Scheme()}). */
+        public Options(CalibrationStats.Method method, double percentile, boolean perChannelWeights, boolean symmetricActivations,
+                Set<String> opTypes, List<String> exclude, boolean activationProducts) {
+            this(method, percentile, perChannelWeights, symmetricActivations, opTypes, exclude, activationProducts,
+                    CpuFeatures.detect().int8Scheme());
+        }
+
         /** Without quantizing activation-by-activation MatMuls. */
         public Options(CalibrationStats.Method method, double percentile, boolean perChannelWeights, boolean symmetricActivations,
                 Set<String> opTypes, List<String> exclude) {
@@ -57,6 +66,7 @@ public final class QdqQuantizer {
             }
             opTypes = Set.copyOf(opTypes);
             exclude = List.copyOf(exclude);
+            java.util.Objects.requireNonNull(scheme, "scheme");
         }
 
         public static Options defaults(CalibrationStats.Method method) {
@@ -65,7 +75,12 @@ public final class QdqQuantizer {
 
         /** The same options, also quantizing MatMuls of two activations (attention scores and their weighted sum). */
         public Options withActivationProducts(boolean on) {
-            return new Options(method, percentile, perChannelWeights, symmetricActivations, opTypes, exclude, on);
+            return new Options(method, percentile, perChannelWeights, symmetricActivations, opTypes, exclude, on, scheme);
+        }
+
+        /** The same options with weights stored per {@code s} (overriding this CPU's choice). */
+        public Options withScheme(CpuFeatures.Int8Scheme s) {
+            return new Options(method, percentile, perChannelWeights, symmetricActivations, opTypes, exclude, activationProducts, s);
         }
 
         boolean excluded(String nodeName) {
@@ -240,7 +255,7 @@ public final class QdqQuantizer {
                 TensorProto wt = inits.get(w);
                 int axis = weightAxis(n);
                 wdq = w + "_DequantizeLinear_Output";
-                quantizeWeight(wt, axis, o.perChannelWeights(), newInits);
+                quantizeWeight(wt, axis, o.perChannelWeights(), o.scheme().weightMax(), newInits);
                 NodeProto.Builder dq = NodeProto.newBuilder().setOpType("DequantizeLinear").setName(w + "_DequantizeLinear")
                         .addInput(w + "_quantized").addInput(w + "_scale").addInput(w + "_zero_point").addOutput(wdq);
                 if (o.perChannelWeights()) {
@@ -330,7 +345,7 @@ public final class QdqQuantizer {
             Map<String, String> quantizedActivation, List<NodeProto> nodes, List<TensorProto> newInits) {
         String x = n.getInput(0);
         String xq = quantized(x, stats, o, quantizedActivation, nodes, newInits);
-        quantizeWeight(w, 1, o.perChannelWeights(), newInits);
+        quantizeWeight(w, 1, o.perChannelWeights(), o.scheme().weightMax(), newInits);
         NodeProto.Builder b = NodeProto.newBuilder().setOpType("QAttention").setDomain("com.microsoft").setName(n.getName() + "_quant")
                 .addInput(xq).addInput(w.getName() + "_quantized").addInput(n.getInput(2)).addInput(x + "_scale").addInput(w.getName() + "_scale")
                 .addInput(n.getInputCount() > 3 ? n.getInput(3) : "").addInput(x + "_zero_point").addInput(w.getName() + "_zero_point")
@@ -358,8 +373,8 @@ public final class QdqQuantizer {
         return 1;
     }
 
-    /** Symmetric int8 weights: per channel along {@code axis} (or one scale), zero points 0. */
-    static void quantizeWeight(TensorProto w, int axis, boolean perChannel, List<TensorProto> out) {
+    /** Symmetric int8 weights over [-qmax, qmax]: per channel along {@code axis} (or one scale), zero points 0. */
+    static void quantizeWeight(TensorProto w, int axis, boolean perChannel, int qmax, List<TensorProto> out) {
         float[] v = Fp16Converter.floats(w);
         long[] dims = w.getDimsList().stream().mapToLong(Long::longValue).toArray();
         int channels = perChannel ? (int) dims[axis] : 1;
@@ -374,12 +389,12 @@ public final class QdqQuantizer {
         }
         float[] scale = new float[channels];
         for (int c = 0; c < channels; c++) {
-            scale[c] = amax[c] == 0 ? 1f : amax[c] / 127f;
+            scale[c] = amax[c] == 0 ? 1f : amax[c] / qmax;
         }
         byte[] q = new byte[v.length];
         for (int i = 0; i < v.length; i++) {
             int c = perChannel ? (int) ((i / inner) % dims[axis]) : 0;
-            q[i] = (byte) Math.max(-127, Math.min(127, Math.round(v[i] / scale[c])));
+            q[i] = (byte) Math.max(-qmax, Math.min(qmax, Math.round(v[i] / scale[c])));
         }
         out.add(TensorProto.newBuilder().setName(w.getName() + "_quantized").setDataType(INT8).addAllDims(w.getDimsList())
                 .setRawData(ByteString.copyFrom(q)).build());

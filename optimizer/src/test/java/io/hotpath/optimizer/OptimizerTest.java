@@ -81,7 +81,12 @@ class OptimizerTest {
         Optimizer.Config cfg = new Optimizer.Config(List.of("int8"), List.of(CalibrationStats.Method.MINMAX, CalibrationStats.Method.PERCENTILE), 1, 5,
                 Optimizer.Budget.parse("cosine>=0.99"));
         Optimizer.Report rep = Optimizer.run(ModelCatalog.resolve("cnn"), "cnn", new Optimizer.Rows(cal), new Optimizer.Rows(val), List.of(), cfg, tmp);
+        // the INT8 scheme follows this CPU (7-bit weights without VNNI): the budget must hold on every x86 CPU
+        assertEquals(CpuFeatures.detect().int8Scheme(), rep.int8Scheme());
+        System.out.println("cnn on " + rep.cpu() + ", INT8 scheme " + rep.int8Scheme().label());
         for (Optimizer.Variant v : rep.variants()) {
+            assertEquals(Optimizer.DEFAULT_ROUNDS, v.speed().rounds());
+            assertTrue(v.speed().throughputMin() <= v.throughputPerSecondBatch8() && v.throughputPerSecondBatch8() <= v.speed().throughputMax());
             System.out.println("cnn " + v.name() + ": " + v.accuracy());
             assertTrue(v.accuracy().top1Agreement() >= 0.99, v.name() + " top-1 agreement " + v.accuracy().top1Agreement());
             assertTrue(v.passed(), v.name());
@@ -101,6 +106,36 @@ class OptimizerTest {
         assertEquals("c", Optimizer.choose(List.of(a, b, c, d)).name(), "b and c tie within 3%: the more accurate wins; d failed");
         assertEquals("b", Optimizer.choose(List.of(a, b, d)).name());
         assertNull(Optimizer.choose(List.of(d)));
+    }
+
+    @Test
+    void aVariantWhoseRoundsOverlapTheFastestOnesCountsAsEquallyFast() {
+        Accuracy good = new Accuracy(0.01, 0.001, 0.999, 0.998, 1, 8);
+        Accuracy ok = new Accuracy(0.05, 0.01, 0.995, 0.99, 1, 8);
+        Path f = Path.of("x.onnx");
+        // fast: median 300, rounds 270..330; accurate: median 280 (7% slower), best round 290 reaches fast's worst (270)
+        var fast = new Optimizer.Variant("fast", "int8", "minmax", f, ok, 5, 300, true, 0, true, List.of(),
+                new Optimizer.Speed(5, 5, 5, 5, 300, 270, 330));
+        var accurate = new Optimizer.Variant("accurate", "int8", "percentile", f, good, 5, 280, true, 0, true, List.of(),
+                new Optimizer.Speed(5, 5, 5, 5, 280, 250, 290));
+        assertEquals("accurate", Optimizer.choose(List.of(fast, accurate)).name(), "within the spread: the more accurate wins");
+        // the same medians with tight rounds: 280 is really slower than 300
+        var fastTight = new Optimizer.Variant("fast", "int8", "minmax", f, ok, 5, 300, true, 0, true, List.of(),
+                new Optimizer.Speed(5, 5, 5, 5, 300, 298, 303));
+        var accurateTight = new Optimizer.Variant("accurate", "int8", "percentile", f, good, 5, 280, true, 0, true, List.of(),
+                new Optimizer.Speed(5, 5, 5, 5, 280, 278, 283));
+        assertEquals("fast", Optimizer.choose(List.of(fastTight, accurateTight)).name());
+    }
+
+    @Test
+    void configurationRefusesNoRunsNoRoundsAndUnknownPrecisions() {
+        Optimizer.Budget b = new Optimizer.Budget(0.99, 0.97);
+        var methods = List.of(CalibrationStats.Method.MINMAX);
+        HotpathException runs = assertThrows(HotpathException.class, () -> new Optimizer.Config(List.of("int8"), methods, 128, 0, b));
+        assertTrue(runs.getMessage().contains("runs 0"), runs.getMessage());
+        HotpathException p = assertThrows(HotpathException.class, () -> new Optimizer.Config(List.of("fp64"), methods, 128, 5, b));
+        assertTrue(p.getMessage().contains("'fp64'"), p.getMessage());
+        assertThrows(HotpathException.class, () -> Optimizer.Config.defaults().withRounds(0));
     }
 
     @Test
