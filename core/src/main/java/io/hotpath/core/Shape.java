@@ -11,6 +11,8 @@ import java.util.Arrays;
 public final class Shape {
     /** The value of a dynamic dimension. */
     public static final long DYNAMIC = -1;
+    /** The highest rank Hotpath handles (engines keep per-dimension scratch of this size). */
+    public static final int MAX_RANK = 32;
 
     private final long[] dims;
     private final String[] names;
@@ -42,6 +44,9 @@ public final class Shape {
     }
 
     private static long[] checkDims(long[] dims) {
+        if (dims.length > MAX_RANK) {
+            throw new HotpathException(HotpathException.Category.UNSUPPORTED, "rank " + dims.length + " is above the supported maximum of " + MAX_RANK);
+        }
         long[] d = dims.clone();
         for (int i = 0; i < d.length; i++) {
             if (d[i] < DYNAMIC) {

@@ -22,14 +22,30 @@ public final class SegmentPointers {
         return new SegmentPointer(segment);
     }
 
-    /** A segment over the {@code byteSize} bytes a JavaCPP pointer points at (from its current position). */
+    /**
+     * A segment over the {@code byteSize} bytes a JavaCPP pointer points at (from its current
+     * position), valid for ever: only for memory read at once while its owner is known to be alive.
+     */
     @SuppressWarnings("restricted")     // reinterpret: the pointer's owner vouches for the extent
     public static MemorySegment segment(Pointer pointer, long byteSize) {
+        return MemorySegment.ofAddress(address(pointer)).reinterpret(byteSize);
+    }
+
+    /**
+     * A segment over the {@code byteSize} bytes a JavaCPP pointer points at, valid only while
+     * {@code scope} is open: the owner closes the scope before it frees the memory, so a late
+     * access throws {@link IllegalStateException} instead of reading freed memory.
+     */
+    @SuppressWarnings("restricted")     // reinterpret: the pointer's owner vouches for the extent and closes the scope first
+    public static MemorySegment segment(Pointer pointer, long byteSize, java.lang.foreign.Arena scope) {
+        return MemorySegment.ofAddress(address(pointer)).reinterpret(byteSize, scope, null);
+    }
+
+    private static long address(Pointer pointer) {
         if (pointer == null || pointer.isNull()) {
             throw HotpathException.invalidArgument("null native pointer");
         }
-        long address = pointer.address() + pointer.position() * Math.max(1, pointer.sizeof());
-        return MemorySegment.ofAddress(address).reinterpret(byteSize);
+        return pointer.address() + pointer.position() * Math.max(1, pointer.sizeof());
     }
 
     /** A pointer whose address and extent are those of a segment; it keeps the segment reachable. */

@@ -40,6 +40,20 @@ class SegmentPointersTest {
     }
 
     @Test
+    void aScopedSegmentBecomesInvalidWhenItsOwnerClosesTheScope() {
+        // what PinnedMemory does: the view dies with the scope, before the memory is freed
+        try (FloatPointer f = new FloatPointer(4)) {
+            Arena scope = Arena.ofShared();
+            MemorySegment s = SegmentPointers.segment(f, 16, scope);
+            s.set(ValueLayout.JAVA_FLOAT, 0, 2.5f);
+            assertEquals(2.5f, f.get(0));
+            scope.close();
+            assertThrows(IllegalStateException.class, () -> s.get(ValueLayout.JAVA_FLOAT, 0), "a stale view fails, it does not read freed memory");
+            assertThrows(IllegalStateException.class, () -> s.set(ValueLayout.JAVA_FLOAT, 0, 1f));
+        }
+    }
+
+    @Test
     void heapSegmentsAreRefused() {
         HotpathException e = assertThrows(HotpathException.class, () -> SegmentPointers.pointer(MemorySegment.ofArray(new float[4])));
         assertEquals(HotpathException.Category.INVALID_ARGUMENT, e.category());

@@ -25,11 +25,20 @@ import java.util.Map;
  *   <tr><td>maxBatchSize</td><td>1</td><td>capacity: the largest dimension 0 of a run</td></tr>
  *   <tr><td>maxDimension(name)</td><td>defaultMaxDimension</td><td>capacity of a named dynamic dimension other than the batch (for example {@code sequence_length})</td></tr>
  *   <tr><td>defaultMaxDimension</td><td>{@value #DEFAULT_MAX_DYNAMIC_DIM}</td><td>capacity of any other dynamic dimension</td></tr>
+ *   <tr><td>maxTensorBytes</td><td>2 GiB</td><td>largest tensor a batch may hold at full capacity; a model or capacity that needs more is refused when the engine opens</td></tr>
+ *   <tr><td>maxBatchBytes</td><td>4 GiB</td><td>largest sum of a batch's tensors at full capacity</td></tr>
+ *   <tr><td>closeTimeout</td><td>30 s</td><td>how long {@code close()} waits for runs in flight before it gives up and leaves their memory allocated</td></tr>
  * </table>
  */
 public final class CpuEngineOptions {
     /** Capacity of a dynamic dimension (other than the batch) that was not given a maximum. */
     public static final long DEFAULT_MAX_DYNAMIC_DIM = 512;
+    /** Default cap on one tensor's bytes at full capacity. */
+    public static final long DEFAULT_MAX_TENSOR_BYTES = 2L << 30;
+    /** Default cap on a batch's bytes at full capacity. */
+    public static final long DEFAULT_MAX_BATCH_BYTES = 4L << 30;
+    /** Default bound on how long close waits for runs in flight. */
+    public static final long DEFAULT_CLOSE_TIMEOUT_NANOS = 30_000_000_000L;
 
     private final GraphOptimization graphOptimization;
     private final Path optimizedModelPath;
@@ -43,6 +52,9 @@ public final class CpuEngineOptions {
     private final int maxBatchSize;
     private final Map<String, Long> maxDimensions;
     private final long defaultMaxDimension;
+    private final long maxTensorBytes;
+    private final long maxBatchBytes;
+    private final long closeTimeoutNanos;
 
     private CpuEngineOptions(Builder b) {
         this.graphOptimization = b.graphOptimization;
@@ -57,6 +69,21 @@ public final class CpuEngineOptions {
         this.maxBatchSize = b.maxBatchSize;
         this.maxDimensions = Map.copyOf(b.maxDimensions);
         this.defaultMaxDimension = b.defaultMaxDimension;
+        this.maxTensorBytes = b.maxTensorBytes;
+        this.maxBatchBytes = b.maxBatchBytes;
+        this.closeTimeoutNanos = b.closeTimeoutNanos;
+    }
+
+    public long maxTensorBytes() {
+        return maxTensorBytes;
+    }
+
+    public long maxBatchBytes() {
+        return maxBatchBytes;
+    }
+
+    public long closeTimeoutNanos() {
+        return closeTimeoutNanos;
     }
 
     public static Builder builder() {
@@ -138,6 +165,9 @@ public final class CpuEngineOptions {
         private int maxBatchSize = 1;
         private final Map<String, Long> maxDimensions = new LinkedHashMap<>();
         private long defaultMaxDimension = DEFAULT_MAX_DYNAMIC_DIM;
+        private long maxTensorBytes = DEFAULT_MAX_TENSOR_BYTES;
+        private long maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
+        private long closeTimeoutNanos = DEFAULT_CLOSE_TIMEOUT_NANOS;
 
         private Builder() {
         }
@@ -205,7 +235,31 @@ public final class CpuEngineOptions {
             return this;
         }
 
+        /** The largest tensor (bytes, at full batch and dimension capacity) a batch may hold; larger is refused at open. */
+        public Builder maxTensorBytes(long bytes) {
+            this.maxTensorBytes = bytes;
+            return this;
+        }
+
+        /** The largest batch (all tensors' bytes at full capacity); larger is refused at open. */
+        public Builder maxBatchBytes(long bytes) {
+            this.maxBatchBytes = bytes;
+            return this;
+        }
+
+        /** How long {@code close()} waits for runs in flight; past it the engine's memory is left allocated (logged). */
+        public Builder closeTimeout(java.time.Duration d) {
+            this.closeTimeoutNanos = d.toNanos();
+            return this;
+        }
+
         public CpuEngineOptions build() {
+            if (maxTensorBytes < 1 || maxBatchBytes < 1) {
+                throw HotpathException.invalidArgument("maxTensorBytes and maxBatchBytes must be >= 1, were " + maxTensorBytes + " and " + maxBatchBytes);
+            }
+            if (closeTimeoutNanos < 0) {
+                throw HotpathException.invalidArgument("closeTimeout must not be negative, was " + closeTimeoutNanos + " ns");
+            }
             if (defaultMaxDimension < 1) {
                 throw HotpathException.invalidArgument("defaultMaxDimension must be >= 1, was " + defaultMaxDimension);
             }

@@ -19,7 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
+import io.hotpath.core.CloseGuard;
 
 /**
  * ONNX Runtime on the CPU behind core's {@link Engine} SPI.
@@ -35,7 +35,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * unnamed dynamic dimension 0 to the batch dimension. A model whose output dimension cannot be
  * derived that way is refused at load with UNSUPPORTED.
  *
- * <p>One thread runs an engine at a time; use one engine per worker thread.
+ * <p>One thread runs an engine at a time; use one engine per worker thread. {@link #close()} may
+ * race with a run on another thread: the run in flight finishes, later runs fail with
+ * {@link IllegalStateException}, and the native session and batch memory are freed only once no
+ * run is inside ONNX Runtime (waiting at most {@link CpuEngineOptions#closeTimeoutNanos()}; past
+ * that they are left allocated and a warning is logged, never freed under a running kernel).
+ *
+ * <p>Sizes are checked before anything is allocated: every tensor's bytes at full capacity must
+ * fit {@link CpuEngineOptions#maxTensorBytes()} and the batch's {@link CpuEngineOptions#maxBatchBytes()}.
  */
 public final class OrtCpuEngine implements Engine {
     private final String modelName;
@@ -53,7 +60,8 @@ public final class OrtCpuEngine implements Engine {
     private final int[][] tiedDims;
     private final Arena arena = Arena.ofShared();
     private final List<BatchBinding> bindings = Collections.synchronizedList(new ArrayList<>());
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Runs and batch creation enter it; close waits (bounded) for them before freeing anything native code reads. */
+    private final CloseGuard guard = new CloseGuard();
     private final Path modelPath;
     private volatile long identity;
 
@@ -98,10 +106,49 @@ public final class OrtCpuEngine implements Engine {
         this.tiedDims = tiedDimensions();
         try {
             this.outputDimSource = outputDimensionSources();
+            checkCapacities();
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /** Every tensor at full capacity within maxTensorBytes, the batch within maxBatchBytes; no overflow. */
+    private void checkCapacities() {
+        long total = 0;
+        for (List<TensorSpec> group : List.of(inputs, outputs)) {
+            for (TensorSpec spec : group) {
+                long bytes = capacityBytes(spec);
+                total += bytes;      // each <= maxTensorBytes (< 2^62): no overflow over a few thousand tensors
+                if (total > options.maxBatchBytes()) {
+                    throw HotpathException.invalidArgument("a batch of this model needs more than maxBatchBytes=" + options.maxBatchBytes()
+                            + " bytes at full capacity (maxBatchSize=" + maxBatch + ", reached at tensor '" + spec.name()
+                            + "'); lower maxBatchSize or the dynamic dimensions' maxima, or raise maxBatchBytes");
+                }
+            }
+        }
+    }
+
+    /** Bytes of {@code spec} at full capacity; INVALID_ARGUMENT when it overflows or exceeds maxTensorBytes. */
+    private long capacityBytes(TensorSpec spec) {
+        Shape s = spec.shape();
+        long bytes = spec.dtype().byteSize();
+        StringBuilder dims = new StringBuilder();
+        boolean over = false;
+        for (int d = 0; d < s.rank(); d++) {
+            long c = capacity(s, d);
+            dims.append(d == 0 ? "" : ",").append(c);
+            if (!over && (c != 0 && bytes > options.maxTensorBytes() / c)) {
+                over = true;     // checked before multiplying: never overflows
+            } else if (!over) {
+                bytes *= c;
+            }
+        }
+        if (over || bytes > options.maxTensorBytes()) {
+            throw HotpathException.invalidArgument("tensor '" + spec.name() + "' at full capacity [" + dims + "] x " + spec.dtype().byteSize()
+                    + " bytes exceeds maxTensorBytes=" + options.maxTensorBytes() + "; lower maxBatchSize or the dimension maxima, or raise maxTensorBytes");
+        }
+        return bytes;
     }
 
     /**
@@ -134,6 +181,10 @@ public final class OrtCpuEngine implements Engine {
             String kind = input ? "input" : "output";
             if (!info.isTensor()) {
                 throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' is not a tensor (sequence or map); Hotpath runs tensor models");
+            }
+            if (info.dims().length > Shape.MAX_RANK) {
+                throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' has rank " + info.dims().length
+                        + ", above the supported maximum of " + Shape.MAX_RANK);
             }
             DType t = DType.fromOnnxCode(info.elementType());
             if (t == null) {
@@ -266,35 +317,38 @@ public final class OrtCpuEngine implements Engine {
 
     @Override
     public Batch newBatch() {
-        checkOpen();
-        List<Tensor> in = new ArrayList<>();
-        for (TensorSpec spec : inputs) {
-            in.add(allocate(spec));
+        enter();
+        try {
+            List<Tensor> in = new ArrayList<>();
+            for (TensorSpec spec : inputs) {
+                in.add(allocate(spec));
+            }
+            List<Tensor> out = new ArrayList<>();
+            for (TensorSpec spec : outputs) {
+                out.add(allocate(spec));
+            }
+            return Batch.of(in, out);
+        } finally {
+            guard.exit();
         }
-        List<Tensor> out = new ArrayList<>();
-        for (TensorSpec spec : outputs) {
-            out.add(allocate(spec));
-        }
-        return Batch.of(in, out);
     }
 
     private Tensor allocate(TensorSpec spec) {
-        Shape s = spec.shape();
-        long elements = 1;
-        for (int d = 0; d < s.rank(); d++) {
-            elements = Math.multiplyExact(elements, capacity(s, d));
-        }
-        return new Tensor(spec, arena.allocate(Math.max(1, elements * spec.dtype().byteSize()), 64));
+        return new Tensor(spec, arena.allocate(Math.max(1, capacityBytes(spec)), 64));
     }
 
     @Override
     public void run(Batch batch) {
-        checkOpen();
-        BatchBinding b = binding(batch);
-        validate(b);
-        shapeOutputs(b);
-        b.bindCurrentShapes();
-        session.run(runOptions, b.runArguments);
+        enter();
+        try {
+            BatchBinding b = binding(batch);
+            validate(b);
+            shapeOutputs(b);
+            b.bindCurrentShapes();
+            session.run(runOptions, b.runArguments);
+        } finally {
+            guard.exit();
+        }
     }
 
     private BatchBinding binding(Batch batch) {
@@ -380,16 +434,27 @@ public final class OrtCpuEngine implements Engine {
         }
     }
 
-    private void checkOpen() {
-        if (closed.get()) {
+    private void enter() {
+        if (!guard.tryEnter()) {
             throw new IllegalStateException("engine " + name() + " for " + modelName + " is closed");
         }
     }
 
-    /** Frees the bindings, the session and the memory of every batch made by {@link #newBatch()}. Idempotent. */
+    /**
+     * Frees the bindings, the session and the memory of every batch made by {@link #newBatch()},
+     * after waiting (at most {@link CpuEngineOptions#closeTimeoutNanos()}) for runs in flight on
+     * other threads; runs that start later fail with {@link IllegalStateException}. Idempotent.
+     */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        int outcome = guard.close(options.closeTimeoutNanos());
+        if (outcome == CloseGuard.ALREADY_CLOSED) {
+            return;
+        }
+        if (outcome == CloseGuard.TIMED_OUT) {
+            System.getLogger(OrtCpuEngine.class.getName()).log(System.Logger.Level.WARNING, "engine " + name() + " for " + modelName
+                    + ": " + guard.inside() + " run(s) still inside ONNX Runtime after closeTimeout=" + options.closeTimeoutNanos() / 1_000_000
+                    + " ms; the session and its batch memory are left allocated (freeing them under a running kernel would crash the JVM)");
             return;
         }
         synchronized (bindings) {

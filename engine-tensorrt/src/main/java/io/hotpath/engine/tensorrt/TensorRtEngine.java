@@ -28,7 +28,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * TensorRT behind core's {@link Engine} SPI.
@@ -65,7 +64,9 @@ public final class TensorRtEngine implements Engine {
     private final Cuda.Device device;
     private final String layersJson;
     private final List<BatchState> states = new ArrayList<>();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Runs and batch creation enter it; close waits (bounded) for them before freeing device and pinned memory. */
+    private final io.hotpath.core.CloseGuard guard = new io.hotpath.core.CloseGuard();
+    private static final long CLOSE_TIMEOUT_NANOS = 30_000_000_000L;
 
     private TensorRtEngine(Path modelPath, TensorRtOptions options, TrtPlan plan, PlanCacheKey key, Path planFile, boolean builtNow,
             long buildNanos, boolean explicitQuantization, List<ShapeProfiles.Profile> profiles, Cuda.Device device) {
@@ -315,7 +316,15 @@ public final class TensorRtEngine implements Engine {
     /** A batch over pinned host memory, with its own stream, device buffers and contexts. */
     @Override
     public Batch newBatch() {
-        checkOpen();
+        enter();
+        try {
+            return allocateBatch();
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private Batch allocateBatch() {
         PinnedMemory[] pinned = new PinnedMemory[inputs.size() + outputs.size()];
         List<Tensor> in = new ArrayList<>();
         List<Tensor> out = new ArrayList<>();
@@ -352,9 +361,12 @@ public final class TensorRtEngine implements Engine {
 
     @Override
     public void run(Batch batch) {
-        checkOpen();
-        BatchState s = state(batch);
-        s.run();
+        enter();
+        try {
+            state(batch).run();
+        } finally {
+            guard.exit();
+        }
     }
 
     private BatchState state(Batch batch) {
@@ -367,16 +379,27 @@ public final class TensorRtEngine implements Engine {
         return b;
     }
 
-    private void checkOpen() {
-        if (closed.get()) {
+    private void enter() {
+        if (!guard.tryEnter()) {
             throw new IllegalStateException("engine tensorrt for " + modelPath.getFileName() + " is closed");
         }
     }
 
-    /** Frees every batch's buffers, streams and contexts. Idempotent. */
+    /**
+     * Frees every batch's buffers, streams and contexts once no run is in flight (waiting at most
+     * 30 s; past that they are left allocated and a warning logged). Pinned memory's segments
+     * become invalid: a tensor touched after close throws IllegalStateException instead of
+     * reading freed memory. Idempotent.
+     */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        int outcome = guard.close(CLOSE_TIMEOUT_NANOS);
+        if (outcome == io.hotpath.core.CloseGuard.ALREADY_CLOSED) {
+            return;
+        }
+        if (outcome == io.hotpath.core.CloseGuard.TIMED_OUT) {
+            System.getLogger(TensorRtEngine.class.getName()).log(System.Logger.Level.WARNING, "engine tensorrt for " + modelPath.getFileName()
+                    + ": a run is still in flight after 30 s; its device and pinned memory are left allocated");
             return;
         }
         synchronized (states) {

@@ -15,6 +15,8 @@ public final class PinnedMemory extends NativeHandle {
     private final Pointer pointer = new Pointer();
     private final MemorySegment segment;
     private final long bytes;
+    /** The segment's scope: closed before the memory is freed, so stale views fail instead of reading freed memory. */
+    private final java.lang.foreign.Arena scope = java.lang.foreign.Arena.ofShared();
 
     public PinnedMemory(long bytes) {
         super("pinned host memory (" + bytes + " bytes)");
@@ -24,10 +26,10 @@ public final class PinnedMemory extends NativeHandle {
         Cuda.requireAvailable();
         Cuda.check(cudart.cudaHostAlloc(pointer, bytes, cudart.cudaHostAllocDefault), "cudaHostAlloc(" + bytes + " bytes)");
         this.bytes = bytes;
-        this.segment = SegmentPointers.segment(pointer, bytes);
+        this.segment = SegmentPointers.segment(pointer, bytes, scope);
     }
 
-    /** The memory as a segment; valid until {@link #close()}. */
+    /** The memory as a segment; valid until {@link #close()}, after which every access throws IllegalStateException. */
     public MemorySegment segment() {
         checkOpen();
         return segment;
@@ -45,6 +47,7 @@ public final class PinnedMemory extends NativeHandle {
 
     @Override
     protected void release() {
+        scope.close();      // every view of the memory is invalid before the memory goes
         cudart.cudaFreeHost(pointer);
     }
 }
