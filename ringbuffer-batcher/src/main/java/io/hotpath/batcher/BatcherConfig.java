@@ -19,6 +19,8 @@ import java.util.Arrays;
  *   <tr><td>batcherIdle</td><td>BACKOFF_PARK</td><td>how the batcher thread waits for work</td></tr>
  *   <tr><td>callerIdle</td><td>BACKOFF_PARK</td><td>how a caller blocked in infer waits</td></tr>
  *   <tr><td>closeMode</td><td>DRAIN</td><td>what {@code close()} does with requests still queued</td></tr>
+ *   <tr><td>closeTimeout</td><td>30 s</td><td>longest {@code close()} waits for the batcher thread (a stuck engine run); then it returns and the thread finishes on its own</td></tr>
+ *   <tr><td>errorHandler</td><td>log + count</td><td>receives every Throwable caught on the batcher thread (a callback's, a processor's, the loop's)</td></tr>
  * </table>
  */
 public final class BatcherConfig {
@@ -29,6 +31,11 @@ public final class BatcherConfig {
         /** Answer everything not yet run with {@link BatchStatus#SHUTDOWN}, then stop. */
         FAIL_PENDING
     }
+
+    /** The largest maxBatchSize accepted (the batcher keeps per-row bookkeeping of this size per bucket). */
+    public static final int MAX_BATCH_SIZE = 1 << 16;
+    /** The most request handles (requests in flight) one batcher accepts. */
+    public static final int MAX_REQUESTS = 1 << 20;
 
     final int maxBatchSize;
     final int[] preferredBatchSizes;
@@ -41,6 +48,8 @@ public final class BatcherConfig {
     final IdleStrategyKind callerIdle;
     final CloseMode closeMode;
     final String threadName;
+    final long closeTimeoutNanos;
+    final org.agrona.ErrorHandler errorHandler;
 
     private BatcherConfig(Builder b) {
         this.maxBatchSize = b.maxBatchSize;
@@ -54,6 +63,8 @@ public final class BatcherConfig {
         this.callerIdle = b.callerIdle;
         this.closeMode = b.closeMode;
         this.threadName = b.threadName;
+        this.closeTimeoutNanos = b.closeTimeoutNanos;
+        this.errorHandler = b.errorHandler;
     }
 
     public static Builder builder() {
@@ -100,6 +111,8 @@ public final class BatcherConfig {
         private IdleStrategyKind callerIdle = IdleStrategyKind.BACKOFF_PARK;
         private CloseMode closeMode = CloseMode.DRAIN;
         private String threadName = "hotpath-batcher";
+        private long closeTimeoutNanos = 30_000_000_000L;
+        private org.agrona.ErrorHandler errorHandler;
 
         private Builder() {
         }
@@ -159,8 +172,27 @@ public final class BatcherConfig {
             return this;
         }
 
+        /** How long {@code close()} waits for the batcher thread to finish (default 30 s). */
+        public Builder closeTimeout(java.time.Duration d) {
+            this.closeTimeoutNanos = d.toNanos();
+            return this;
+        }
+
+        /**
+         * Receives every Throwable caught on the batcher thread: a callback's, a processor's, or
+         * one from the loop itself. Default (null): logged as a warning through System.Logger and
+         * counted in {@link BatcherMetrics#errors()} (every error is counted either way). A
+         * handler that throws ends the batcher thread; the batcher then turns closed and answers
+         * everything pending.
+         */
+        public Builder errorHandler(org.agrona.ErrorHandler handler) {
+            this.errorHandler = handler;
+            return this;
+        }
+
         public BatcherConfig build() {
-            check(maxBatchSize >= 1, "maxBatchSize must be >= 1, was " + maxBatchSize);
+            check(closeTimeoutNanos >= 0, "closeTimeout must not be negative, was " + closeTimeoutNanos + " ns");
+            check(maxBatchSize >= 1 && maxBatchSize <= MAX_BATCH_SIZE, "maxBatchSize must be in [1, " + MAX_BATCH_SIZE + "], was " + maxBatchSize);
             for (int p : preferredBatchSizes) {
                 check(p >= 1 && p <= maxBatchSize, "preferred batch size " + p + " must be in [1, maxBatchSize=" + maxBatchSize + "]");
             }
@@ -173,7 +205,8 @@ public final class BatcherConfig {
                     "maxPayloadBytes " + maxPayloadBytes + " does not fit a record of the ring (at most capacity/8 = "
                             + (queueCapacityBytes / 8 - RequestRecordDescriptor.HEADER_LENGTH) + ")");
             check(maxOutputBytes >= 0, "maxOutputBytes must be >= 0, was " + maxOutputBytes);
-            check(maxRequests >= 1, "maxRequests must be >= 1, was " + maxRequests);
+            check(maxRequests >= 1 && maxRequests <= MAX_REQUESTS, "maxRequests (request handles in flight) must be in [1, " + MAX_REQUESTS
+                    + "], was " + maxRequests);
             return new BatcherConfig(this);
         }
 

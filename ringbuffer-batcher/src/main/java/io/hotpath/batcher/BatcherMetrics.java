@@ -11,7 +11,7 @@ import org.HdrHistogram.SingleWriterRecorder;
  * got last time so reading allocates nothing either.
  */
 public final class BatcherMetrics {
-    private static final long MAX_NANOS = 3_600_000_000_000L;
+    static final long MAX_NANOS = 3_600_000_000_000L;
 
     // Only the batcher thread records, so the cheaper single-writer recorders suffice.
     final SingleWriterRecorder queueWaitNanos = new SingleWriterRecorder(1, MAX_NANOS, 3);
@@ -26,6 +26,7 @@ public final class BatcherMetrics {
     final AtomicLong shutdown = new AtomicLong();
     final AtomicLong batches = new AtomicLong();
     final AtomicLong failedBatches = new AtomicLong();
+    final AtomicLong errors = new AtomicLong();
 
     BatcherMetrics() {
     }
@@ -75,6 +76,11 @@ public final class BatcherMetrics {
 
     public long batches() {
         return batches.get();
+    }
+
+    /** Throwables caught on the batcher thread and handed to the error handler (callbacks, processors, the loop itself). */
+    public long errors() {
+        return errors.get();
     }
 
     public long failedBatches() {

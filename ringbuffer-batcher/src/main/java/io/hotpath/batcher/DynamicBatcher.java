@@ -40,8 +40,15 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  *
  * <p><b>Close.</b> {@link #close()} stops accepting, then drains (runs what was accepted) or
  * fails it with SHUTDOWN, as configured; every accepted request is answered exactly once and no
- * caller is left waiting. Ring memory is freed by the garbage collector when the batcher is
- * unreachable, never while a late caller might still touch it.
+ * caller is left waiting. It waits at most {@code closeTimeout} for the batcher thread (an engine
+ * run may be stuck); the thread then finishes on its own. The rings' memory is freed by the
+ * batcher thread as it exits, once no producer is inside {@code submit}; request handles keep
+ * theirs (a submit after close answers SHUTDOWN) until they are unreachable.
+ *
+ * <p><b>Failures.</b> Every Throwable on the batcher thread (a callback's, the processor's, the
+ * loop's) is caught and handed to the configured error handler; the request concerned is
+ * answered FAILED and the batcher goes on. If the thread dies anyway (the error handler itself
+ * threw), the batcher turns closed and answers everything pending, so no caller waits forever.
  */
 public final class DynamicBatcher implements AutoCloseable {
     private static final int RUNNING = 0;
@@ -58,7 +65,16 @@ public final class DynamicBatcher implements AutoCloseable {
     private final MemorySegment[] ringMemory = new MemorySegment[2];
     private final BatchRequest[] requests;
     private final AtomicInteger requestCount = new AtomicInteger();
+    /** Ring memory, freed by the batcher thread as it exits (see {@link #releaseMemory()}). */
+    private final Arena memory = Arena.ofShared();
+    /**
+     * Request handles' memory: callers keep their handles and may write to them after a close (a
+     * submit then answers SHUTDOWN), so it lives as long as the handles (garbage collected).
+     */
     private final Arena requestArena = Arena.ofAuto();
+    /** Producers inside {@link #trySubmit}: the ring memory is freed only when none is. */
+    private final AtomicInteger producers = new AtomicInteger();
+    private final org.agrona.ErrorHandler errorHandler;
     private final Thread thread;
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private volatile boolean batcherSleeping;
@@ -85,7 +101,7 @@ public final class DynamicBatcher implements AutoCloseable {
         }
         for (int p = 0; p < 2; p++) {
             int bytes = config.queueCapacityBytes + RingBufferDescriptor.TRAILER_LENGTH;
-            ringMemory[p] = Arena.ofAuto().allocate(bytes, 64);
+            ringMemory[p] = memory.allocate(bytes, 64);
             rings[p] = new ManyToOneRingBuffer(new UnsafeBuffer(ringMemory[p].address(), bytes));
         }
         this.requests = new BatchRequest[config.maxRequests];
@@ -101,6 +117,7 @@ public final class DynamicBatcher implements AutoCloseable {
             largestPreferred = Math.max(largestPreferred, s);
         }
         this.closeMode = config.closeMode;
+        this.errorHandler = config.errorHandler != null ? config.errorHandler : this::logError;
         this.thread = new Thread(this::loop, config.threadName);
         this.thread.setDaemon(true);
         this.thread.start();
@@ -192,6 +209,18 @@ public final class DynamicBatcher implements AutoCloseable {
         if (r.isPending()) {
             throw new IllegalStateException("request " + r.id + " is still pending; one inference at a time per request handle");
         }
+        // Registered before the state is read (both full fences): the exiting batcher thread sets
+        // CLOSED, then frees the ring only when no producer is registered, so a producer that saw
+        // RUNNING finishes with the ring before it goes.
+        producers.getAndIncrement();
+        try {
+            return claimAndCommit(r, callback);
+        } finally {
+            producers.getAndDecrement();
+        }
+    }
+
+    private int claimAndCommit(BatchRequest r, Completion callback) {
         if (state.get() != RUNNING) {
             return rejectAfterClose(r);
         }
@@ -236,6 +265,7 @@ public final class DynamicBatcher implements AutoCloseable {
      * REJECTED when the queue was full. Allocation-free.
      */
     public int infer(BatchRequest request) {
+        checkNotBatcherThread();
         int s = submit(request, null);
         if (s != BatchStatus.PENDING) {
             return s;
@@ -243,8 +273,36 @@ public final class DynamicBatcher implements AutoCloseable {
         return await(request);
     }
 
-    /** Waits until {@code request} is answered and returns its status. */
+    /**
+     * Refuses a blocking call on the batcher thread (from a callback): it would wait for the
+     * thread that has to answer it, for ever.
+     */
+    public void checkNotBatcherThread() {
+        if (Thread.currentThread() == thread) {
+            throw new IllegalStateException("a blocking infer/await on the batcher thread (inside a callback) would wait for itself "
+                    + "for ever; use inferAsync from callbacks");
+        }
+    }
+
+    /**
+     * Waits until {@code request} is answered and returns its status. A request whose deadline
+     * passes before it runs is answered TIMEOUT by the batcher, without running; one already in
+     * an engine run is answered when the run ends. A caller that must not wait for that uses
+     * {@link #await(BatchRequest, long)}. An interrupt does not end the wait (the handle is still
+     * in use) and is not lost: the wait stays parked, and the interrupt status is set again when
+     * this returns. Refused on the batcher thread, where it would wait for itself.
+     */
     public int await(BatchRequest r) {
+        return await(r, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #await(BatchRequest)}, waiting at most {@code maxWaitNanos}: returns
+     * {@link BatchStatus#PENDING} when the request is still unanswered then. The handle stays
+     * busy until it is answered (await it again, or poll {@link BatchRequest#status()}).
+     */
+    public int await(BatchRequest r, long maxWaitNanos) {
+        checkNotBatcherThread();
         IdleStrategyKind idle = config.callerIdle;
         for (int i = 0; i < SPIN_TRIES; i++) {
             int s = r.status();
@@ -253,43 +311,89 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             Thread.onSpinWait();
         }
+        long start = System.nanoTime();
+        boolean bounded = maxWaitNanos != Long.MAX_VALUE;
         if (idle == IdleStrategyKind.BUSY_SPIN) {
             int s;
             while ((s = r.status()) == BatchStatus.PENDING) {
+                if (bounded && System.nanoTime() - start > maxWaitNanos) {
+                    return BatchStatus.PENDING;
+                }
                 Thread.onSpinWait();
             }
             return s;
         }
         // Yield for a while before parking: a batch usually answers within the queue delay plus one
         // engine run, and waking a parked thread costs the batcher a system call per request.
-        long yieldUntil = System.nanoTime() + YIELD_NANOS;
+        long yieldUntil = start + YIELD_NANOS;
         while (idle == IdleStrategyKind.YIELD || System.nanoTime() - yieldUntil < 0) {
             int s = r.status();
             if (s != BatchStatus.PENDING) {
                 return s;
             }
+            if (bounded && System.nanoTime() - start > maxWaitNanos) {
+                return BatchStatus.PENDING;
+            }
             Thread.yield();
         }
         r.waiter = Thread.currentThread();
+        boolean interrupted = false;
         try {
             int s;
             while ((s = r.status()) == BatchStatus.PENDING) {
-                LockSupport.parkNanos(this, MAX_PARK_NANOS);
+                long park = MAX_PARK_NANOS;
+                if (bounded) {
+                    long left = maxWaitNanos - (System.nanoTime() - start);
+                    if (left < 0) {
+                        return BatchStatus.PENDING;
+                    }
+                    park = Math.min(park, left + 1);
+                }
+                LockSupport.parkNanos(this, park);
+                if (Thread.interrupted()) {
+                    // parkNanos returns at once while the flag is set: clear it so the wait parks, restore it after
+                    interrupted = true;
+                }
             }
             return s;
         } finally {
             r.waiter = null;
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
     // ---------------------------------------------------------------- batcher thread
 
     private void loop() {
+        boolean clean = false;
+        try {
+            runLoop();
+            clean = true;
+        } catch (Throwable t) {
+            // the error handler itself threw: the thread cannot go on
+            logError(t);
+        } finally {
+            if (!clean) {
+                failEverything();
+            }
+            releaseMemory();
+        }
+    }
+
+    private void runLoop() {
         IdleStrategy idle = config.batcherIdle.newBatcherStrategy(MAX_PARK_NANOS);
         long[] finalTail = null;
         while (true) {
-            int work = drainOnce();
-            work += dispatchDue(System.nanoTime());
+            int work;
+            try {
+                work = drainOnce();
+                work += dispatchDue(System.nanoTime());
+            } catch (Throwable t) {
+                reportError(t);     // the loop goes on; a handler that throws ends it (see loop)
+                work = 1;
+            }
             if (finalTail == null && state.get() != RUNNING) {
                 // Every record claimed before this read is in the snapshot; later claims see the
                 // state and abort themselves (see trySubmit).
@@ -298,8 +402,7 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             if (finalTail != null && rings[0].consumerPosition() >= finalTail[0] && rings[1].consumerPosition() >= finalTail[1]) {
                 finishPending();
-                state.set(CLOSED);
-                return;
+                return;     // loop() frees the memory and sets CLOSED
             }
             if (work > 0) {
                 idle.reset();
@@ -353,11 +456,22 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     private void onRecord(int msgType, MutableDirectBuffer buffer, int index, int length) {
+        // a record that is read is consumed: whatever happens, its request must be answered
         int id = buffer.getInt(index + REQUEST_ID_OFFSET);
+        BatchRequest r = requests[id];
+        try {
+            stageRecord(r, id, buffer, index, length);
+        } catch (Throwable t) {
+            reportError(t);
+            metrics.failed.incrementAndGet();
+            complete(r, BatchStatus.FAILED, t, System.nanoTime());
+        }
+    }
+
+    private void stageRecord(BatchRequest r, int id, MutableDirectBuffer buffer, int index, int length) {
         int key = buffer.getInt(index + LENGTH_KEY_OFFSET);
         long deadline = buffer.getLong(index + DEADLINE_OFFSET);
         long enqueued = buffer.getLong(index + ENQUEUE_TIME_OFFSET);
-        BatchRequest r = requests[id];
         if (failQueued) {
             complete(r, BatchStatus.SHUTDOWN, null, System.nanoTime());
             return;
@@ -370,18 +484,15 @@ public final class DynamicBatcher implements AutoCloseable {
             }
         }
         int b = processor.bucketOf(key);
+        if (b < 0 || b >= pending.length) {
+            throw new IllegalStateException("processor.bucketOf(" + key + ") returned " + b + ", outside [0, " + pending.length + ")");
+        }
         if (pending[b] == config.maxBatchSize) {
             dispatch(b, System.nanoTime());
         }
         int row = pending[b];
         MemorySegment ring = buffer == rings[0].buffer() ? ringMemory[0] : ringMemory[1];
-        try {
-            processor.stage(b, row, ring, index + HEADER_LENGTH, length - HEADER_LENGTH, key);
-        } catch (RuntimeException e) {
-            metrics.failed.incrementAndGet();
-            complete(r, BatchStatus.FAILED, e, System.nanoTime());
-            return;
-        }
+        processor.stage(b, row, ring, index + HEADER_LENGTH, length - HEADER_LENGTH, key);     // a throw fails this request (onRecord)
         rowRequest[b][row] = id;
         rowDeadline[b][row] = deadline;
         rowEnqueue[b][row] = enqueued;
@@ -447,6 +558,9 @@ public final class DynamicBatcher implements AutoCloseable {
         try {
             processor.run(b, rows);
         } catch (Throwable t) {
+            if (t instanceof Error) {
+                reportError(t);     // an engine's Exception is the batch's answer; an Error is also news for the handler
+            }
             long end = System.nanoTime();
             metrics.failedBatches.incrementAndGet();
             metrics.failed.addAndGet(rows);
@@ -462,7 +576,8 @@ public final class DynamicBatcher implements AutoCloseable {
             BatchRequest req = requests[ids[r]];
             try {
                 processor.output(b, r, req);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                reportError(e);
                 metrics.failed.incrementAndGet();
                 complete(req, BatchStatus.FAILED, e, end);
                 continue;
@@ -493,29 +608,90 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     private void complete(BatchRequest r, int status, Throwable error, long now) {
-        if (status == BatchStatus.TIMEOUT) {
-            metrics.timedOut.incrementAndGet();
-        } else if (status == BatchStatus.SHUTDOWN) {
-            metrics.shutdown.incrementAndGet();
-        }
-        metrics.endToEndNanos.recordValue(Math.max(0, now - r.enqueueNanos));
-        Completion cb = r.callback;
-        r.error = error;
-        r.completeNanos = now;
-        if (cb != null) {
-            // The callback runs before the status is published: once a caller sees the request
-            // answered, nobody (not even its callback) still reads it, so it may be reused at once.
-            try {
-                cb.onComplete(r, status);
-            } catch (RuntimeException e) {
-                // a callback's failure must not stop the batcher or other callbacks
+        try {
+            if (status == BatchStatus.TIMEOUT) {
+                metrics.timedOut.incrementAndGet();
+            } else if (status == BatchStatus.SHUTDOWN) {
+                metrics.shutdown.incrementAndGet();
+            }
+            metrics.endToEndNanos.recordValue(Math.min(Math.max(0, now - r.enqueueNanos), BatcherMetrics.MAX_NANOS));
+            Completion cb = r.callback;
+            r.error = error;
+            r.completeNanos = now;
+            if (cb != null) {
+                // The callback runs before the status is published: once a caller sees the request
+                // answered, nobody (not even its callback) still reads it, so it may be reused at once.
+                try {
+                    cb.onComplete(r, status);
+                } catch (Throwable t) {
+                    // a callback's failure (even an Error) must not stop the batcher or other callbacks
+                    reportError(t);
+                }
+            }
+        } finally {
+            r.complete(status);
+            Thread waiter = r.waiter;
+            if (waiter != null) {
+                LockSupport.unpark(waiter);
             }
         }
-        r.complete(status);
-        Thread waiter = r.waiter;
-        if (waiter != null) {
-            LockSupport.unpark(waiter);
+    }
+
+    /** Counts {@code t} and hands it to the error handler; a handler that throws ends the batcher thread. */
+    private void reportError(Throwable t) {
+        metrics.errors.incrementAndGet();
+        errorHandler.onError(t);
+    }
+
+    private void logError(Throwable t) {
+        System.getLogger(DynamicBatcher.class.getName()).log(System.Logger.Level.WARNING,
+                "batcher " + config.threadName + ": caught on the batcher thread", t);
+    }
+
+    /**
+     * The batcher thread is dying (its error handler threw): turn closed and answer everything
+     * pending (staged rows FAILED, queued records SHUTDOWN) so no caller waits for ever.
+     */
+    private void failEverything() {
+        synchronized (state) {
+            state.set(CLOSING);
         }
+        failQueued = true;
+        long now = System.nanoTime();
+        for (int b = 0; b < pending.length; b++) {
+            for (int r = 0; r < pending[b]; r++) {
+                try {
+                    complete(requests[rowRequest[b][r]], BatchStatus.FAILED, null, now);
+                } catch (Throwable ignored) {
+                    // complete() publishes the status in a finally; what failed here was its bookkeeping
+                }
+            }
+            pending[b] = 0;
+        }
+        stagedTotal = 0;
+        // producers that claimed before seeing CLOSING commit or abort within a few instructions
+        long[] tail = {rings[0].producerPosition(), rings[1].producerPosition()};
+        long end = System.nanoTime() + 1_000_000_000L;
+        while ((rings[0].consumerPosition() < tail[0] || rings[1].consumerPosition() < tail[1]) && System.nanoTime() - end < 0) {
+            try {
+                drainOnce();
+            } catch (Throwable ignored) {
+                // onRecord answers each record before anything can throw; keep draining
+            }
+        }
+    }
+
+    /** Frees the rings' memory once no producer is inside submit (bounded wait; on time-out the memory stays). */
+    private void releaseMemory() {
+        state.set(CLOSED);
+        long end = System.nanoTime() + config.closeTimeoutNanos;
+        while (producers.get() != 0) {
+            if (System.nanoTime() - end > 0) {
+                return;     // a producer is stuck inside submit: leave the memory to it
+            }
+            Thread.onSpinWait();
+        }
+        memory.close();
     }
 
     /** Closes with the configured {@link BatcherConfig.CloseMode} (DRAIN by default). */
@@ -538,9 +714,16 @@ public final class DynamicBatcher implements AutoCloseable {
         LockSupport.unpark(thread);
         if (Thread.currentThread() != thread) {
             boolean interrupted = false;
+            long end = System.nanoTime() + config.closeTimeoutNanos;
             while (thread.isAlive()) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    System.getLogger(DynamicBatcher.class.getName()).log(System.Logger.Level.WARNING, "batcher " + config.threadName
+                            + ": still running after closeTimeout (a stuck engine run?); close returns, the thread finishes on its own");
+                    break;
+                }
                 try {
-                    thread.join();
+                    thread.join(Math.max(1, left / 1_000_000L));
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
@@ -549,5 +732,10 @@ public final class DynamicBatcher implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** True once the batcher thread has finished (everything accepted answered, memory freed). */
+    public boolean isTerminated() {
+        return !thread.isAlive();
     }
 }

@@ -21,6 +21,12 @@ final class DoublingProcessor implements BatchProcessor {
     final AtomicInteger runs = new AtomicInteger();
     final AtomicInteger maxRowsSeen = new AtomicInteger();
     volatile long runDelayNanos;
+    /** Runs at the start of every run (to block on a latch, or to throw). */
+    volatile Runnable beforeRun;
+    /** Thrown (once) by the next stage. */
+    volatile Error stageError;
+    /** Returned (once) by the next bucketOf, when not null. */
+    volatile Integer badBucket;
 
     DoublingProcessor(int width, int maxBatch) {
         this.width = width;
@@ -31,6 +37,11 @@ final class DoublingProcessor implements BatchProcessor {
 
     @Override
     public void stage(int bucket, int row, MemorySegment src, long offset, int length, int lengthKey) {
+        Error e = stageError;
+        if (e != null) {
+            stageError = null;
+            throw e;
+        }
         if (length != width * 8) {
             throw new IllegalArgumentException("row of " + length + " bytes, expected " + width * 8);
         }
@@ -43,7 +54,21 @@ final class DoublingProcessor implements BatchProcessor {
     }
 
     @Override
+    public int bucketOf(int lengthKey) {
+        Integer b = badBucket;
+        if (b != null) {
+            badBucket = null;
+            return b;
+        }
+        return 0;
+    }
+
+    @Override
     public void run(int bucket, int rows) {
+        Runnable r = beforeRun;
+        if (r != null) {
+            r.run();
+        }
         runs.incrementAndGet();
         maxRowsSeen.accumulateAndGet(rows, Math::max);
         if (runDelayNanos > 0) {
