@@ -69,6 +69,9 @@ final class AdviseCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the table as JSON.")
     Path json;
 
+    /** Interleaved timing rounds for the rows measured here. */
+    static final int ROUNDS = 5;
+
     /** One measured configuration. */
     record Row(String hardware, String engine, String precision, int batch, double p50Us, double p99Us, double throughput, double pricePerHour,
             String source) {
@@ -186,19 +189,34 @@ final class AdviseCommand implements Callable<Integer> {
         }
         List<Row> rows = new ArrayList<>();
         int maxBatch = java.util.Arrays.stream(batches).max().orElse(1);
-        for (String precision : List.of("fp32", "int8")) {
-            Path f = precision.equals("fp32") ? file : int8;
-            try (OrtCpuEngine e = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(maxBatch).defaultMaxDimension(seq).build())) {
-                long vocab = VocabularyProbe.vocabularySize(file, "input_ids").orElse(BenchCommand.DEFAULT_VOCAB);
+        long vocab = VocabularyProbe.vocabularySize(file, "input_ids").orElse(BenchCommand.DEFAULT_VOCAB);
+        List<OrtCpuEngine> engines = new ArrayList<>();
+        try {
+            // every (precision, batch) row timed interleaved, round after round, so the VM's drift hits them alike
+            List<Measurement.Turn> turns = new ArrayList<>();
+            List<String[]> labels = new ArrayList<>();
+            for (String precision : List.of("fp32", "int8")) {
+                Path f = precision.equals("fp32") ? file : int8;
+                OrtCpuEngine e = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(maxBatch).defaultMaxDimension(seq).build());
+                engines.add(e);
                 Batch b = e.newBatch();
                 for (int bs : batches) {
-                    RandomInputs.fill(b, bs, seq, vocab, 1);
-                    LatencyStats s = Measurement.timed(e, b, bs, Math.min(1, seconds / 4), seconds, 10);
-                    out.printf(Locale.ROOT, "  measured cpu onnxruntime %s batch %d: p99 %.3f ms, %.1f inferences/s%n", precision, bs,
-                            s.p99Us() / 1000, s.itemsPerSecond());
-                    rows.add(new Row(hw, "onnxruntime-cpu", precision, bs, s.p50Us(), s.p99Us(), s.itemsPerSecond(), price, "measured here"));
+                    turns.add(new Measurement.Turn(e, b, bs, () -> RandomInputs.fill(b, bs, seq, vocab, 1)));
+                    labels.add(new String[] {precision, Integer.toString(bs)});
                 }
             }
+            List<Measurement.Interleaved> measured = Measurement.interleaved(turns, ROUNDS, seconds, 10);
+            for (int i = 0; i < turns.size(); i++) {
+                Measurement.Interleaved m = measured.get(i);
+                String precision = labels.get(i)[0];
+                int bs = Integer.parseInt(labels.get(i)[1]);
+                out.printf(Locale.ROOT, "  measured cpu onnxruntime %s batch %d: p99 %.3f ms, %.1f inferences/s (median of %d interleaved rounds, %.1f-%.1f)%n",
+                        precision, bs, m.latency().p99Us() / 1000, m.throughputMedian(), m.rounds(), m.throughputMin(), m.throughputMax());
+                rows.add(new Row(hw, "onnxruntime-cpu", precision, bs, m.latency().p50Us(), m.latency().p99Us(), m.throughputMedian(), price,
+                        "measured here"));
+            }
+        } finally {
+            engines.forEach(OrtCpuEngine::close);
         }
         return rows;
     }

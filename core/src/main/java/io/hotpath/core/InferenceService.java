@@ -37,14 +37,21 @@ public final class InferenceService implements AutoCloseable {
     private final Request[] requests;
     private final int maxLength;
     private final boolean hasLength;
+    /** Staging rows of the batch processor: freed by close once the batcher thread has finished. */
     private final Arena arena = Arena.ofShared();
+    /** Requests' cache keys: they live as long as the requests (callers keep them past a close). */
+    private final Arena keyArena = Arena.ofAuto();
     private final io.hotpath.cache.PredictionCache cache;
     private final long modelId;
     private final double keyQuantum;
+    /** Callers inside infer/inferAsync/await; close frees the cache and the service's memory only when none is. */
+    private final CloseGuard guard = new CloseGuard();
+    private final long closeTimeoutNanos;
 
     private InferenceService(Builder b) {
         this.engine = b.engine;
         this.closeEngine = b.closeEngine;
+        this.closeTimeoutNanos = b.closeTimeoutNanos;
         String symbol = lengthSymbol(engine.inputs());
         this.hasLength = symbol != null;
         Batch probe = engine.newBatch();
@@ -160,7 +167,7 @@ public final class InferenceService implements AutoCloseable {
     public Request newRequest() {
         var handle = batcher.newRequest();
         Request r = new Request(handle, engine.inputs(), inLayout, engine.outputs(), outLayout, maxLength, hasLength,
-                cache == null ? null : arena.allocate(inLayout.totalBytes * 2 + 8, 64));
+                cache == null ? null : keyArena.allocate(inLayout.totalBytes * 2 + 8, 64));
         if (cache != null) {
             r.service = this;
         }
@@ -174,15 +181,23 @@ public final class InferenceService implements AutoCloseable {
      * Allocation-free.
      */
     public int infer(Request request) {
-        prepare(request);
-        if (cache != null && fromCache(request)) {
-            return BatchStatus.OK;
+        batcher.checkNotBatcherThread();
+        if (!guard.tryEnter()) {
+            return BatchStatus.SHUTDOWN;
         }
-        int s = batcher.infer(request.handle);
-        if (s == BatchStatus.OK && cache != null) {
-            remember(request);
+        try {
+            prepare(request);
+            if (cache != null && fromCache(request)) {
+                return BatchStatus.OK;
+            }
+            int s = batcher.infer(request.handle);
+            if (s == BatchStatus.OK && cache != null) {
+                remember(request);
+            }
+            return s;
+        } finally {
+            guard.exit();
         }
-        return s;
     }
 
     /**
@@ -190,18 +205,29 @@ public final class InferenceService implements AutoCloseable {
      * Returns PENDING when queued, or REJECTED / SHUTDOWN at once (the callback does not run).
      */
     public int inferAsync(Request request, RequestCallback callback) {
-        prepare(request);
-        if (cache != null && fromCache(request)) {
-            if (callback != null) {
-                callback.onComplete(request, BatchStatus.OK);
-            }
-            return BatchStatus.OK;
+        if (!guard.tryEnter()) {
+            return BatchStatus.SHUTDOWN;
         }
-        request.callback = callback;
-        return batcher.inferAsync(request.handle, request.adapter);
+        try {
+            prepare(request);
+            if (cache != null && fromCache(request)) {
+                if (callback != null) {
+                    callback.onComplete(request, BatchStatus.OK);
+                }
+                return BatchStatus.OK;
+            }
+            request.callback = callback;
+            return batcher.inferAsync(request.handle, request.adapter);
+        } finally {
+            guard.exit();
+        }
     }
 
-    /** Waits for a request queued with {@link #inferAsync} and returns its status. */
+    /**
+     * Waits for a request queued with {@link #inferAsync} and returns its status (TIMEOUT at the
+     * request's deadline at the latest; see {@link DynamicBatcher#await}). Refused on the batcher
+     * thread, where it would wait for itself.
+     */
     public int await(Request request) {
         return request.cachedStatus != 0 ? request.cachedStatus : batcher.await(request.handle);
     }
@@ -225,7 +251,7 @@ public final class InferenceService implements AutoCloseable {
                 java.lang.foreign.MemorySegment in = r.handle.input();
                 for (long e = 0; e < bytes / 4; e++) {
                     float v = in.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, inLayout.offset[i] + e * 4);
-                    key.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at, (long) Math.rint(v / keyQuantum));
+                    key.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at, quantized(v, keyQuantum));
                     at += 8;
                 }
             } else {
@@ -234,6 +260,17 @@ public final class InferenceService implements AutoCloseable {
             }
         }
         r.keyLength = (int) at;
+    }
+
+    /** Bucket of {@code v}: rint(v / quantum) when that is a long far from overflow; else a code of the exact bits. */
+    static long quantized(float v, double quantum) {
+        double q = Math.rint(v / quantum);
+        if (Math.abs(q) < 0x1p62) {      // false for NaN and infinities too
+            return (long) q;
+        }
+        // NaN, infinities and values whose bucket would saturate keep their exact bits, in a range
+        // (below -2^62) no rounded bucket reaches: 3e30 no longer shares 1e30's answer, NaN not 0's
+        return Long.MIN_VALUE + (Float.floatToRawIntBits(v) & 0xFFFF_FFFFL);
     }
 
     private boolean fromCache(Request r) {
@@ -267,16 +304,30 @@ public final class InferenceService implements AutoCloseable {
 
     /** As {@link #close()}, with an explicit {@link BatcherConfig.CloseMode}. */
     public void close(BatcherConfig.CloseMode mode) {
+        if (!guard.refuse()) {
+            return;     // closed already
+        }
+        // new calls answer SHUTDOWN from here; the batcher answers what it accepted, which lets
+        // callers blocked inside infer/await return and leave the guard
         if (mode == null) {
             batcher.close();
         } else {
             batcher.close(mode);
         }
-        if (cache != null) {
+        boolean callersLeft = guard.awaitDrained(closeTimeoutNanos);
+        boolean batcherDone = batcher.isTerminated();
+        if (cache != null && callersLeft) {
             cache.close();
         }
         if (closeEngine) {
-            engine.close();
+            engine.close();     // waits (bounded) for a run in flight itself
+        }
+        if (callersLeft && batcherDone) {
+            arena.close();      // staging rows: the batcher thread that used them has finished
+        } else {
+            System.getLogger(InferenceService.class.getName()).log(System.Logger.Level.WARNING, "inference service over " + engine.name()
+                    + ": " + (batcherDone ? guard.inside() + " caller(s) still inside" : "the batcher thread is still running (a stuck engine run?)")
+                    + " after closeTimeout; its memory is left allocated rather than freed under them");
         }
     }
 
@@ -288,6 +339,7 @@ public final class InferenceService implements AutoCloseable {
         private boolean closeEngine = true;
         private java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> cacheOptions;
         private double keyQuantum;
+        private long closeTimeoutNanos = 30_000_000_000L;
 
         private Builder(Engine engine) {
             this.engine = java.util.Objects.requireNonNull(engine, "engine");
@@ -338,6 +390,16 @@ public final class InferenceService implements AutoCloseable {
                 throw HotpathException.invalidArgument("cacheKeyQuantum must be a finite value >= 0, was " + quantum);
             }
             this.keyQuantum = quantum;
+            return this;
+        }
+
+        /** How long close waits for the batcher and for callers still inside (default 30 s); past it memory is left allocated. */
+        public Builder closeTimeout(java.time.Duration d) {
+            if (d.isNegative()) {
+                throw HotpathException.invalidArgument("closeTimeout must not be negative, was " + d);
+            }
+            this.closeTimeoutNanos = d.toNanos();
+            batching.closeTimeout(d);
             return this;
         }
 
