@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code hotpath} command. */
 @Command(name = "hotpath", mixinStandardHelpOptions = true, version = "hotpath 0.1.0",
         description = "Hotpath: a GC-free inference runtime for the JVM.",
-        subcommands = {DemoCommand.class, BenchCommand.class, OptimizeCommand.class, AdviseCommand.class, InfoCommand.class})
+        subcommands = {DemoCommand.class, BenchCommand.class, OptimizeCommand.class, AdviseCommand.class, InfoCommand.class, SoakCommand.class})
 public final class HotpathCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
