@@ -62,8 +62,14 @@ public final class CacheLayoutDescriptor {
     private CacheLayoutDescriptor() {
     }
 
-    /** Bytes of a record with these key and value lengths, rounded up to 8. */
-    public static int recordLength(int keyLength, int valueLength) {
-        return (HEADER_LENGTH + keyLength + valueLength + 7) & ~7;
+    /**
+     * Bytes of a record with these key and value lengths, rounded up to 8. A long: two int
+     * lengths and the header can exceed an int. Negative lengths are an IllegalArgumentException.
+     */
+    public static long recordLength(int keyLength, int valueLength) {
+        if (keyLength < 0 || valueLength < 0) {
+            throw new IllegalArgumentException("negative key or value length: " + keyLength + ", " + valueLength);
+        }
+        return (HEADER_LENGTH + (long) keyLength + valueLength + 7) & ~7L;
     }
 }

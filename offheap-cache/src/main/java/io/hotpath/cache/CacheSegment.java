@@ -82,40 +82,76 @@ final class CacheSegment {
     @SuppressWarnings("unused")
     private volatile long sequence;
 
-    CacheSegment(MemorySegment mem, int expectedEntryBytes) {
-        this.mem = mem;
-        long bytes = mem.byteSize();
-        long estimatedLog = bytes * 90 / 100;
-        int s = 16;
-        while ((long) s * 3 / 4 < estimatedLog / expectedEntryBytes) {
-            s <<= 1;
+    /** The fewest index slots a segment has, whatever its entry size. */
+    static final int MIN_SLOTS = 16;
+    /** The most index slots a segment has (a 1 GiB segment of the smallest records needs far fewer). */
+    static final int MAX_SLOTS = 1 << 28;
+    /** The least log bytes a segment must keep for entries after its index. */
+    static final long MIN_LOG_BYTES = 1024;
+    /** The smallest segment: the smallest index plus the least log. A multiple of 64. */
+    static final long MIN_SEGMENT_BYTES = (indexBytes(MIN_SLOTS) + MIN_LOG_BYTES + 63) & ~63L;
+    /**
+     * The largest segment: log offsets and entry references are ints, and every sum of an offset
+     * and a record length must stay below 2^31.
+     */
+    static final long MAX_SEGMENT_BYTES = 1L << 30;
+
+    /**
+     * Where everything lives in a segment of {@code bytes} bytes, computed before any memory is
+     * allocated. The index (with the ghost table) is sized for the entries the log can hold at
+     * {@code expectedEntryBytes} (key plus value) per entry, but never takes more than a third of
+     * the segment, and never has fewer than {@link #MIN_SLOTS} slots.
+     */
+    record Layout(long bytes, int slots, int ghostSlots, long fixed, int smallCap, int maxRecord, int mainCap) {
+        /** Requires {@code MIN_SEGMENT_BYTES <= bytes <= MAX_SEGMENT_BYTES} and {@code expectedEntryBytes >= 1}. */
+        static Layout of(long bytes, int expectedEntryBytes) {
+            if (bytes < MIN_SEGMENT_BYTES || bytes > MAX_SEGMENT_BYTES || expectedEntryBytes < 1) {
+                throw new IllegalArgumentException("segment of " + bytes + " bytes for entries of " + expectedEntryBytes
+                        + " bytes: outside " + MIN_SEGMENT_BYTES + ".." + MAX_SEGMENT_BYTES);
+            }
+            long record = CacheLayoutDescriptor.recordLength(0, expectedEntryBytes);
+            long estimatedEntries = bytes * 9 / 10 / record;
+            long indexShare = bytes / 3;
+            int s = MIN_SLOTS;
+            while (s < MAX_SLOTS && (long) s * 3 / 4 < estimatedEntries && indexBytes(s << 1) <= indexShare) {
+                s <<= 1;
+            }
+            int ghostSlots = ghostSlotsFor(s);
+            long fixed = indexBytes(s);
+            long avail = (bytes - fixed) & ~7L;           // >= MIN_LOG_BYTES: see MIN_SEGMENT_BYTES
+            int smallCap = (int) ((avail / 10) & ~7L);
+            int maxRecord = (smallCap / 2) & ~7;
+            int mainCap = (int) ((avail - smallCap - maxRecord) & ~7L);
+            return new Layout(bytes, s, ghostSlots, fixed, smallCap, maxRecord, mainCap);
         }
-        this.slots = s;
-        this.mask = s - 1;
-        this.maxEntries = s * 3 / 4;
-        long indexBytes = (long) s * SLOT_BYTES;
-        this.ghostBase = align(indexBytes);
-        int ghostSlots = Integer.highestOneBit(Math.max(16, s / 2));
-        this.ghostMask = ghostSlots - 1;
-        long fixed = align(ghostBase + (long) ghostSlots * 8);
-        long avail = (bytes - fixed) & ~7L;
-        if (avail < 1024) {
-            throw new IllegalArgumentException("a cache segment of " + bytes + " bytes leaves " + avail
-                    + " bytes for entries after its index; give the cache a larger budget or fewer segments");
-        }
-        int smallCap = (int) Math.min(Integer.MAX_VALUE / 2, (avail / 10) & ~7L);
-        this.maxRecord = (smallCap / 2) & ~7;
-        this.scratchBase = fixed;
-        this.logArea = scratchBase + maxRecord;
-        int mainCap = (int) Math.min(Integer.MAX_VALUE / 2, (avail - smallCap - maxRecord) & ~7L);
-        this.small = new Log(logArea, smallCap, 0);
-        this.main = new Log(logArea + smallCap, mainCap, smallCap);
-        this.stats = new long[4];
-        mem.fill((byte) 0);
     }
 
-    private static long align(long v) {
-        return (v + 7) & ~7L;
+    private static int ghostSlotsFor(int slots) {
+        return Math.max(16, slots / 2);
+    }
+
+    /** Bytes of an index of {@code slots} slots plus its ghost table (both 8-aligned). */
+    private static long indexBytes(int slots) {
+        return (long) slots * SLOT_BYTES + (long) ghostSlotsFor(slots) * 8;
+    }
+
+    CacheSegment(MemorySegment mem, Layout layout) {
+        if (mem.byteSize() != layout.bytes()) {
+            throw new IllegalArgumentException("segment memory of " + mem.byteSize() + " bytes for a layout of " + layout.bytes());
+        }
+        this.mem = mem;
+        this.slots = layout.slots();
+        this.mask = slots - 1;
+        this.maxEntries = slots * 3 / 4;
+        this.ghostBase = (long) slots * SLOT_BYTES;
+        this.ghostMask = layout.ghostSlots() - 1;
+        this.maxRecord = layout.maxRecord();
+        this.scratchBase = layout.fixed();
+        this.logArea = scratchBase + maxRecord;
+        this.small = new Log(logArea, layout.smallCap(), 0);
+        this.main = new Log(logArea + layout.smallCap(), layout.mainCap(), layout.smallCap());
+        this.stats = new long[4];
+        mem.fill((byte) 0);
     }
 
     // ------------------------------------------------------------------ reads (lock-free)
@@ -225,42 +261,49 @@ final class CacheSegment {
         SEQUENCE.setRelease(this, (long) SEQUENCE.getOpaque(this) + 1);
     }
 
+    /**
+     * Stores the entry; the caller has checked every length and range against {@code key} and
+     * {@code value}. A record too large for this segment is REJECTED_TOO_LARGE and changes nothing
+     * but the rejection count.
+     */
     int put(long hash, long modelId, MemorySegment key, long keyOffset, int keyLength, MemorySegment value, long valueOffset,
             int valueLength, long expiry) {
-        int length = CacheLayoutDescriptor.recordLength(keyLength, valueLength);
-        if (length > maxRecord) {
-            lock();
-            stats[1]++;
-            unlock();
-            return REJECTED_TOO_LARGE;
-        }
+        long recordBytes = CacheLayoutDescriptor.recordLength(keyLength, valueLength);
         lock();
         try {
+            if (recordBytes > maxRecord) {
+                stats[1]++;
+                return REJECTED_TOO_LARGE;
+            }
+            int length = (int) recordBytes;
             int existing = findSlot(hash, modelId, key, keyOffset, keyLength);
             if (existing >= 0) {
                 long rec = logArea + (mem.get(LONG, (long) existing * SLOT_BYTES + CacheLayoutDescriptor.SLOT_REF_OFFSET) & ~FREQ_MASK);
                 forget(existing, rec);
             }
-            while (stats[3] >= maxEntries) {
-                evictOne();
+            while (stats[3] >= maxEntries && evictOne()) {
+                // evict until an index slot is free (or nothing is left to evict)
             }
             // S3-FIFO admits new keys to the small FIFO; while main still has free room (the cache
             // is filling up) they go to main directly, so no memory sits idle.
             Log target = ghostContains(hash) || hasRoom(main, length) ? main : small;
-            if (!makeRoom(target, length)) {
+            if (stats[3] >= maxEntries || !makeRoom(target, length)) {
                 stats[1]++;
                 return REJECTED_TOO_LARGE;
             }
             int at = append(target, length);
             long rec = target.base + at;
+            // The record stays dead (and unindexed) until it is complete: should copying the
+            // caller's memory fail, the log still parses and no slot points at a half record.
             mem.set(INT, rec + RECORD_LENGTH_OFFSET, length);
-            mem.set(INT, rec + KEY_LENGTH_OFFSET, keyLength);
+            mem.set(INT, rec + KEY_LENGTH_OFFSET, DEAD);
+            MemorySegment.copy(key, keyOffset, mem, rec + HEADER_LENGTH, keyLength);
+            MemorySegment.copy(value, valueOffset, mem, rec + HEADER_LENGTH + keyLength, valueLength);
             mem.set(INT, rec + VALUE_LENGTH_OFFSET, valueLength);
             mem.set(LONG, rec + HASH_OFFSET, hash);
             mem.set(LONG, rec + MODEL_OFFSET, modelId);
             mem.set(LONG, rec + EXPIRY_OFFSET, expiry);
-            MemorySegment.copy(key, keyOffset, mem, rec + HEADER_LENGTH, keyLength);
-            MemorySegment.copy(value, valueOffset, mem, rec + HEADER_LENGTH + keyLength, valueLength);
+            mem.set(INT, rec + KEY_LENGTH_OFFSET, keyLength);
             insertSlot(hash, target.refBase + at);
             stats[3]++;
             stats[2] += length;
@@ -301,12 +344,9 @@ final class CacheSegment {
         removeSlot(slot);
     }
 
-    private void evictOne() {
-        if (small.used > 0) {
-            evictTail(small);
-        } else {
-            evictTail(main);
-        }
+    /** Processes one record at the end of the small log, or of main when small is empty; false when both are empty. */
+    private boolean evictOne() {
+        return small.used > 0 ? evictTail(small) : evictTail(main);
     }
 
     /** Evicts from {@code log}'s end until {@code length} contiguous bytes are free at its head. */

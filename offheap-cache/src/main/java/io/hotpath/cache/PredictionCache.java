@@ -18,14 +18,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Return codes: {@link #get} gives the value length, {@link #MISS} or {@link #BUFFER_TOO_SMALL};
  * {@link #put} gives {@link #STORED} or {@link #REJECTED_TOO_LARGE} (a key plus value larger than
- * a segment's largest record, {@link #maxRecordBytes()}). After {@link #close()} every call is an
- * {@link IllegalStateException}; the memory is returned.
+ * a segment's largest record, {@link #maxRecordBytes()}). A length, offset or TTL that is negative
+ * or does not fit the segment it describes is an {@link IllegalArgumentException}, thrown before
+ * the cache changes. After {@link #close()} every call is an {@link IllegalStateException}; the
+ * memory is returned.
  */
 public final class PredictionCache implements AutoCloseable {
     public static final int MISS = CacheSegment.MISS;
     public static final int BUFFER_TOO_SMALL = CacheSegment.BUFFER_TOO_SMALL;
     public static final int STORED = CacheSegment.STORED;
     public static final int REJECTED_TOO_LARGE = CacheSegment.REJECTED_TOO_LARGE;
+
+    /** TTLs above this (2^62 ns, about 146 years), {@code Long.MAX_VALUE} included, mean no expiry. */
+    public static final long MAX_TTL_NANOS = 1L << 62;
+    /** The most segments a cache has. */
+    public static final int MAX_SEGMENTS = 4096;
+    /** The largest budget: {@link #MAX_SEGMENTS} segments of 1 GiB (4 TiB). */
+    public static final long MAX_BUDGET_BYTES = MAX_SEGMENTS * CacheSegment.MAX_SEGMENT_BYTES;
 
     private static final VarHandle COUNTERS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final int STRIPES = 64;
@@ -40,34 +49,68 @@ public final class PredictionCache implements AutoCloseable {
     private final long allocated;
     private final long[] hits = new long[STRIPES * STRIDE];
     private final long[] misses = new long[STRIPES * STRIDE];
+    private final long[] rejected = new long[STRIPES * STRIDE];   // puts refused before reaching a segment
     private final AtomicBoolean closed = new AtomicBoolean();
     private final boolean gcManaged;
+    private final int maxRecord;
 
-    private PredictionCache(Builder b) {
+    /** Called by {@link Builder#build()} once every size has been checked; allocates. */
+    private PredictionCache(Builder b, int n, CacheSegment.Layout layout) {
         this.gcManaged = b.gcManaged;
         this.budget = b.budgetBytes;
         this.ttlNanos = b.ttlNanos;
         this.hasher = b.hasher;
-        int n = b.segments > 0 ? b.segments : defaultSegments(budget);
-        long perSegment = (budget / n) & ~63L;
+        long perSegment = layout.bytes();
         this.arena = b.gcManaged ? Arena.ofAuto() : Arena.ofShared();
         try {
-            MemorySegment all = arena.allocate(perSegment * n, 64);
+            MemorySegment all;
+            try {
+                all = arena.allocate(perSegment * n, 64);
+            } catch (OutOfMemoryError e) {
+                throw new IllegalArgumentException("budgetBytes " + budget + ": cannot allocate " + perSegment * n
+                        + " bytes off-heap (" + e.getMessage() + "); give the cache a smaller budget", e);
+            }
             this.segments = new CacheSegment[n];
             for (int i = 0; i < n; i++) {
-                segments[i] = new CacheSegment(all.asSlice(perSegment * i, perSegment), b.expectedEntryBytes);
+                segments[i] = new CacheSegment(all.asSlice(perSegment * i, perSegment), layout);
             }
             this.allocated = perSegment * n;
         } catch (RuntimeException e) {
-            arena.close();
+            if (!b.gcManaged) {
+                arena.close();      // an automatic arena cannot be closed: the collector returns its memory
+            }
             throw e;
         }
+        this.maxRecord = layout.maxRecord();
         this.segmentShift = 64 - Integer.numberOfTrailingZeros(n);
     }
 
-    private static int defaultSegments(long budget) {
-        long n = Math.max(1, Math.min(64, budget / (256 * 1024)));
-        return Integer.highestOneBit((int) n);
+    /**
+     * One segment per 256 KiB of budget, at most 64; more when segments would exceed their largest
+     * size (1 GiB). A power of two.
+     */
+    static int defaultSegments(long budget) {
+        long bySize = Long.highestOneBit(Math.max(1, Math.min(64, budget / (256 * 1024))));
+        long bySegmentLimit = (budget + CacheSegment.MAX_SEGMENT_BYTES - 1) / CacheSegment.MAX_SEGMENT_BYTES;
+        long n = Math.max(bySize, bySegmentLimit);
+        return (int) (Long.bitCount(n) == 1 ? n : Long.highestOneBit(n) << 1);
+    }
+
+    /** The expiry word for a TTL: 0 (never) for no TTL or one above {@link #MAX_TTL_NANOS}. */
+    static long expiry(long now, long ttl) {
+        if (ttl == 0 || ttl > MAX_TTL_NANOS) {
+            return 0;
+        }
+        long e = now + ttl;         // may wrap: expiries are compared by difference with System.nanoTime()
+        return e == 0 ? 1 : e;
+    }
+
+    /** IllegalArgumentException unless [offset, offset + length) lies within {@code s}. Allocation-free when it does. */
+    private static void checkRange(String what, MemorySegment s, long offset, int length) {
+        if (length < 0 || offset < 0 || offset > s.byteSize() - length) {
+            throw new IllegalArgumentException(what + ": " + length + " bytes at offset " + offset + " do not lie within its segment of "
+                    + s.byteSize() + " bytes" + (length < 0 ? " (a negative length)" : offset < 0 ? " (a negative offset)" : ""));
+        }
     }
 
     public static Builder builder() {
@@ -80,6 +123,11 @@ public final class PredictionCache implements AutoCloseable {
      */
     public int get(long modelId, MemorySegment key, long keyOffset, int keyLength, MemorySegment out, long outOffset, int outCapacity) {
         checkOpen();
+        checkRange("key", key, keyOffset, keyLength);
+        checkRange("out", out, outOffset, outCapacity);
+        if (out.isReadOnly()) {
+            throw new IllegalArgumentException("out is a read-only segment");
+        }
         long h = hash(modelId, key, keyOffset, keyLength);
         int r = segment(h).get(h, modelId, key, keyOffset, keyLength, out, outOffset, outCapacity);
         count(r >= 0 ? hits : misses);
@@ -93,17 +141,24 @@ public final class PredictionCache implements AutoCloseable {
 
     /**
      * Stores (modelId, key) -> value, replacing an earlier value, evicting as needed. {@code ttl}
-     * in nanoseconds, 0 for none. Returns {@link #STORED} or {@link #REJECTED_TOO_LARGE}. Allocation-free.
+     * in nanoseconds, 0 for none (as is one above {@link #MAX_TTL_NANOS}). Returns {@link #STORED}
+     * or {@link #REJECTED_TOO_LARGE}; every argument is checked before anything changes.
+     * Allocation-free.
      */
     public int put(long modelId, MemorySegment key, long keyOffset, int keyLength, MemorySegment value, long valueOffset,
                    int valueLength, long ttl) {
         checkOpen();
-        if (keyLength < 0 || valueLength < 0) {
-            throw new IllegalArgumentException("negative key or value length: " + keyLength + ", " + valueLength);
+        checkRange("key", key, keyOffset, keyLength);
+        checkRange("value", value, valueOffset, valueLength);
+        if (ttl < 0) {
+            throw new IllegalArgumentException("ttl must be >= 0 nanoseconds (0: no expiry), was " + ttl);
+        }
+        if (CacheLayoutDescriptor.recordLength(keyLength, valueLength) > maxRecord) {
+            count(rejected);        // before hashing: a huge key is refused without being read
+            return REJECTED_TOO_LARGE;
         }
         long h = hash(modelId, key, keyOffset, keyLength);
-        long expiry = ttl > 0 ? Math.max(1, System.nanoTime() + ttl) : 0;
-        return segment(h).put(h, modelId, key, keyOffset, keyLength, value, valueOffset, valueLength, expiry);
+        return segment(h).put(h, modelId, key, keyOffset, keyLength, value, valueOffset, valueLength, expiry(System.nanoTime(), ttl));
     }
 
     /** Removes every entry of {@code modelId} (for example when that model is reloaded); returns how many. */
@@ -168,7 +223,7 @@ public final class PredictionCache implements AutoCloseable {
 
     /** The largest key plus value (plus a 40-byte header, rounded to 8) one entry may have. */
     public int maxRecordBytes() {
-        return segments[0].maxRecord;
+        return maxRecord;
     }
 
     public int segmentCount() {
@@ -189,7 +244,7 @@ public final class PredictionCache implements AutoCloseable {
 
     /** Puts refused (too large for a record). */
     public long rejectedInserts() {
-        return sumSegments(CacheSegment::rejected);
+        return sum(rejected) + sumSegments(CacheSegment::rejected);
     }
 
     /** Bytes of live entries (headers included). */
@@ -220,7 +275,11 @@ public final class PredictionCache implements AutoCloseable {
                 + " bytesUsed=" + bytesUsed() + " hits=" + hits() + " misses=" + misses() + " evictions=" + evictions() + "]";
     }
 
-    /** Builds a {@link PredictionCache}; {@link #build()} validates once. */
+    /**
+     * Builds a {@link PredictionCache}; {@link #build()} validates every option, and the sizes they
+     * lead to, before it allocates anything. A refusal is an IllegalArgumentException naming the
+     * option and its value.
+     */
     public static final class Builder {
         private long budgetBytes;
         private int segments;
@@ -232,28 +291,38 @@ public final class PredictionCache implements AutoCloseable {
         private Builder() {
         }
 
-        /** The fixed off-heap budget in bytes (required, > 0). */
+        /**
+         * The fixed off-heap budget in bytes (required, > 0, at most {@link #MAX_BUDGET_BYTES}; at
+         * least {@link #minimumBudgetBytes(int)} for the segment count).
+         */
         public Builder budgetBytes(long bytes) {
             this.budgetBytes = bytes;
             return this;
         }
 
-        /** Segments (a power of two); default: one per 256 KiB of budget, at most 64. */
+        /**
+         * Segments (a power of two, at most {@link #MAX_SEGMENTS}); 0 (default): one per 256 KiB of
+         * budget, at most 64, or more where segments would exceed 1 GiB.
+         */
         public Builder segments(int n) {
             this.segments = n;
             return this;
         }
 
-        /** Default time to live of an entry in nanoseconds; 0 (default) = no expiry. */
+        /**
+         * Default time to live of an entry in nanoseconds; 0 (default) = no expiry, as is any TTL
+         * above {@link #MAX_TTL_NANOS} ({@code Long.MAX_VALUE} included).
+         */
         public Builder ttlNanos(long nanos) {
             this.ttlNanos = nanos;
             return this;
         }
 
         /**
-         * The typical key plus value size (default 1 KiB). It sizes the index: with smaller
-         * entries the cache holds at most budget/this many entries; with larger ones the index is
-         * a little larger than needed.
+         * The typical key plus value size (default 1 KiB, at least 1). It sizes the index: with
+         * smaller entries the cache holds fewer entries than its logs could; with larger ones the
+         * index is a little larger than needed. The index never takes more than a third of a
+         * segment, so any size works with any budget that is not too small.
          */
         public Builder expectedEntryBytes(int bytes) {
             this.expectedEntryBytes = bytes;
@@ -272,27 +341,52 @@ public final class PredictionCache implements AutoCloseable {
 
         /** The key hash (default XXH3 with a random seed per cache, see {@link KeyHasher#xxh3(long)}); tests use a weak one to force collisions. */
         public Builder hasher(KeyHasher h) {
-            this.hasher = java.util.Objects.requireNonNull(h);
+            this.hasher = java.util.Objects.requireNonNull(h, "hasher");
             return this;
+        }
+
+        /** The smallest budget that builds with {@code segments} segments (0: the default count). */
+        public static long minimumBudgetBytes(int segments) {
+            return Math.max(1, segments) * CacheSegment.MIN_SEGMENT_BYTES;
         }
 
         public PredictionCache build() {
             if (budgetBytes <= 0) {
                 throw new IllegalArgumentException("budgetBytes must be > 0, was " + budgetBytes);
             }
-            if (segments < 0 || (segments > 0 && Integer.bitCount(segments) != 1)) {
-                throw new IllegalArgumentException("segments must be a power of two, was " + segments);
+            if (budgetBytes > MAX_BUDGET_BYTES) {
+                throw new IllegalArgumentException("budgetBytes " + budgetBytes + " is more than the largest cache, "
+                        + MAX_BUDGET_BYTES + " bytes (" + MAX_SEGMENTS + " segments of " + CacheSegment.MAX_SEGMENT_BYTES + " bytes)");
             }
-            if (expectedEntryBytes < 16) {
-                throw new IllegalArgumentException("expectedEntryBytes must be >= 16, was " + expectedEntryBytes);
+            if (segments < 0 || segments > MAX_SEGMENTS || (segments > 0 && Integer.bitCount(segments) != 1)) {
+                throw new IllegalArgumentException("segments must be a power of two from 1 to " + MAX_SEGMENTS
+                        + " (or 0 for the default), was " + segments);
+            }
+            if (expectedEntryBytes < 1) {
+                throw new IllegalArgumentException("expectedEntryBytes must be >= 1, was " + expectedEntryBytes);
             }
             if (ttlNanos < 0) {
-                throw new IllegalArgumentException("ttlNanos must be >= 0, was " + ttlNanos);
+                throw new IllegalArgumentException("ttlNanos must be >= 0 (0: no expiry), was " + ttlNanos);
             }
+            int n = segments > 0 ? segments : defaultSegments(budgetBytes);
+            long perSegment = (budgetBytes / n) & ~63L;
+            if (perSegment < CacheSegment.MIN_SEGMENT_BYTES) {
+                long minimum = minimumBudgetBytes(n);
+                throw new IllegalArgumentException("budgetBytes " + budgetBytes + " is too small for " + n + (n == 1 ? " segment" : " segments")
+                        + ": each needs at least " + CacheSegment.MIN_SEGMENT_BYTES + " bytes for its index and entries;"
+                        + " give budgetBytes at least " + minimum + (n > 1 ? " (or fewer segments)" : ""));
+            }
+            if (perSegment > CacheSegment.MAX_SEGMENT_BYTES) {
+                int needed = defaultSegments(budgetBytes);
+                throw new IllegalArgumentException("budgetBytes " + budgetBytes + " in " + n + (n == 1 ? " segment" : " segments")
+                        + " makes segments of " + perSegment + " bytes, more than the largest, " + CacheSegment.MAX_SEGMENT_BYTES
+                        + "; use segments(" + needed + ") or more, or leave segments at the default");
+            }
+            CacheSegment.Layout layout = CacheSegment.Layout.of(perSegment, expectedEntryBytes);
             if (hasher == null) {
                 hasher = KeyHasher.xxh3(new java.security.SecureRandom().nextLong());
             }
-            return new PredictionCache(this);
+            return new PredictionCache(this, n, layout);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.hotpath.optimizer;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import io.hotpath.core.HotpathException;
 import io.hotpath.core.HotpathException.Category;
 import io.hotpath.onnx.proto.Onnx.GraphProto;
@@ -15,6 +16,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -29,7 +32,8 @@ import java.util.Set;
 /**
  * An ONNX model in memory, as the optimizer's passes read and edit it: the {@code ModelProto}
  * with every initializer's bytes inline. {@link #load} resolves external data files beside the
- * model (and refuses a location that leaves the model's directory); {@link #save} can write large
+ * model (and refuses a location whose real path, symbolic links followed, leaves the model's
+ * directory, and offsets or lengths outside the file); {@link #save} can write large
  * initializers back out as external data. Passes edit through {@link #edit()} and
  * {@link #replace(ModelProto)}; {@link #topologicalOrder()} sorts nodes so that each comes after
  * the producers of its inputs.
@@ -48,7 +52,10 @@ public final class OnnxModel {
 
     /**
      * Reads {@code file}; a missing file is NOT_FOUND, bytes that are not an ONNX model are
-     * INVALID_MODEL, an external-data location outside the model's directory is INVALID_ARGUMENT.
+     * INVALID_MODEL, an external-data location outside the model's directory (by its real path:
+     * symbolic links are followed before the check) is INVALID_ARGUMENT, an external-data offset
+     * or length that is not a byte count within the data file is INVALID_MODEL, and a tensor
+     * larger than a Java array can hold is UNSUPPORTED.
      */
     public static OnnxModel load(Path file) {
         ModelProto m;
@@ -69,6 +76,9 @@ public final class OnnxModel {
         return new OnnxModel(inlineExternalData(m, file.toAbsolutePath().getParent()));
     }
 
+    /** The most bytes one tensor's external data may have here: the largest Java array (ByteString holds one). */
+    static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+
     private static ModelProto inlineExternalData(ModelProto m, Path dir) {
         boolean any = false;
         for (TensorProto t : m.getGraph().getInitializerList()) {
@@ -77,67 +87,143 @@ public final class OnnxModel {
         if (!any) {
             return m;
         }
+        Path realDir = realPath(dir, "the model's directory " + dir);
         GraphProto.Builder g = m.getGraph().toBuilder();
         for (int i = 0; i < g.getInitializerCount(); i++) {
             TensorProto t = g.getInitializer(i);
             if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
                 continue;
             }
+            String name = printable(t.getName());
             Map<String, String> ext = new HashMap<>();
             for (StringStringEntryProto e : t.getExternalDataList()) {
                 ext.put(e.getKey(), e.getValue());
             }
             String location = ext.get("location");
             if (location == null || location.isEmpty()) {
-                throw new HotpathException(Category.INVALID_MODEL, "initializer '" + t.getName() + "' is external but names no location");
+                throw new HotpathException(Category.INVALID_MODEL, "initializer '" + name + "' is external but names no location");
             }
-            Path data = safeResolve(dir, location, t.getName());
-            long offset = Long.parseLong(ext.getOrDefault("offset", "0"));
-            long length;
-            try {
-                length = ext.containsKey("length") ? Long.parseLong(ext.get("length")) : Files.size(data) - offset;
-            } catch (IOException e) {
-                throw new HotpathException(Category.NOT_FOUND, "external data file " + data + " of initializer '" + t.getName()
-                        + "' cannot be read: " + e.getMessage(), e);
-            }
-            g.setInitializer(i, t.toBuilder().clearExternalData().clearDataLocation().setRawData(read(data, offset, length, t.getName())).build());
+            Path data = safeResolve(dir, realDir, location, name);
+            long offset = ext.containsKey("offset") ? byteCount(ext, "offset", name, location) : 0;
+            long length = ext.containsKey("length") ? byteCount(ext, "length", name, location) : -1;
+            g.setInitializer(i, t.toBuilder().clearExternalData().clearDataLocation()
+                    .setRawData(read(data, offset, length, name, location)).build());
         }
         return m.toBuilder().setGraph(g).build();
     }
 
-    /** {@code location} resolved against {@code dir}; INVALID_ARGUMENT when it is absolute or climbs out of {@code dir}. */
-    static Path safeResolve(Path dir, String location, String tensor) {
-        Path rel = Path.of(location);
+    /**
+     * The real path of {@code location} resolved against {@code dir} (whose real path is
+     * {@code realDir}). INVALID_ARGUMENT when it is absolute, climbs out of {@code dir}, or leads
+     * out of it through a symbolic link (of the file or of a directory on the way); NOT_FOUND when
+     * it does not exist; INVALID_MODEL when it is not a regular file.
+     */
+    static Path safeResolve(Path dir, Path realDir, String location, String tensor) {
+        Path rel;
+        try {
+            rel = Path.of(location);
+        } catch (InvalidPathException e) {
+            throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': external data location '"
+                    + printable(location) + "' is not a valid path: " + printable(e.getReason()), e);
+        }
         Path resolved = dir.resolve(rel).normalize();
         if (rel.isAbsolute() || !resolved.startsWith(dir.normalize())) {
-            throw HotpathException.invalidArgument("initializer '" + tensor + "': external data location '" + location
+            throw HotpathException.invalidArgument("initializer '" + tensor + "': external data location '" + printable(location)
                     + "' leaves the model's directory " + dir + "; refused");
         }
-        return resolved;
+        Path real = realPath(resolved, "external data file " + resolved + " of initializer '" + tensor + "'");
+        if (!real.startsWith(realDir)) {
+            throw HotpathException.invalidArgument("initializer '" + tensor + "': external data location '" + printable(location)
+                    + "' leaves the model's directory " + dir + " through a symbolic link; refused");
+        }
+        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
+            throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': external data location '"
+                    + printable(location) + "' is not a regular file");
+        }
+        return real;
     }
 
-    private static ByteString read(Path file, long offset, long length, String tensor) {
-        if (length < 0 || length > Integer.MAX_VALUE) {
-            throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': external length " + length + " is not supported");
+    /** {@code p} with every symbolic link resolved; NOT_FOUND when it does not exist. */
+    private static Path realPath(Path p, String what) {
+        try {
+            return p.toRealPath();
+        } catch (NoSuchFileException e) {
+            throw new HotpathException(Category.NOT_FOUND, what + " not found", e);
+        } catch (IOException e) {
+            throw new HotpathException(Category.INVALID_MODEL, "cannot resolve " + what + ": " + printable(e.getMessage()), e);
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            if (offset + length > ch.size()) {
-                throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': " + file + " has " + ch.size()
-                        + " bytes, the model asks for " + length + " at offset " + offset + " (truncated?)");
+    }
+
+    /** The external-data entry {@code key} as a byte count: INVALID_MODEL unless it is a whole number from 0 to 2^63-1. */
+    private static long byteCount(Map<String, String> ext, String key, String tensor, String location) {
+        String text = ext.get(key);
+        long v;
+        try {
+            v = Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': external data " + key + " '" + printable(text)
+                    + "' (in '" + printable(location) + "') is not a byte count (a whole number from 0 to " + Long.MAX_VALUE + ")");
+        }
+        if (v < 0) {
+            throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': external data " + key + " " + v
+                    + " (in '" + printable(location) + "') is negative");
+        }
+        return v;
+    }
+
+    /**
+     * {@code length} bytes (-1: to the end) of {@code file} from {@code offset}, both already >= 0
+     * (or -1). The file is opened without following a link, so one swapped in after the check
+     * is not read.
+     */
+    private static ByteString read(Path file, long offset, long length, String tensor, String location) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            long size = ch.size();
+            String where = "initializer '" + tensor + "': " + file + " (location '" + printable(location) + "') has " + size + " bytes";
+            if (offset > size) {
+                throw new HotpathException(Category.INVALID_MODEL, where + ", the model's offset " + offset + " is past its end (truncated?)");
             }
-            var buf = java.nio.ByteBuffer.allocate((int) length);
+            long n = length < 0 ? size - offset : length;
+            if (n > size - offset) {
+                throw new HotpathException(Category.INVALID_MODEL, where + ", the model asks for " + n + " at offset " + offset + " (truncated?)");
+            }
+            if (n > MAX_TENSOR_BYTES) {
+                throw new HotpathException(Category.UNSUPPORTED, "initializer '" + tensor + "': external data of " + n
+                        + " bytes is more than one tensor can hold here (at most " + MAX_TENSOR_BYTES + " bytes)");
+            }
+            byte[] bytes;
+            try {
+                bytes = new byte[(int) n];
+            } catch (OutOfMemoryError e) {
+                throw new HotpathException(Category.UNSUPPORTED, "initializer '" + tensor + "': " + n
+                        + " bytes of external data do not fit in this JVM's heap (-Xmx)", e);
+            }
+            var buf = java.nio.ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 if (ch.read(buf, offset + buf.position()) < 0) {
-                    break;
+                    throw new HotpathException(Category.INVALID_MODEL, "initializer '" + tensor + "': " + file + " ended at byte "
+                            + (offset + buf.position()) + " while " + n + " bytes at offset " + offset + " were read (truncated?)");
                 }
             }
-            buf.flip();
-            return ByteString.copyFrom(buf);
+            return UnsafeByteOperations.unsafeWrap(bytes);     // the array is never written again
         } catch (NoSuchFileException e) {
             throw new HotpathException(Category.NOT_FOUND, "external data file " + file + " of initializer '" + tensor + "' not found", e);
         } catch (IOException e) {
-            throw new HotpathException(Category.INVALID_MODEL, "cannot read " + file + ": " + e.getMessage(), e);
+            throw new HotpathException(Category.INVALID_MODEL, "cannot read " + file + ": " + printable(e.getMessage()), e);
         }
+    }
+
+    /** {@code s} on one line and at most 200 characters, for a message (names and locations come from the model file). */
+    static String printable(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 201));
+        for (int i = 0; i < s.length() && b.length() < 200; i++) {
+            char c = s.charAt(i);
+            b.append(Character.isISOControl(c) ? '?' : c);
+        }
+        return s.length() > 200 ? b + "..." : b.toString();
     }
 
     public ModelProto proto() {
