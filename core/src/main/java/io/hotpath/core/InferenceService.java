@@ -59,6 +59,12 @@ public final class InferenceService implements AutoCloseable {
         this.inLayout = new RowLayout(engine.inputs(), symbol, maxLength);
         this.outLayout = new RowLayout(engine.outputs(), symbol, maxLength);
         int[] buckets = b.buckets.length == 0 || !hasLength ? new int[] {maxLength} : bucketLimits(b.buckets, maxLength);
+        for (RowLayout l : List.of(inLayout, outLayout)) {
+            if (l.totalBytes > MAX_ROW_BYTES) {
+                throw HotpathException.invalidArgument("one request's " + (l == inLayout ? "inputs" : "outputs") + " take " + l.totalBytes
+                        + " bytes at the longest length, more than a request may carry (" + MAX_ROW_BYTES + "); lower the engine's dimension maxima");
+            }
+        }
         BatcherConfig config = b.batching
                 .maxPayloadBytes((int) Math.max(1, inLayout.totalBytes))
                 .maxOutputBytes((int) outLayout.totalBytes)
@@ -95,9 +101,20 @@ public final class InferenceService implements AutoCloseable {
             this.cache = null;
             this.modelId = 0;
         }
-        this.batcher = new DynamicBatcher(config, new EngineBatchProcessor(engine, probe, inLayout, outLayout, buckets,
-                config.maxBatchSize(), requests, arena));
+        try {
+            this.batcher = new DynamicBatcher(config, new EngineBatchProcessor(engine, probe, inLayout, outLayout, buckets,
+                    config.maxBatchSize(), requests, arena));
+        } catch (RuntimeException | Error e) {
+            if (cache != null) {
+                cache.close();
+            }
+            arena.close();
+            throw e;
+        }
     }
+
+    /** The most bytes one request's inputs (or outputs) may take: a batcher record and a cache entry must hold them. */
+    static final long MAX_ROW_BYTES = 256L << 20;
 
     /** A builder for a service over {@code engine} (the service closes it too unless told otherwise). */
     public static Builder builder(Engine engine) {
