@@ -292,6 +292,9 @@ final class DemoCommand implements Callable<Integer> {
         return scores;
     }
 
+    /** Interleaved timing rounds of step 2. */
+    private static final int ROUNDS = 4;
+
     private void timings(Path model, int t, PrintStream out) {
         out.printf("2. Latency and throughput at sequence length %d (%d intra-op threads, %.0f s per row after warm-up):%n", seq, t, seconds);
         out.printf("   %-6s %-6s %10s %10s %10s %10s %14s%n", "opt", "batch", "p50 ms", "p90 ms", "p99 ms", "max ms", "sequences/s");
@@ -300,23 +303,39 @@ final class DemoCommand implements Callable<Integer> {
         GraphOptimization[] levels = {GraphOptimization.NONE, GraphOptimization.ALL};
         int[] batches = {1, 8};
         WordPieceTokenizer tok = ModelCatalog.minilmTokenizer();
-        for (int li = 0; li < levels.length; li++) {
-            try (OrtCpuEngine engine = OrtCpuEngine.open(model, CpuEngineOptions.builder().graphOptimization(levels[li])
-                    .intraOpThreads(t).maxBatchSize(8).maxDimension("sequence_length", seq).build())) {
+        // the four rows timed interleaved (none b1, none b8, all b1, all b8, then again): the ratios
+        // below compare rows that lived through the same drift of the VM's speed
+        List<OrtCpuEngine> engines = new ArrayList<>();
+        List<Measurement.Turn> turns = new ArrayList<>();
+        try {
+            for (GraphOptimization level : levels) {
+                OrtCpuEngine engine = OrtCpuEngine.open(model, CpuEngineOptions.builder().graphOptimization(level)
+                        .intraOpThreads(t).maxBatchSize(8).maxDimension("sequence_length", seq).build());
+                engines.add(engine);
                 Batch b = engine.newBatch();
-                for (int bi = 0; bi < batches.length; bi++) {
-                    Embeddings.fill(b, tok, SampleSentences.WORKLOAD.subList(0, batches[bi]), seq);
-                    LatencyStats s = Measurement.timed(engine, b, batches[bi], 1.0, seconds, 10);
-                    thr[li][bi] = s.itemsPerSecond();
-                    p50[li][bi] = s.p50Us();
-                    out.printf("   %-6s %-6d %10.2f %10.2f %10.2f %10.2f %14.1f   (%d runs)%n", levels[li].name().toLowerCase(java.util.Locale.ROOT),
-                            batches[bi], s.p50Us() / 1e3, s.p90Us() / 1e3, s.p99Us() / 1e3, s.maxUs() / 1e3, s.itemsPerSecond(), s.count());
+                for (int bs : batches) {
+                    turns.add(new Measurement.Turn(engine, b, bs, () -> Embeddings.fill(b, tok, SampleSentences.WORKLOAD.subList(0, bs), seq)));
                 }
             }
+            List<Measurement.Interleaved> m = Measurement.interleaved(turns, ROUNDS, seconds, 10);
+            for (int li = 0; li < levels.length; li++) {
+                for (int bi = 0; bi < batches.length; bi++) {
+                    Measurement.Interleaved r = m.get(li * batches.length + bi);
+                    LatencyStats s = r.latency();
+                    thr[li][bi] = r.throughputMedian();
+                    p50[li][bi] = s.p50Us();
+                    out.printf("   %-6s %-6d %10.2f %10.2f %10.2f %10.2f %14.1f   (%d runs, %d rounds: %.1f-%.1f)%n",
+                            levels[li].name().toLowerCase(java.util.Locale.ROOT), batches[bi], s.p50Us() / 1e3, s.p90Us() / 1e3, s.p99Us() / 1e3,
+                            s.maxUs() / 1e3, r.throughputMedian(), s.count(), r.rounds(), r.throughputMin(), r.throughputMax());
+                }
+            }
+        } finally {
+            engines.forEach(OrtCpuEngine::close);
         }
         out.printf("   graph optimization all vs none: p50 %.2fx faster at batch 1, %.2fx at batch 8%n",
                 p50[0][0] / p50[1][0], p50[0][1] / p50[1][1]);
         out.printf("   batching on CPU: batch 8 gives %.2fx the sequences/s of batch 1 (opt all)%n", thr[1][1] / thr[1][0]);
-        out.println("   Figures from a shared 2-core VM drift about 15-20% between runs; compare rows of one run, not runs.");
+        out.println("   Rows are timed in " + ROUNDS + " interleaved rounds (throughput: median, lowest-highest round); figures from a shared "
+                + "2-core VM drift about 15-20% between runs: compare rows of one run, not runs.");
     }
 }

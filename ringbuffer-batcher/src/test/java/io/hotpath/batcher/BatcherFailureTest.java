@@ -252,4 +252,16 @@ class BatcherFailureTest {
         write(stuck, 9);
         assertEquals(BatchStatus.SHUTDOWN, b.submit(stuck), "a handle stays usable after close: its submit answers SHUTDOWN");
     }
+
+    @Test
+    void sizesAreCheckedBeforeAnythingIsAllocated() {
+        IllegalArgumentException batch = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> BatcherConfig.builder().maxBatchSize(2_000_000_000).build());
+        assertTrue(batch.getMessage().contains("2000000000") && batch.getMessage().contains("" + BatcherConfig.MAX_BATCH_SIZE), batch.getMessage());
+        IllegalArgumentException inFlight = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> BatcherConfig.builder().maxRequests(Integer.MAX_VALUE).build());
+        assertTrue(inFlight.getMessage().contains("maxRequests") && inFlight.getMessage().contains("" + BatcherConfig.MAX_REQUESTS), inFlight.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> BatcherConfig.builder().queueCapacityBytes(3 << 20).build());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> BatcherConfig.builder().closeTimeout(Duration.ofSeconds(-1)).build());
+    }
 }

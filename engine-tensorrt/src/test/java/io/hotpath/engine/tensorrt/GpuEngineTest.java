@@ -217,6 +217,36 @@ class GpuEngineTest {
         }
     }
 
+    /** close() racing runs on other threads: runs finish or fail "closed"; pinned views die with the engine; no crash. */
+    @Test
+    void closeRacingRunsNeverCrashesAndPinnedViewsBecomeInvalid() throws Exception {
+        Path mlp = ModelCatalog.resolve("mlp");
+        for (int round = 0; round < 20; round++) {
+            TensorRtEngine e = TensorRtEngine.open(mlp, opts(Precision.FP16).build());
+            Batch b = e.newBatch();
+            b.input(0).reshape(1, 64);
+            java.util.concurrent.atomic.AtomicReference<Throwable> end = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+            Thread th = new Thread(() -> {
+                try {
+                    running.countDown();
+                    while (true) {
+                        e.run(b);
+                    }
+                } catch (Throwable x) {
+                    end.set(x);
+                }
+            });
+            th.start();
+            running.await();
+            Thread.sleep(round % 4);
+            e.close();
+            th.join(30_000);
+            assertTrue(end.get() instanceof IllegalStateException && end.get().getMessage().contains("closed"), String.valueOf(end.get()));
+            assertThrows(IllegalStateException.class, () -> b.input(0).getFloat(0), "a pinned view after close fails instead of reading freed memory");
+        }
+    }
+
     @Test
     void planCacheHitsAndRebuildsACorruptPlan() throws Exception {
         Path dir = tmp.resolve("plans-corrupt");
