@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hotpath.core.Batch;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
+import io.hotpath.nativebindings.ort.GraphOptimization;
 import io.hotpath.onnx.CalibrationSentences;
 import io.hotpath.onnx.ModelCatalog;
 import io.hotpath.onnx.VocabularyProbe;
@@ -84,21 +85,44 @@ final class AdviseCommand implements Callable<Integer> {
         }
     }
 
+    /** The most a price per hour may be (USD): far above any machine's, low enough to catch a typo. */
+    static final double MAX_PRICE = 1_000_000;
+
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
+        Checks c = new Checks(spec);
         for (var e : prices.entrySet()) {
-            if (e.getValue() == null || e.getValue() < 0 || !(e.getKey().equals("cpu") || e.getKey().equals("gpu"))) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--price takes cpu=USD and gpu=USD, non-negative; got " + prices);
+            c.oneOf("--price", e.getKey(), "cpu", "gpu");
+            if (e.getValue() == null || !Double.isFinite(e.getValue()) || e.getValue() < 0 || e.getValue() > MAX_PRICE) {
+                throw c.fail("--price " + e.getKey() + "=" + e.getValue() + ": must be a number of USD per hour between 0 and " + (long) MAX_PRICE);
             }
         }
         if (!prices.containsKey("cpu")) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--price needs cpu=USD_PER_HOUR for this machine");
+            throw c.fail("--price needs cpu=USD_PER_HOUR for this machine");
         }
         if (results != null && !prices.containsKey("gpu")) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--results given: --price needs gpu=USD_PER_HOUR too");
+            throw c.fail("--results given: --price needs gpu=USD_PER_HOUR too");
         }
+        if (sloP99Ms != null) {
+            c.positive("--slo-p99-ms", sloP99Ms, Checks.MAX_SECONDS * 1000);
+        }
+        c.each("--batch", batches, 1, Checks.MAX_BATCH);
+        c.range("--seq", seq, 1, Checks.MAX_SEQ);
+        c.positive("--seconds", seconds, Checks.MAX_SECONDS);
+        if (results != null) {
+            results.forEach(f -> c.inputFile("--results", f));
+        }
+        c.outputFile("--json", json);
         Path file = ModelCatalog.resolve(model);
+        int maxBatch = java.util.Arrays.stream(batches).max().orElse(1);
+        String sized = "--batch " + maxBatch + " at --seq " + seq;
+        try (OrtCpuEngine probe = c.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder()
+                .graphOptimization(GraphOptimization.NONE).maxBatchSize(maxBatch).defaultMaxDimension(seq).build()))) {
+            // the buffers of the engines timed below, checked before any calibration or timing
+            c.memory(sized, Checks.batchBytes(
+                    java.util.stream.Stream.concat(probe.inputs().stream(), probe.outputs().stream()).toList(), maxBatch, seq));
+        }
         List<Row> rows = new ArrayList<>(measureHere(file, out));
         rows.addAll(measureTensorRtHere(file, out));
         if (results != null) {
@@ -167,11 +191,7 @@ final class AdviseCommand implements Callable<Integer> {
             if (text) {
                 cal = new Optimizer.Text(ModelCatalog.minilmTokenizer(), CalibrationSentences.all().subList(0, 64));
             } else {
-                var dims = m.graph().getInput(0).getType().getTensorType().getShape().getDimList();
-                int width = 1;
-                for (int d = 1; d < dims.size(); d++) {
-                    width *= (int) Math.max(1, dims.get(d).getDimValue());
-                }
+                int width = ModelRows.width(m, file, true);
                 SplittableRandom r = new SplittableRandom(1);
                 List<float[]> rows = new ArrayList<>();
                 for (int i = 0; i < 64; i++) {

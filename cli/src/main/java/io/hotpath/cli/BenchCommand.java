@@ -42,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--batch", defaultValue = "1", split = ",", paramLabel = "N[,N...]",
-            description = "Rows per run; a list (1,8,64) measures each in turn on one engine (default ${DEFAULT-VALUE}).")
+            description = "Rows per run, 1..65536; a list (1,8,64) measures each in turn on one engine (default ${DEFAULT-VALUE}).")
     int[] batches;
 
     int batch;
@@ -103,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the result as JSON to FILE.")
     Path json;
 
-    @Option(names = "--concurrency", split = ",", paramLabel = "N[,N...]", description = "Client threads sending single-row requests through the dynamic batcher; a list sweeps them "
+    @Option(names = "--concurrency", split = ",", paramLabel = "N[,N...]", description = "Client threads (1..1024) sending single-row requests through the dynamic batcher; a list sweeps them "
             + "(closed loop). Giving this, --max-batch or --max-delay-us selects the batcher path.")
     int[] concurrency;
 
@@ -114,7 +114,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--duration-s", defaultValue = "5", description = "Open loop: seconds per rate step (default ${DEFAULT-VALUE}).")
     double durationS;
 
-    @Option(names = "--max-in-flight", defaultValue = "256", description = "Open loop: most requests outstanding at once (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-in-flight", defaultValue = "256", description = "Open loop: most requests outstanding at once, 1..65536 (default ${DEFAULT-VALUE}).")
     int maxInFlight;
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Batcher path: also write one CSV row per step.")
@@ -124,10 +124,10 @@ final class BenchCommand implements Callable<Integer> {
             + "HdrHistogram log (tagged by step; HistogramLogAnalyzer reads it).")
     Path hdrLog;
 
-    @Option(names = "--max-batch", description = "Batcher: largest batch; 1 = no batching (default 8 on the batcher path).")
+    @Option(names = "--max-batch", description = "Batcher: largest batch, 1..65536; 1 = no batching (default 8 on the batcher path).")
     Integer maxBatch;
 
-    @Option(names = "--cache-mb", description = "Batcher path: put an off-heap prediction cache of N MiB in front of the batcher.")
+    @Option(names = "--cache-mb", description = "Batcher path: put an off-heap prediction cache of N MiB in front of the batcher (at most half the physical memory).")
     Long cacheMb;
 
     @Option(names = "--repeat-fraction", defaultValue = "0", description = "Batcher path: share of requests that repeat an earlier input of their client, 0..1 (default ${DEFAULT-VALUE}).")
@@ -140,35 +140,130 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--max-delay-us", description = "Batcher: longest the oldest request waits for company, microseconds; 0 = run what is there (default 100).")
     Long maxDelayUs;
 
+    private io.hotpath.engine.tensorrt.Engines.Kind kind;
+    private GraphOptimization level;
+
+    /** Whether the options select the batcher path (load generator) rather than direct runs. */
+    private boolean batcherPath() {
+        return concurrency != null || rates != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0;
+    }
+
+    /** Every option, before any work: values and caps first, then combinations, then the output paths (see {@link Checks}). */
+    private void validate(Checks c) {
+        c.each("--batch", batches, 1, Checks.MAX_BATCH);
+        c.range("--seq", seq, 1, Checks.MAX_SEQ);
+        c.range("--threads", threads, 0, Checks.MAX_THREADS);
+        c.range("--iterations", iterations, 1, Integer.MAX_VALUE);
+        c.range("--warmup", warmup, 0, Integer.MAX_VALUE);
+        if (vocab != null) {
+            c.range("--vocab", vocab, 1, Integer.MAX_VALUE, null);
+        }
+        kind = c.parse("--engine", engineKind, io.hotpath.engine.tensorrt.Engines.Kind::parse);
+        level = c.parse("--opt", opt, GraphOptimization::parse);
+        if (precision != null) {
+            c.parse("--precision", precision, io.hotpath.engine.tensorrt.Precision::parse);
+        }
+        c.oneOf("--calibration", calibration, "entropy", "minmax");
+        c.each("--trt-buckets", trtBuckets, 1, Checks.MAX_BATCH);
+        c.range("--builder-level", builderLevel, 0, 5);
+        c.each("--concurrency", concurrency, 1, Checks.MAX_CONCURRENCY);
+        c.positive("--duration-s", durationS, Checks.MAX_SECONDS);
+        if (rates != null) {
+            for (double r : rates) {
+                c.positive("--rate", r, Checks.MAX_RATE);
+                if (r * durationS > Integer.MAX_VALUE) {
+                    throw c.fail("--rate " + r + " with --duration-s " + durationS + ": " + (long) (r * durationS)
+                            + " requests per step; at most " + Integer.MAX_VALUE);
+                }
+            }
+        }
+        c.range("--max-in-flight", maxInFlight, 1, Checks.MAX_IN_FLIGHT);
+        if (maxBatch != null) {
+            c.range("--max-batch", maxBatch, 1, Checks.MAX_BATCH);
+        }
+        if (cacheMb != null) {
+            c.range("--cache-mb", cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
+        }
+        c.between("--repeat-fraction", repeatFraction, 0, 1);
+        c.oneOf("--idle", idle, "busy-spin", "yield", "backoff-park");
+        if (maxDelayUs != null) {
+            c.range("--max-delay-us", maxDelayUs, 0, Checks.MAX_DELAY_US, "the batcher's limit");
+        }
+        if (concurrency != null && java.util.Arrays.stream(concurrency).asLongStream().sum() > Checks.MAX_IN_FLIGHT) {
+            throw c.fail("--concurrency " + java.util.Arrays.toString(concurrency) + ": " + java.util.Arrays.stream(concurrency).asLongStream().sum()
+                    + " client threads over the sweep; at most " + Checks.MAX_IN_FLIGHT);
+        }
+        var parsed = spec.commandLine().getParseResult();
+        if (batcherPath()) {
+            if (rates != null && concurrency != null) {
+                throw c.fail("give --rate (open loop) or --concurrency (closed loop), not both");
+            }
+            if (precision != null || kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU || batches.length > 1) {
+                throw c.fail("the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
+            }
+            if (ortProfile != null) {
+                throw c.fail("--ort-profile applies to direct mode (without --concurrency, --rate, --max-batch, --max-delay-us, --cache-mb)");
+            }
+        } else {
+            for (String o : new String[] {"--csv", "--hdr-log", "--idle"}) {
+                if (parsed != null && parsed.hasMatchedOption(o)) {
+                    throw c.fail(o + " applies to the batcher path (--concurrency, --rate, --max-batch, --max-delay-us or --cache-mb)");
+                }
+            }
+            if (precision != null && kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
+                throw c.fail("--precision applies to --engine tensorrt or best; "
+                        + "the CPU engine runs the model's own precision (quantize it with the optimizer)");
+            }
+            if (ortProfile != null && kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
+                throw c.fail("--ort-profile applies to --engine cpu");
+            }
+        }
+        if (rates == null) {
+            for (String o : new String[] {"--duration-s", "--max-in-flight"}) {
+                if (parsed != null && parsed.hasMatchedOption(o)) {
+                    throw c.fail(o + " applies to the open loop (--rate)");
+                }
+            }
+        }
+        if (kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
+            for (String o : new String[] {"--calibration", "--cuda-graphs", "--trt-buckets", "--builder-level", "--trt-cache"}) {
+                if (parsed != null && parsed.hasMatchedOption(o)) {
+                    throw c.fail(o + " applies to --engine tensorrt or best");
+                }
+            }
+        }
+        if (trtBuckets != null && java.util.Arrays.stream(trtBuckets).max().orElse(0) < java.util.Arrays.stream(batches).max().orElse(0)) {
+            throw c.fail("--trt-buckets must reach the largest --batch (" + java.util.Arrays.stream(batches).max().orElse(0) + ")");
+        }
+        c.outputFile("--json", json);
+        c.outputFile("--csv", csv);
+        c.outputFile("--hdr-log", hdrLog);
+        c.outputFile("--ort-profile", ortProfile);
+        c.outputDir("--trt-cache", trtCache);
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
+        Checks checks = new Checks(spec);
+        validate(checks);
         batch = java.util.Arrays.stream(batches).max().orElse(0);
-        if (java.util.Arrays.stream(batches).anyMatch(b -> b < 1)) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "every --batch value must be >= 1");
-        }
-        if (batch < 1 || seq < 1 || iterations < 1 || warmup < 0 || threads < 0) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--batch, --seq and --iterations must be >= 1; --warmup and --threads >= 0");
-        }
         Path file = ModelCatalog.resolve(model);
-        GraphOptimization level = GraphOptimization.parse(opt);
-        if (concurrency != null || rates != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0) {
-            return serviceBench(out, file, level);
+        if (batcherPath()) {
+            return serviceBench(out, file, level, checks);
         }
-        io.hotpath.engine.tensorrt.Engines.Kind kind = io.hotpath.engine.tensorrt.Engines.Kind.parse(engineKind);
-        if (precision != null && kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--precision applies to --engine tensorrt or best; "
-                    + "the CPU engine runs the model's own precision (quantize it with the optimizer)");
-        }
-        if (ortProfile != null && kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--ort-profile applies to --engine cpu");
+        if (ortProfile != null && ortProfile.toAbsolutePath().getParent() != null) {
+            java.nio.file.Files.createDirectories(ortProfile.toAbsolutePath().getParent());   // ONNX Runtime does not create it
         }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
                 .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(seq).profilePrefix(ortProfile).build();
         SystemInfo sys = SystemInfo.detect();
-        Engines.Choice choice = Engines.open(file, kind, kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options);
+        String sized = "--batch " + batch + " at --seq " + seq;
+        Engines.Choice choice = checks.opening(sized, () -> Engines.open(file, kind,
+                kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options));
         try (Engine engine = choice.engine()) {
+            checks.memory(sized, Checks.batchBytes(
+                    java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList(), batch, seq));
             long v = vocab != null ? vocab : vocabulary(file, engine);
             out.println("hotpath bench: " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
@@ -224,9 +319,6 @@ final class BenchCommand implements Callable<Integer> {
         io.hotpath.engine.tensorrt.Precision p = precision == null ? io.hotpath.engine.tensorrt.Precision.TF32
                 : io.hotpath.engine.tensorrt.Precision.parse(precision);
         int[] buckets = trtBuckets != null ? trtBuckets : batches;
-        if (java.util.Arrays.stream(buckets).max().orElse(0) < batch) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--trt-buckets must reach the largest --batch (" + batch + ")");
-        }
         TensorRtOptions.Builder b = TensorRtOptions.builder().precision(p).batchBuckets(buckets).maxDimension(seq).cudaGraphs(cudaGraphs)
                 .optimizationLevel(builderLevel);
         if (trtCache != null) {
@@ -236,7 +328,7 @@ final class BenchCommand implements Callable<Integer> {
             var alg = switch (calibration.toLowerCase(java.util.Locale.ROOT)) {
                 case "entropy" -> io.hotpath.nativebindings.trt.Int8Calibrators.Algorithm.ENTROPY;
                 case "minmax" -> io.hotpath.nativebindings.trt.Int8Calibrators.Algorithm.MINMAX;
-                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--calibration must be entropy or minmax");
+                default -> throw new IllegalStateException("--calibration was checked: " + calibration);
             };
             CalibrationData data = TrtCalibration.forModel(model, file, seq, vocab == null ? DEFAULT_VOCAB : vocab, seed);
             if (data != null) {
@@ -246,45 +338,47 @@ final class BenchCommand implements Callable<Integer> {
         return b.build();
     }
 
-    private int serviceBench(PrintStream out, Path file, GraphOptimization level) throws IOException {
+    private int serviceBench(PrintStream out, Path file, GraphOptimization level, Checks checks) throws IOException {
         int[] concs = concurrency == null ? new int[] {1} : concurrency;
         int mb = maxBatch == null ? 8 : maxBatch;
         long delay = maxDelayUs == null ? 100 : maxDelayUs;
         boolean open = rates != null;
-        if (java.util.Arrays.stream(concs).anyMatch(c -> c < 1) || mb < 1 || delay < 0 || repeatFraction < 0 || repeatFraction > 1
-                || (cacheMb != null && cacheMb < 1) || (open && (java.util.Arrays.stream(rates).anyMatch(r -> r <= 0) || durationS <= 0
-                || maxInFlight < 1))) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--concurrency and --max-batch must be >= 1, --max-delay-us >= 0, --repeat-fraction in [0, 1], --cache-mb >= 1, "
-                            + "--rate and --duration-s > 0, --max-in-flight >= 1");
-        }
-        if (open && concurrency != null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give --rate (open loop) or --concurrency (closed loop), not both");
-        }
-        if (precision != null || !"cpu".equalsIgnoreCase(engineKind) || batches.length > 1) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
-        }
         // closed-loop clients take new request handles each step; the open loop reuses one pool
         int slots = open ? maxInFlight : java.util.Arrays.stream(concs).sum();
+        io.hotpath.batcher.IdleStrategyKind idleKind =
+                io.hotpath.batcher.IdleStrategyKind.valueOf(idle.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
         SystemInfo sys = SystemInfo.detect();
-        OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
-                .spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build());
-        long v = vocab != null ? vocab : vocabulary(file, engine);
-        io.hotpath.batcher.IdleStrategyKind idleKind;
+        String sized = "--max-batch " + mb + " with " + (open ? "--max-in-flight " + maxInFlight : "--concurrency " + java.util.Arrays.toString(concs))
+                + " at --seq " + seq;
+        OrtCpuEngine engine = checks.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level)
+                .intraOpThreads(threads).spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build()));
+        long v;
+        InferenceService svc;
         try {
-            idleKind = io.hotpath.batcher.IdleStrategyKind.valueOf(idle.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
+            // the engine's batch (max-batch rows), one row in and out per request handle, and each closed-loop client's inputs to repeat
+            var tensors = java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList();
+            long row = Checks.batchBytes(tensors, 1, seq);
+            long need = Checks.saturatingAdd(Checks.saturatingMultiply(row, (long) mb + slots),
+                    open ? 0 : Checks.saturatingMultiply(Checks.batchBytes(engine.inputs(), 1, seq), (long) ServiceBench.REPEAT_POOL * slots));
+            checks.memory(sized, need);
+            v = vocab != null ? vocab : vocabulary(file, engine);
+            InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
+                    .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(slots));
+            if (cacheMb != null) {
+                sb.cache(c -> c.budgetBytes(cacheMb << 20));   // cacheMb was checked against the memory limit: no overflow
+            }
+            try {
+                svc = sb.build();
+            } catch (IllegalArgumentException e) {
+                // the batcher's and the cache's own checks: this model with these options does not fit them
+                throw checks.fail("the batcher path cannot run " + model + " with these options: " + e.getMessage());
+            }
+        } catch (Throwable e) {
             engine.close();
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--idle must be busy-spin, yield or backoff-park, was '" + idle + "'");
+            throw e;
         }
-        InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
-                .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(slots));
-        if (cacheMb != null) {
-            sb.cache(c -> c.budgetBytes(cacheMb << 20));
-        }
-        try (InferenceService svc = sb.build()) {
+        String failedStep = null;   // the first step none of whose requests was answered OK
+        try (svc) {
             out.println("hotpath bench (dynamic batcher, " + (open ? "open loop" : "closed loop") + "): " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
             out.println("  system  " + sys.summary());
@@ -318,7 +412,7 @@ final class BenchCommand implements Callable<Integer> {
                 try {
                     if (open) {
                         int requests = Math.max(1, (int) (rates[k] * durationS));
-                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], Math.min(warmup * 10, requests), requests, v, seed + k);
+                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], (int) Math.min(10L * warmup, requests), requests, v, seed + k);
                         latency = r.corrected();
                         throughput = r.throughput();
                         okN = r.ok();
@@ -345,7 +439,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return 1;
+                    throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.SHUTDOWN, "interrupted while measuring", e);
                 }
                 if (batchSizes == null) {
                     batchSizes = svc.metrics().intervalBatchSize(null);
@@ -386,6 +480,9 @@ final class BenchCommand implements Callable<Integer> {
                 j.put("cache_mb", cacheMb);
                 j.put("cache_hit_rate", hitRate);
                 steps.add(j);
+                if (okN == 0 && bad > 0 && failedStep == null) {
+                    failedStep = tags.get(tags.size() - 1) + ": all " + bad + " measured requests were answered not OK";
+                }
                 hists.add(latency);
                 bar.step();
             }
@@ -413,6 +510,11 @@ final class BenchCommand implements Callable<Integer> {
                 LoadReports.writeHdrLog(hdrLog, hists, tags);
                 out.println("  wrote " + hdrLog);
             }
+        }
+        if (failedStep != null) {
+            // the figures above measure failures, not the model: say so and exit non-zero
+            throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.ENGINE_FAILURE,
+                    "step " + failedStep + " (the engine's own error, if any, is in its log above)");
         }
         return 0;
     }

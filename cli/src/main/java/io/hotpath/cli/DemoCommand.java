@@ -45,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
                     "The policy rate was lifted by twenty-five basis points."},
             new String[] {"He fixed the bug that crashed the server at night.",
                     "Snowstorms held up the plane's departure."});
-    @Option(names = "--seq", defaultValue = "128", description = "Sequence length of the timed runs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seq", defaultValue = "128", description = "Sequence length of the timed runs, 1..512 (default ${DEFAULT-VALUE}).")
     int seq;
 
     @Option(names = "--seconds", defaultValue = "4", description = "Measured seconds per configuration (default ${DEFAULT-VALUE}).")
@@ -54,8 +54,24 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: the number of cores).")
     Integer threads;
 
+    /** MiniLM's longest input (its position embeddings). */
+    static final int MAX_SEQ = 512;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        Checks c = new Checks(spec);
+        c.range("--seq", seq, 1, MAX_SEQ);
+        c.positive("--seconds", seconds, Checks.MAX_SECONDS);
+        if (threads != null) {
+            c.range("--threads", threads, 1, Checks.MAX_THREADS);
+        }
+        if (results != null) {
+            results.forEach(f -> c.inputFile("--results", f));
+        }
+        c.outputDir("--report-dir", reportDir);
         PrintStream out = System.out;
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         SystemInfo sys = SystemInfo.detect();

@@ -71,17 +71,26 @@ final class OpenLoop {
         }
         int total = warmup + requests;
         int[] done = {0};
+        Throwable[] callbackFailure = {null};   // under the lock
         RequestCallback onDone = (req, status) -> {
             long now = System.nanoTime();
             Slot s = (Slot) req.attachment();
             synchronized (lock) {
-                if (s.measured) {
-                    corrected.recordValue(Math.max(0, now - s.intended));
-                    uncorrected.recordValue(Math.max(0, now - s.sent));
-                    counts[status == BatchStatus.OK ? 0 : 1]++;
+                try {
+                    if (s.measured) {
+                        corrected.recordValue(Math.max(0, now - s.intended));
+                        uncorrected.recordValue(Math.max(0, now - s.sent));
+                        counts[status == BatchStatus.OK ? 0 : 1]++;
+                    }
+                } catch (Throwable e) {
+                    // recorded and rethrown by the sender: an answer is always counted, so the sender never waits for it forever
+                    if (callbackFailure[0] == null) {
+                        callbackFailure[0] = e;
+                    }
+                } finally {
+                    done[0]++;
+                    lock.notifyAll();
                 }
-                done[0]++;
-                lock.notifyAll();
             }
             free.offer(s);
         };
@@ -126,6 +135,10 @@ final class OpenLoop {
         synchronized (lock) {
             while (done[0] < total) {
                 lock.wait(1000);
+            }
+            if (callbackFailure[0] != null) {
+                throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.INTERNAL,
+                        "recording an answer failed: " + callbackFailure[0], callbackFailure[0]);
             }
         }
         long wall = System.nanoTime() - measuredStart;

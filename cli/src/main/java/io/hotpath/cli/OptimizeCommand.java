@@ -82,15 +82,32 @@ final class OptimizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the chosen model and the reports go.")
     Path out;
 
+    /** Most timed runs per variant and batch size. */
+    static final int MAX_RUNS = 1_000_000;
+
     @Override
     public Integer call() throws IOException {
+        Checks c = new Checks(spec);
         if (!engine.equalsIgnoreCase("cpu")) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--engine " + engine + ": the optimizer times variants on the CPU engine in this version (TensorRT builds Q/DQ models as they are)");
+            throw c.fail("--engine " + engine + ": the optimizer times variants on the CPU engine in this version (TensorRT builds Q/DQ models as they are)");
         }
+        List<String> precs = c.eachOneOf("--precisions", precisions, "fp32", "fp16", "int8");
+        List<CalibrationStats.Method> ms = c.eachOneOf("--methods", methods, "minmax", "percentile", "entropy").stream()
+                .map(s -> CalibrationStats.Method.valueOf(s.toUpperCase(Locale.ROOT))).toList();
+        c.range("--seq", seq, 1, Checks.MAX_SEQ);
+        c.range("--runs", runs, 1, MAX_RUNS);
+        Optimizer.Budget b = c.parse("--budget", budget, Optimizer.Budget::parse);
+        if (!(b.cosineMean() >= -1 && b.cosineMean() <= 1 && b.cosineMin() >= -1 && b.cosineMin() <= 1) || !(b.maxAbsErr() >= 0)) {
+            throw c.fail("--budget '" + budget + "': cosine bounds must be numbers in [-1, 1] and max_abs_err a number >= 0");
+        }
+        c.inputFile("--calibration", calibration);
+        c.inputFile("--validation", validation);
+        c.inputFile("--calibration-stats", reuseStats);
+        c.outputDir("--out", out);
         PrintStream o = System.out;
         Path file = ModelCatalog.resolve(model);
         OnnxModel m = OnnxModel.load(file);
+        ModelRows.requireInputs(m, file);
         boolean text = m.graph().getInputList().stream().anyMatch(v -> v.getName().equals("input_ids"));
         Optimizer.Data cal;
         Optimizer.Data val;
@@ -99,12 +116,11 @@ final class OptimizeCommand implements Callable<Integer> {
             cal = new Optimizer.Text(tok, calibration != null ? lines(calibration) : CalibrationSentences.all());
             val = new Optimizer.Text(tok, validation != null ? lines(validation) : ValidationSentences.all().subList(0, 128));
         } else {
-            int width = width(m);
+            int width = ModelRows.width(m, file, false);
             cal = new Optimizer.Rows(calibration != null ? rows(calibration, width) : random(256, width, 1));
             val = new Optimizer.Rows(validation != null ? rows(validation, width) : random(128, width, 2));
         }
-        List<CalibrationStats.Method> ms = methods.stream().map(s -> CalibrationStats.Method.valueOf(s.trim().toUpperCase(Locale.ROOT))).toList();
-        Optimizer.Config cfg = new Optimizer.Config(precisions, ms, seq, runs, Optimizer.Budget.parse(budget), reuseStats,
+        Optimizer.Config cfg = new Optimizer.Config(precs, ms, seq, runs, b, reuseStats,
                 !allowBatchDependent, !noFusions);
         List<Path> peers = model.equals("minilm") ? List.of(ModelCatalog.resolve("minilm-q")) : List.of();
         o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq);
@@ -119,19 +135,6 @@ final class OptimizeCommand implements Callable<Integer> {
         o.println("wrote " + out.resolve("report.md") + ", " + out.resolve("report.json")
                 + (r.chosen() != null ? ", " + out.resolve("model.onnx") : "") + (r.calibrationStats() != null ? ", " + r.calibrationStats() : ""));
         return r.chosen() != null ? 0 : 3;
-    }
-
-    private static int width(OnnxModel m) {
-        var dims = m.graph().getInput(0).getType().getTensorType().getShape().getDimList();
-        int w = 1;
-        for (int d = 1; d < dims.size(); d++) {
-            if (!dims.get(d).hasDimValue()) {
-                throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.UNSUPPORTED,
-                        "the optimizer's row data needs fixed dimensions after the batch; input dimension " + d + " is dynamic");
-            }
-            w *= (int) dims.get(d).getDimValue();
-        }
-        return w;
     }
 
     private static List<String> lines(Path f) throws IOException {
