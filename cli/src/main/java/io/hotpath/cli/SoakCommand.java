@@ -65,14 +65,14 @@ final class SoakCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Checks c = new Checks(spec);
-        c.range("--requests", requests, 1, 1_000_000_000_000L, null);
-        c.range("--threads", threads, 1, Checks.MAX_CONCURRENCY);
-        c.range("--cache-mb", cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
-        c.range("--distinct", distinct, 1, 1_000_000);
-        c.range("--invalidate-every", invalidateEvery, 1, Long.MAX_VALUE, null);
-        c.positive("--sample-every-s", sampleEverySeconds, 3600);
-        c.range("--rss-bound-mb", rssBoundMb, 1, Long.MAX_VALUE, null);
+        Checks check = new Checks(spec);
+        check.range("--requests", requests, 1, 1_000_000_000_000L, null);
+        check.range("--threads", threads, 1, Checks.MAX_CONCURRENCY);
+        check.range("--cache-mb", cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
+        check.range("--distinct", distinct, 1, 1_000_000);
+        check.range("--invalidate-every", invalidateEvery, 1, Long.MAX_VALUE, null);
+        check.positive("--sample-every-s", sampleEverySeconds, 3600);
+        check.range("--rss-bound-mb", rssBoundMb, 1, Long.MAX_VALUE, null);
         PrintStream out = System.out;
         Path file = ModelCatalog.resolve(model);
         OrtCpuEngine engine = OrtCpuEngine.open(file, CpuEngineOptions.builder().maxBatchSize(16).intraOpThreads(1).build());
