@@ -26,6 +26,18 @@ class BatcherFailureTest {
         r.inputLength(WIDTH * 8);
     }
 
+    /** Every run of {@code p} signals {@code inRun}, then blocks until {@code release} opens: an engine stuck in a run. */
+    private static void stuckUntil(DoublingProcessor p, CountDownLatch inRun, CountDownLatch release) {
+        p.beforeRun = () -> {
+            inRun.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+    }
+
     private static BatcherConfig.Builder config(List<Throwable> errors) {
         return BatcherConfig.builder().maxPayloadBytes(WIDTH * 8).maxOutputBytes(WIDTH * 8).queueCapacityBytes(1 << 16)
                 .errorHandler(errors::add);
@@ -89,14 +101,7 @@ class BatcherFailureTest {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
         CountDownLatch inRun = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        p.beforeRun = () -> {
-            inRun.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        };
+        stuckUntil(p, inRun, release);
         BatcherConfig cfg = BatcherConfig.builder().maxPayloadBytes(WIDTH * 8).maxOutputBytes(WIDTH * 8).queueCapacityBytes(1 << 16)
                 .maxBatchSize(1).maxQueueDelayMicros(0)
                 .errorHandler(t -> {
@@ -191,14 +196,7 @@ class BatcherFailureTest {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
         CountDownLatch inRun = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        p.beforeRun = () -> {
-            inRun.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        };
+        stuckUntil(p, inRun, release);
         try (DynamicBatcher b = new DynamicBatcher(config(new CopyOnWriteArrayList<>()).maxBatchSize(1).maxQueueDelayMicros(0).build(), p)) {
             BatchRequest slow = b.newRequest();
             write(slow, 1);
@@ -221,14 +219,7 @@ class BatcherFailureTest {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
         CountDownLatch inRun = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        p.beforeRun = () -> {
-            inRun.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        };
+        stuckUntil(p, inRun, release);
         DynamicBatcher b = new DynamicBatcher(config(new CopyOnWriteArrayList<>()).maxBatchSize(1).maxQueueDelayMicros(0)
                 .closeTimeout(Duration.ofMillis(100)).build(), p);
         BatchRequest stuck = b.newRequest();

@@ -90,19 +90,7 @@ class EngineCloseAndSizeTest {
             b.input("attention_mask").reshape(8, 128);
             b.input("token_type_ids").reshape(8, 128);
             AtomicReference<Throwable> end = new AtomicReference<>();
-            CountDownLatch running = new CountDownLatch(1);
-            Thread th = new Thread(() -> {
-                try {
-                    running.countDown();
-                    while (true) {
-                        e.run(b);
-                    }
-                } catch (Throwable x) {
-                    end.set(x);
-                }
-            });
-            th.start();
-            running.await();
+            Thread th = runUntilItThrows(e, b, end);
             Thread.sleep(20);
             e.close();
             th.join(30_000);
@@ -119,8 +107,17 @@ class EngineCloseAndSizeTest {
         for (String in : List.of("input_ids", "attention_mask", "token_type_ids")) {
             b.input(in).reshape(8, 128);
         }
-        CountDownLatch running = new CountDownLatch(1);
         AtomicReference<Throwable> end = new AtomicReference<>();
+        Thread th = runUntilItThrows(e, b, end);
+        Thread.sleep(30);
+        e.close();          // zero timeout: almost surely a run is inside; nothing may be freed then
+        th.join(30_000);
+        assertTrue(end.get() instanceof IllegalStateException, String.valueOf(end.get()));
+    }
+
+    /** A thread that runs {@code e} on {@code b} until a run throws (kept in {@code end}); returned once it is running. */
+    private static Thread runUntilItThrows(OrtCpuEngine e, Batch b, AtomicReference<Throwable> end) throws InterruptedException {
+        CountDownLatch running = new CountDownLatch(1);
         Thread th = new Thread(() -> {
             try {
                 running.countDown();
@@ -133,10 +130,7 @@ class EngineCloseAndSizeTest {
         });
         th.start();
         running.await();
-        Thread.sleep(30);
-        e.close();          // zero timeout: almost surely a run is inside; nothing may be freed then
-        th.join(30_000);
-        assertTrue(end.get() instanceof IllegalStateException, String.valueOf(end.get()));
+        return th;
     }
 
     @Test
