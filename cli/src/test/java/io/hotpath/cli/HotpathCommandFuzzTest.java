@@ -49,12 +49,21 @@ class HotpathCommandFuzzTest {
     private static Path createDir() {
         try {
             Path d = Files.createTempDirectory("hotpath-cli-fuzz");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(d)));
             Files.write(d.resolve("junk.onnx"), new byte[] {8, 7, 0x12, (byte) 0xff, 1, 2, 3});
             Files.createDirectories(d.resolve("a-directory"));
             Files.writeString(d.resolve("results.json"), "{\"model\": \"mlp\", \"p99_us\": \"x\"}");
             return d;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // best effort, at exit
         }
     }
 
@@ -194,7 +203,12 @@ class HotpathCommandFuzzTest {
                 case "--seq" -> a.add(d.consumeBoolean() ? Integer.toString(d.consumeInt(1, 256)) : d.pickValue(INTS));
                 case "--threads" -> a.add(d.consumeBoolean() ? Integer.toString(d.consumeInt(0, 2)) : d.pickValue(INTS).equals("64") ? "1" : d.pickValue(INTS));
                 case "--vocab", "--seed" -> a.add(d.consumeBoolean() ? Long.toString(d.consumeLong()) : d.pickValue(INTS));
-                case "--json", "--csv", "--hdr-log", "--trt-cache", "--ort-profile" -> a.add(path(d));
+                case "--json", "--csv", "--hdr-log", "--trt-cache" -> a.add(path(d));
+                // never '' (known finding 12): ONNX Runtime would write its profile beside the module directory
+                case "--ort-profile" -> {
+                    String prefix = path(d);
+                    a.add(prefix.isEmpty() ? DIR.resolve("profile").toString() : prefix);
+                }
                 default -> a.add(value(d, WORDS));
             }
         }

@@ -42,6 +42,13 @@ class OnnxModelFuzzTest {
     private static Path createRoot() {
         try {
             Path root = Files.createTempDirectory("hotpath-onnx-fuzz");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    delete(root);
+                } catch (IOException | UncheckedIOException e) {
+                    // best effort, at exit
+                }
+            }));
             Files.write(root.resolve("outside.bin"), new byte[512]);
             return root;
         } catch (IOException e) {

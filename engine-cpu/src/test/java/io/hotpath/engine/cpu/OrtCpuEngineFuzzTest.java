@@ -26,7 +26,12 @@ class OrtCpuEngineFuzzTest {
 
     private static Path createDir() {
         try {
-            return Files.createTempDirectory("hotpath-engine-fuzz");
+            Path dir = Files.createTempDirectory("hotpath-engine-fuzz");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                dir.resolve("model.onnx").toFile().delete();
+                dir.toFile().delete();
+            }));
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
