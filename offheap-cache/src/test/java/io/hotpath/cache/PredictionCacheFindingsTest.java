@@ -4,17 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
  * Reproducers of what fuzzing {@link PredictionCache} found (docs/fuzzing.md, "Findings"). Each is
- * disabled until the main code is fixed; enable it with the fix.
+ * kept as a regression test now that it is fixed.
  */
 class PredictionCacheFindingsTest {
     @Test
-    @Disabled("finding 1 (docs/fuzzing.md): build() of a gcManaged cache whose segments are too small throws "
-            + "UnsupportedOperationException (closing an automatic arena) instead of the IllegalArgumentException; fix in the main code")
     void aGcManagedCacheWithTooSmallSegmentsIsAnIllegalArgument() {
         // 8 segments of 1 KiB leave no room for entries: the non-gcManaged builder says so with an IllegalArgumentException
         assertThrows(IllegalArgumentException.class, () -> PredictionCache.builder().budgetBytes(8 << 10).segments(8).build());
@@ -22,8 +19,6 @@ class PredictionCacheFindingsTest {
     }
 
     @Test
-    @Disabled("finding 2 (docs/fuzzing.md): a put whose valueLength is near Integer.MAX_VALUE overflows the record length, "
-            + "passes the maxRecordBytes check and corrupts the segment's log: every later put throws; fix in the main code")
     void aHugeValueLengthIsRefusedWithoutCorruptingTheCache() {
         try (Arena arena = Arena.ofConfined(); PredictionCache c = PredictionCache.builder().budgetBytes(1 << 20).segments(1).build()) {
             MemorySegment key = arena.allocate(8);
@@ -42,8 +37,6 @@ class PredictionCacheFindingsTest {
     }
 
     @Test
-    @Disabled("finding 3 (docs/fuzzing.md): a TTL near Long.MAX_VALUE (meant as 'practically never') overflows "
-            + "System.nanoTime() + ttl, and the entry is expired at once; fix in the main code")
     void aVeryLongTtlDoesNotExpireAtOnce() {
         try (Arena arena = Arena.ofConfined(); PredictionCache c = PredictionCache.builder().budgetBytes(1 << 20).build();
              PredictionCache withDefault = PredictionCache.builder().budgetBytes(1 << 20).ttlNanos(Long.MAX_VALUE).build()) {
@@ -58,15 +51,12 @@ class PredictionCacheFindingsTest {
     }
 
     @Test
-    @Disabled("finding 4 (docs/fuzzing.md): a put whose value range lies outside the value segment throws "
-            + "IndexOutOfBoundsException only after it appended the record to the log; when the log later evicts that record "
-            + "the entry count and bytesUsed go below the truth (here negative); fix in the main code")
     void aValueRangeOutsideItsSegmentLeavesTheCountsExact() {
         try (Arena arena = Arena.ofConfined(); PredictionCache c = PredictionCache.builder().budgetBytes(32 << 10).segments(1).build()) {
             MemorySegment key = arena.allocate(8);
             MemorySegment value = arena.allocate(64);
-            org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class,
-                    () -> c.put(1, key, 0, 8, value, 0, 1000, 0), "1000 value bytes from a 64-byte segment");
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> c.put(1, key, 0, 8, value, 0, 1000, 0), "1000 value bytes from a 64-byte segment: refused before anything changes");
             for (long i = 0; i < 2000; i++) {       // cycles the logs: the half-written record is evicted
                 key.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, i);
                 c.put(i & 3, key, 0, 8, value, 0, 64, 0);
