@@ -114,6 +114,7 @@ class CliErrorsTest {
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--spin-wait", "maybe"), List.of("--spin-wait", "maybe")));
         // bench, batcher path
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "100", "--duration-s", "NaN"), List.of("--duration-s", "NaN")));
+        a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "100", "--duration-s", "Infinity"), List.of("--duration-s", "Infinity")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "100", "--duration-s", "0"), List.of("--duration-s", "0")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "NaN"), List.of("--rate", "NaN")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "-5"), List.of("--rate", "-5")));

@@ -217,6 +217,16 @@ class PredictionCacheFuzzTest {
             long ttl = explicitTtl ? ttl(d) : defaultTtl;
             note("put " + k.id() + " @" + keyOffset + " value v" + ver + " len=" + length + " @" + valueOffset
                     + (explicitTtl ? " ttl=" + ttl : " (default ttl)"));
+            if (explicitTtl && ttl < 0) {
+                // documented: a negative TTL is refused before anything changes
+                try {
+                    cache.put(k.model(), keySeg, keyOffset, k.bytes().length, valueSeg, valueOffset, length, ttl);
+                } catch (IllegalArgumentException expected) {
+                    note("  -> refused (negative ttl)");
+                    return;
+                }
+                throw fail("a put with ttl " + ttl + " was accepted");
+            }
             int r = explicitTtl
                     ? cache.put(k.model(), keySeg, keyOffset, k.bytes().length, valueSeg, valueOffset, length, ttl)
                     : cache.put(k.model(), keySeg, keyOffset, k.bytes().length, valueSeg, valueOffset, length);

@@ -170,8 +170,9 @@ class OnnxModelFuzzTest {
                 return;
             }
             byte[] file0 = Files.readAllBytes(data);
-            long offset = Long.parseLong(all.getOrDefault("offset", "0"));
-            long length = all.containsKey("length") ? Long.parseLong(all.get("length")) : file0.length - offset;
+            // the loader reads byte counts with surrounding white space stripped
+            long offset = Long.parseLong(all.getOrDefault("offset", "0").strip());
+            long length = all.containsKey("length") ? Long.parseLong(all.get("length").strip()) : file0.length - offset;
             if (offset < 0 || length < 0 || offset > file0.length || length > file0.length - offset) {
                 throw new AssertionError("loaded although offset " + offset + " and length " + length + " lie outside the "
                         + file0.length + "-byte file; entries " + all + "; the initializer has " + w.getRawData().size() + " bytes");
