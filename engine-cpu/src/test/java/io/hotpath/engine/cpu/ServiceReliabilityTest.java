@@ -81,6 +81,78 @@ class ServiceReliabilityTest {
         }
     }
 
+    /** Before: closing the engine under a running service crashed the JVM in ONNX Runtime. Now the batches after it fail cleanly. */
+    @Test
+    void closingTheEngineUnderABusyServiceFailsLaterBatchesCleanly() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            OrtCpuEngine engine = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(8).intraOpThreads(1).build());
+            try (InferenceService svc = InferenceService.builder(engine).closeEngine(false)
+                    .batching(c -> c.maxBatchSize(8).maxQueueDelayMicros(20)).build()) {
+                AtomicInteger ok = new AtomicInteger();
+                AtomicInteger failedClosed = new AtomicInteger();
+                AtomicReference<Throwable> unexpected = new AtomicReference<>();
+                List<Thread> callers = new ArrayList<>();
+                CountDownLatch started = new CountDownLatch(3);
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                for (int t = 0; t < 3; t++) {
+                    Request r = svc.newRequest();
+                    Thread th = new Thread(() -> {
+                        started.countDown();
+                        while (!stop.get()) {
+                            int s = svc.infer(r);
+                            if (s == BatchStatus.OK) {
+                                ok.incrementAndGet();
+                            } else if (s == BatchStatus.FAILED && r.error() instanceof IllegalStateException e && e.getMessage().contains("closed")) {
+                                failedClosed.incrementAndGet();
+                            } else {
+                                unexpected.set(new AssertionError("status " + s + " error " + r.error()));
+                                return;
+                            }
+                        }
+                    });
+                    th.start();
+                    callers.add(th);
+                }
+                started.await();
+                Thread.sleep(round % 4);
+                engine.close();                    // under the service, while batches run
+                long end = System.nanoTime() + 10_000_000_000L;
+                while (failedClosed.get() == 0 && System.nanoTime() < end) {
+                    Thread.sleep(1);
+                }
+                stop.set(true);
+                for (Thread th : callers) {
+                    th.join(20_000);
+                    assertFalse(th.isAlive());
+                }
+                assertEquals(null, unexpected.get());
+                assertTrue(failedClosed.get() > 0, "after the close, batches fail with the engine's closed error");
+            }
+        }
+    }
+
+    /** Before: a service over a model with tiny rows refused every cache budget up to 64 MiB (index sized from a 36-byte entry). */
+    @Test
+    void aModelWithTinyRowsGetsACacheAtEveryReasonableBudget(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        Path tiny = new io.hotpath.onnx.OnnxBuilder("tiny", 13)
+                .input("x", 1, "batch", 2)
+                .output("y", 1, "batch", 2)
+                .node("Relu", "x", "y")
+                .write(tmp.resolve("tiny.onnx"));
+        for (long budget : new long[] {64 << 10, 1 << 20, 64 << 20}) {
+            OrtCpuEngine engine = OrtCpuEngine.open(tiny, CpuEngineOptions.builder().maxBatchSize(4).build());
+            try (InferenceService svc = InferenceService.builder(engine).cache(c -> c.budgetBytes(budget)).build()) {
+                Request r = svc.newRequest();
+                r.input("x").putFloat(0, 2f);
+                assertEquals(BatchStatus.OK, svc.infer(r));
+                assertFalse(r.fromCache());
+                assertEquals(BatchStatus.OK, svc.infer(r));
+                assertTrue(r.fromCache(), "budget " + budget + ": the repeat is a hit");
+                assertEquals(2f, r.output("y").getFloat(0));
+            }
+        }
+    }
+
     @Test
     void anErrorFromAnAsyncCallbackIsReportedAndTheServiceKeepsServing() throws Exception {
         List<Throwable> errors = new CopyOnWriteArrayList<>();
