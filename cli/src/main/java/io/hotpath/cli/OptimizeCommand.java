@@ -79,6 +79,14 @@ final class OptimizeCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "30", description = "Timed runs per variant and batch size (default ${DEFAULT-VALUE}).")
     int runs;
 
+    @Option(names = "--rounds", defaultValue = "5", description = "Interleaved timing rounds: every variant timed once per round, in turn; "
+            + "speeds are the medians (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--int8-scheme", defaultValue = "auto", paramLabel = "auto|u8s8|u8s7", description = "INT8 weights: u8s8 (8-bit, for CPUs "
+            + "with VNNI/AMX), u8s7 (7-bit, where ONNX Runtime's AVX2 kernel would saturate), auto (this CPU's; default).")
+    String int8Scheme;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the chosen model and the reports go.")
     Path out;
 
@@ -96,6 +104,13 @@ final class OptimizeCommand implements Callable<Integer> {
                 .map(s -> CalibrationStats.Method.valueOf(s.toUpperCase(Locale.ROOT))).toList();
         c.range("--seq", seq, 1, Checks.MAX_SEQ);
         c.range("--runs", runs, 1, MAX_RUNS);
+        c.range("--rounds", rounds, 1, 100);
+        io.hotpath.optimizer.CpuFeatures.Int8Scheme scheme;
+        try {
+            scheme = io.hotpath.optimizer.CpuFeatures.Int8Scheme.parse(int8Scheme);
+        } catch (io.hotpath.core.HotpathException e) {
+            throw c.fail("--int8-scheme '" + int8Scheme + "': must be one of auto, u8s8, u8s7");
+        }
         Optimizer.Budget b = c.parse("--budget", budget, Optimizer.Budget::parse);
         if (!(b.cosineMean() >= -1 && b.cosineMean() <= 1 && b.cosineMin() >= -1 && b.cosineMin() <= 1) || !(b.maxAbsErr() >= 0)) {
             throw c.fail("--budget '" + budget + "': cosine bounds must be numbers in [-1, 1] and max_abs_err a number >= 0");
@@ -121,9 +136,10 @@ final class OptimizeCommand implements Callable<Integer> {
             val = new Optimizer.Rows(validation != null ? rows(validation, width) : random(128, width, 2));
         }
         Optimizer.Config cfg = new Optimizer.Config(precs, ms, seq, runs, b, reuseStats,
-                !allowBatchDependent, !noFusions);
+                !allowBatchDependent, !noFusions).withRounds(rounds).withInt8Scheme(scheme);
         List<Path> peers = model.equals("minilm") ? List.of(ModelCatalog.resolve("minilm-q")) : List.of();
-        o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq);
+        o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq + " in " + rounds
+                + " interleaved rounds, INT8 scheme " + scheme.label() + " on " + io.hotpath.optimizer.CpuFeatures.detect().summary());
         Optimizer.Report r = Optimizer.run(file, model, cal, val, peers, cfg, out);
         String md = markdown(r);
         Files.writeString(out.resolve("report.md"), md);

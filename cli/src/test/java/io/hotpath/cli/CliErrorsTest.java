@@ -135,6 +135,9 @@ class CliErrorsTest {
         // optimize
         a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--runs", "0", "--out", tmp.resolve("o").toString()), List.of("--runs", "0")));
         a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--seq", "-3", "--out", tmp.resolve("o").toString()), List.of("--seq", "-3")));
+        a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--rounds", "0", "--out", tmp.resolve("o").toString()), List.of("--rounds", "0")));
+        a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--int8-scheme", "s4", "--out", tmp.resolve("o").toString()),
+                List.of("--int8-scheme", "s4")));
         a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--precisions", "fp64", "--out", tmp.resolve("o").toString()),
                 List.of("--precisions", "fp64")));
         a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--methods", "minmax,median", "--out", tmp.resolve("o").toString()),
