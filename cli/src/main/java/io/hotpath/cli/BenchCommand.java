@@ -362,7 +362,12 @@ final class BenchCommand implements Callable<Integer> {
                     open ? 0 : Checks.saturatingMultiply(Checks.batchBytes(engine.inputs(), 1, seq), (long) ServiceBench.REPEAT_POOL * slots));
             checks.memory(sized, need);
             v = vocab != null ? vocab : vocabulary(file, engine);
-            InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(mb).maxQueueDelayMicros(delay)
+            // a model that cannot batch (a scalar input, a fixed batch of 1) runs batches of one unless --max-batch asked for more
+            int batchRows = maxBatch == null ? Math.min(mb, engine.maxBatchSize()) : mb;
+            if (batchRows < mb) {
+                out.println("  note    the model runs batches of at most " + engine.maxBatchSize() + " (an input without a dynamic batch dimension)");
+            }
+            InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(batchRows).maxQueueDelayMicros(delay)
                     .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(slots));
             if (cacheMb != null) {
                 sb.cache(c -> c.budgetBytes(cacheMb << 20));   // cacheMb was checked against the memory limit: no overflow

@@ -22,11 +22,11 @@ final class RandomInputs {
         for (int i = 0; i < batch.inputCount(); i++) {
             Tensor t = batch.input(i);
             Shape s = t.spec().shape();
-            long[] dims = new long[s.rank()];
+            long[] dims = new long[s.rank()];     // a scalar (rank 0) has none
             for (int d = 0; d < dims.length; d++) {
                 dims[d] = !s.isDynamic(d) ? s.dim(d) : (d == 0 ? rows : seq);
             }
-            if (!s.isDynamic(0) && s.rank() > 0 && rows != s.dim(0)) {
+            if (s.rank() > 0 && !s.isDynamic(0) && rows != s.dim(0)) {
                 throw HotpathException.invalidArgument("input '" + t.name() + "' has a fixed batch of " + s.dim(0) + "; --batch " + rows + " cannot apply");
             }
             t.reshape(dims);

@@ -35,6 +35,22 @@ class HotpathCommandTest {
         }
     }
 
+    /** Before: bench on a model with a scalar input was a raw ArrayIndexOutOfBoundsException. */
+    @Test
+    void benchRunsAModelWithAScalarInputDirectAndThroughTheBatcher() {
+        Path m = new io.hotpath.onnx.OnnxBuilder("scaled", 13)
+                .input("x", 1, "batch", 4)
+                .input("s", 1)
+                .output("y", 1, "batch", 4)
+                .node("Mul", "x,s", "y")
+                .write(tmp.resolve("scaled.onnx"));
+        Object[] direct = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5");
+        assertEquals(0, direct[0], (String) direct[2]);
+        Object[] batcher = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--concurrency", "2");
+        assertEquals(0, batcher[0], (String) batcher[2]);
+        assertTrue(((String) batcher[1]).contains("batches of at most 1"), (String) batcher[1]);
+    }
+
     @Test
     void benchWritesTheTableAndTheJsonFields() throws Exception {
         Path json = tmp.resolve("mlp.json");

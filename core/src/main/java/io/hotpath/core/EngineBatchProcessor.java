@@ -105,6 +105,9 @@ final class EngineBatchProcessor implements BatchProcessor {
 
     private static void reshape(Tensor t, int rows, int length) {
         switch (t.rank()) {
+            case 0 -> {
+                // a scalar: the engine cannot batch (its capacity is one row), nothing to shape
+            }
             case 1 -> t.reshape(rows);
             case 2 -> t.reshape(rows, length > 0 ? length : t.dim(1));
             case 3 -> t.reshape(rows, length > 0 ? length : t.dim(1), t.dim(2));

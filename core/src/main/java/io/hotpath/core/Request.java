@@ -105,6 +105,9 @@ public final class Request {
         this.length = n;
         for (Tensor t : inputs) {
             switch (t.rank()) {
+                case 0 -> {
+                    // a scalar input: one value per request, no batch dimension
+                }
                 case 1 -> t.reshape(1);
                 case 2 -> t.reshape(1, t.spec().shape().isDynamic(1) ? n : t.spec().shape().dim(1));
                 default -> {
