@@ -9,11 +9,19 @@ import picocli.CommandLine.Command;
 
 /** {@code hotpath info}: what this machine offers Hotpath: CPU, CUDA devices, the CUDA libraries TensorRT links, TensorRT. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Prints the CPU, the CUDA devices and libraries, the TensorRT version, and which engine --engine best would pick, with the reason.")
+        description = "Prints the CPU, the CUDA devices and libraries, the TensorRT version, and which engine --engine best would pick, "
+                + "with the reason; with --model, each input and output of the model as ONNX Runtime sees it.")
 final class InfoCommand implements Callable<Integer> {
+    @picocli.CommandLine.Option(names = "--model", paramLabel = "FILE|ALIAS",
+            description = "Also list the model's tensors: name, element type, declared shape (symbolic dimension names), capacity, binding.")
+    String model;
+
     @Override
     public Integer call() {
         PrintStream out = System.out;
+        if (model != null) {
+            tensors(out, io.hotpath.onnx.ModelCatalog.resolve(model));
+        }
         out.println("system     " + SystemInfo.detect().summary());
         io.hotpath.optimizer.CpuFeatures cpu = io.hotpath.optimizer.CpuFeatures.detect();
         out.println("int8       " + cpu.int8Scheme().label() + (cpu.hasInt8DotProduct()
@@ -39,5 +47,26 @@ final class InfoCommand implements Callable<Integer> {
         Engines.Decision d = Engines.decide();
         out.println("best       " + d.kind().name().toLowerCase(java.util.Locale.ROOT) + ": " + d.reason());
         return 0;
+    }
+
+    /** Each tensor of {@code file} as the CPU engine opens it with its default options. */
+    private static void tensors(PrintStream out, java.nio.file.Path file) {
+        try (io.hotpath.engine.cpu.OrtCpuEngine e = io.hotpath.engine.cpu.OrtCpuEngine.open(file)) {
+            out.println("model      " + file + ": " + (e.maxBatchSize() > 1 || e.inputs().stream().allMatch(t -> t.shape().rank() > 0
+                    && t.shape().isDynamic(0)) ? "batches on dimension 0" : "runs one row at a time (an input has no dynamic batch dimension)"));
+            io.hotpath.core.Batch b = e.newBatch();
+            for (int i = 0; i < b.inputCount(); i++) {
+                line(out, "input", b.input(i), "written in place");
+            }
+            for (int i = 0; i < b.outputCount(); i++) {
+                line(out, "output", b.output(i), "preallocated, bound once (shape derived from the inputs)");
+            }
+        }
+    }
+
+    private static void line(PrintStream out, String kind, io.hotpath.core.Tensor t, String binding) {
+        io.hotpath.core.TensorSpec s = t.spec();
+        out.printf("  %-6s   %-24s %-8s %-28s capacity %d elements; %s%n", kind, s.name(), s.dtype().name().toLowerCase(java.util.Locale.ROOT),
+                s.shape().rank() == 0 ? "[] (scalar)" : s.shape().toString(), t.capacityElements(), binding);
     }
 }

@@ -49,6 +49,11 @@ class HotpathCommandTest {
         Object[] batcher = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--concurrency", "2");
         assertEquals(0, batcher[0], (String) batcher[2]);
         assertTrue(((String) batcher[1]).contains("batches of at most 1"), (String) batcher[1]);
+        Object[] info = run("info", "--model", m.toString());
+        assertEquals(0, info[0], (String) info[2]);
+        String text = (String) info[1];
+        assertTrue(text.contains("runs one row at a time") && text.matches("(?s).*input +s +float32 +\\[\\] \\(scalar\\).*")
+                && text.matches("(?s).*output +y +float32 +\\[batch,4\\].*preallocated.*"), text);
     }
 
     @Test
