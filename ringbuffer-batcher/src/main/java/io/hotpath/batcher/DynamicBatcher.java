@@ -662,8 +662,10 @@ public final class DynamicBatcher implements AutoCloseable {
             for (int r = 0; r < pending[b]; r++) {
                 try {
                     complete(requests[rowRequest[b][r]], BatchStatus.FAILED, null, now);
-                } catch (Throwable ignored) {
-                    // complete() publishes the status in a finally; what failed here was its bookkeeping
+                } catch (Throwable t) {
+                    // complete() published the status in its finally; what failed was its bookkeeping or the
+                    // (failing) error handler: log it directly, the handler is what brought the thread down
+                    logError(t);
                 }
             }
             pending[b] = 0;
@@ -675,8 +677,9 @@ public final class DynamicBatcher implements AutoCloseable {
         while ((rings[0].consumerPosition() < tail[0] || rings[1].consumerPosition() < tail[1]) && System.nanoTime() - end < 0) {
             try {
                 drainOnce();
-            } catch (Throwable ignored) {
-                // onRecord answers each record before anything can throw; keep draining
+            } catch (Throwable t) {
+                // onRecord answers each record before anything can throw; log and keep draining
+                logError(t);
             }
         }
     }
