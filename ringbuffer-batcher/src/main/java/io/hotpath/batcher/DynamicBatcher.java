@@ -539,7 +539,15 @@ public final class DynamicBatcher implements AutoCloseable {
                 continue;
             }
             if (rows != r) {
-                processor.moveRow(b, r, rows);
+                try {
+                    processor.moveRow(b, r, rows);
+                } catch (Throwable t) {
+                    // this request cannot be placed: it fails; the rows already placed stay as they are
+                    reportError(t);
+                    metrics.failed.incrementAndGet();
+                    complete(requests[ids[r]], BatchStatus.FAILED, t, now);
+                    continue;
+                }
                 ids[rows] = ids[r];
                 enq[rows] = enq[r];
                 deadlines[rows] = deadlines[r];
@@ -551,7 +559,7 @@ public final class DynamicBatcher implements AutoCloseable {
         }
         long start = System.nanoTime();
         for (int r = 0; r < rows; r++) {
-            metrics.queueWaitNanos.recordValue(Math.max(0, start - enq[r]));
+            metrics.queueWaitNanos.recordValue(Math.min(Math.max(0, start - enq[r]), BatcherMetrics.MAX_NANOS));
         }
         metrics.batchSize.recordValue(rows);
         metrics.batches.incrementAndGet();
@@ -570,7 +578,7 @@ public final class DynamicBatcher implements AutoCloseable {
             return;
         }
         long end = System.nanoTime();
-        metrics.engineNanos.recordValue(end - start);
+        metrics.engineNanos.recordValue(Math.min(Math.max(0, end - start), BatcherMetrics.MAX_NANOS));
         int ok = 0;
         for (int r = 0; r < rows; r++) {
             BatchRequest req = requests[ids[r]];

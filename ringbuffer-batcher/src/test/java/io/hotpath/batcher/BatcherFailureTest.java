@@ -95,6 +95,32 @@ class BatcherFailureTest {
         }
     }
 
+    /** A row that cannot be moved (to close the gap a timed-out request left) fails alone; the rest of the batch runs. */
+    @Test
+    void aFailedRowMoveFailsThatRequestOnly() throws Exception {
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
+        try (DynamicBatcher b = new DynamicBatcher(config(errors).maxBatchSize(4).maxQueueDelayMicros(300_000).build(), p)) {
+            BatchRequest[] r = new BatchRequest[3];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = b.newRequest();
+                write(r[i], 10L * i);
+            }
+            b.newRequest();      // a fourth handle that never submits: the batch waits for its delay, not for "everyone is in"
+            p.moveError = new StackOverflowError("injected in moveRow");
+            r[0].deadlineNanos(System.nanoTime() + 20_000_000L);    // expires while the batch waits: rows 1 and 2 move up
+            for (BatchRequest q : r) {
+                assertEquals(BatchStatus.PENDING, b.submit(q));
+            }
+            assertEquals(BatchStatus.TIMEOUT, b.await(r[0]));
+            assertEquals(BatchStatus.FAILED, b.await(r[1]), "its move failed");
+            assertTrue(r[1].error() instanceof StackOverflowError);
+            assertEquals(BatchStatus.OK, b.await(r[2]), "moved into the first row and answered");
+            assertEquals(40L, r[2].output().getAtIndex(ValueLayout.JAVA_LONG, 0));
+            assertEquals(1, errors.size());
+        }
+    }
+
     /** If the thread dies anyway (its error handler throws), the batcher turns closed and answers everything pending. */
     @Test
     void whenTheBatcherThreadDiesEverythingPendingIsAnsweredAndLaterCallsAreRefused() throws Exception {

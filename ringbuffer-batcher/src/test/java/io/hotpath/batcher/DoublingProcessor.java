@@ -25,6 +25,8 @@ final class DoublingProcessor implements BatchProcessor {
     volatile Runnable beforeRun;
     /** Thrown (once) by the next stage. */
     volatile Error stageError;
+    /** Thrown (once) by the next moveRow. */
+    volatile Error moveError;
     /** Returned (once) by the next bucketOf, when not null. */
     volatile Integer badBucket;
 
@@ -50,6 +52,11 @@ final class DoublingProcessor implements BatchProcessor {
 
     @Override
     public void moveRow(int bucket, int from, int to) {
+        Error e = moveError;
+        if (e != null) {
+            moveError = null;
+            throw e;
+        }
         MemorySegment.copy(in, (long) from * width * 8, in, (long) to * width * 8, (long) width * 8);
     }
 
