@@ -31,7 +31,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Runs a model in a closed loop on random valid inputs and reports latency percentiles and throughput.",
                 "Token-id inputs are drawn below --vocab; attention masks are ones; recurrent state (state, h0, c0, hidden) zeros; "
                         + "an integer scalar sample rate (sr) 16000; float inputs are uniform in [-1,1).",
-                "--input NAME=VALUE|@FILE.npy and --shape NAME=D0,D1,... set an input's values and shape (direct mode)."})
+                "--input NAME=VALUE|@FILE.npy and --shape NAME=D0,D1,... set an input's values and shape (--shape: direct mode)."})
 final class BenchCommand implements Callable<Integer> {
     /** Token ids are drawn below this when the model does not show its vocabulary (BERT's). */
     static final long DEFAULT_VOCAB = 30522;
@@ -79,8 +79,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seq", defaultValue = "128", description = "Size of every dynamic dimension after the batch, e.g. sequence length (default ${DEFAULT-VALUE}).")
     int seq;
 
-    @Option(names = "--input", paramLabel = "NAME=VALUE|NAME=@FILE.npy", description = "Direct mode: feed input NAME the constant VALUE "
-            + "(parsed for its type; bool takes true/false/0/1) or the values and shape of a NumPy .npy file (its dimension 0 must equal --batch). "
+    @Option(names = "--input", paramLabel = "NAME=VALUE|NAME=@FILE.npy", description = "Feed input NAME the constant VALUE "
+            + "(parsed for its type; bool takes true/false/0/1) or the values and shape of a NumPy .npy file (its dimension 0 must equal --batch; "
+            + "on the batcher path one row, every request's). "
             + "Repeatable. Inputs not given get a default chosen from their name, printed at the start.")
     java.util.List<String> inputValues;
 
@@ -215,9 +216,9 @@ final class BenchCommand implements Callable<Integer> {
             if (precision != null || kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU || batches.length > 1) {
                 throw c.fail("the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
             }
-            if (inputValues != null || shapeValues != null) {
-                throw c.fail((inputValues != null ? "--input" : "--shape") + " applies to direct mode for now (without --concurrency, --rate, "
-                        + "--max-batch, --max-delay-us, --cache-mb); the batcher path feeds its default inputs");
+            if (shapeValues != null) {
+                throw c.fail("--shape applies to direct mode (without --concurrency, --rate, --max-batch, --max-delay-us, --cache-mb); "
+                        + "on the batcher path each request is one row and its dynamic dimension --seq");
             }
             if (ortProfile != null) {
                 throw c.fail("--ort-profile applies to direct mode (without --concurrency, --rate, --max-batch, --max-delay-us, --cache-mb)");
@@ -373,6 +374,7 @@ final class BenchCommand implements Callable<Integer> {
         SystemInfo sys = SystemInfo.detect();
         String sized = "--max-batch " + mb + " with " + (open ? "--max-in-flight " + maxInFlight : "--concurrency " + java.util.Arrays.toString(concs))
                 + " at --seq " + seq;
+        BenchInputs given = BenchInputs.parse(checks, inputValues, null);
         OrtCpuEngine engine = checks.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level)
                 .intraOpThreads(threads).spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build()));
         long v;
@@ -385,6 +387,7 @@ final class BenchCommand implements Callable<Integer> {
                     open ? 0 : Checks.saturatingMultiply(Checks.batchBytes(engine.inputs(), 1, seq), (long) ServiceBench.REPEAT_POOL * slots));
             checks.memory(sized, need);
             v = vocab != null ? vocab : vocabulary(file, engine);
+            given.bind(checks, engine.inputs(), null);
             // a model that cannot batch (a scalar input, a fixed batch of 1) runs batches of one unless --max-batch asked for more
             int batchRows = maxBatch == null ? Math.min(mb, engine.maxBatchSize()) : mb;
             if (batchRows < mb) {
@@ -401,6 +404,12 @@ final class BenchCommand implements Callable<Integer> {
                 // the batcher's and the cache's own checks: this model with these options does not fit them
                 throw checks.fail("the batcher path cannot run " + model + " with these options: " + e.getMessage());
             }
+            try {
+                given.requestShapes(checks, svc.maxLength() > 1 ? Math.min(seq, svc.maxLength()) : 1);
+            } catch (Throwable e) {
+                svc.close();
+                throw e;
+            }
         } catch (Throwable e) {
             engine.close();
             throw e;
@@ -409,6 +418,7 @@ final class BenchCommand implements Callable<Integer> {
         try (svc) {
             out.println("hotpath bench (dynamic batcher, " + (open ? "open loop" : "closed loop") + "): " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
+            given.describe(v).forEach(out::println);
             out.println("  system  " + sys.summary());
             out.println("  run     " + (open ? "rates=" + java.util.Arrays.toString(rates) + "/s duration=" + durationS + "s/step max-in-flight="
                     + maxInFlight : "concurrency=" + java.util.Arrays.toString(concs) + " iterations=" + iterations + " (total per step)")
@@ -440,7 +450,7 @@ final class BenchCommand implements Callable<Integer> {
                 try {
                     if (open) {
                         int requests = Math.max(1, (int) (rates[k] * durationS));
-                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], (int) Math.min(10L * warmup, requests), requests, v, seed + k);
+                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], (int) Math.min(10L * warmup, requests), requests, v, seed + k, given);
                         latency = r.corrected();
                         throughput = r.throughput();
                         okN = r.ok();
@@ -452,7 +462,7 @@ final class BenchCommand implements Callable<Integer> {
                         tags.add("rate=" + rates[k]);
                     } else {
                         int perThread = Math.max(1, iterations / concs[k]);
-                        ServiceBench.Result r = ServiceBench.run(svc, concs[k], warmup, perThread, seq, v, seed + k, repeatFraction);
+                        ServiceBench.Result r = ServiceBench.run(svc, concs[k], warmup, perThread, seq, v, seed + k, repeatFraction, given);
                         latency = r.latencyHistogram();
                         throughput = r.throughput();
                         okN = r.ok();

@@ -141,7 +141,8 @@ final class BenchInputs {
      * Checks every given name, value and shape against the model's {@code inputs} for runs of
      * each of {@code batches} rows: known names, values that parse for the element type, files
      * whose type converts and whose shape fits the declared one (rank, fixed dimensions, and a
-     * dynamic dimension 0 equal to the batch).
+     * dynamic dimension 0 equal to the batch). {@code batches} null: the batcher path, where a
+     * file must hold one row (it is every request's).
      */
     BenchInputs bind(Checks c, List<TensorSpec> modelInputs, int[] batches) {
         this.inputs = modelInputs;
@@ -216,7 +217,10 @@ final class BenchInputs {
                 throw c.fail(what + tail + " (dimension " + d + " is " + s[d] + ", expected " + declared.dim(d) + ")");
             }
         }
-        if (s.length > 0 && declared.isDynamic(0)) {
+        if (s.length > 0 && declared.isDynamic(0) && batches == null && s[0] != 1) {
+            throw c.fail(what + " has " + s[0] + " rows in dimension 0; the batcher path sends one row per request: give a file with one row");
+        }
+        if (s.length > 0 && declared.isDynamic(0) && batches != null) {
             for (int b : batches) {
                 if (s[0] != b) {
                     throw c.fail(what + " has " + s[0] + " in dimension 0 (the batch), the run's batch is " + b
@@ -296,6 +300,32 @@ final class BenchInputs {
                         throw c.fail(what + ": element " + i + " is " + v + ", outside " + r[0] + ".." + r[1]);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * The batcher path: each file's shape must be a request's, one row with its dynamic dimension
+     * 1 = {@code length} (see {@link io.hotpath.core.Request#length(int)}).
+     */
+    void requestShapes(Checks c, int length) {
+        for (TensorSpec t : inputs) {
+            Given g = given.get(t.name());
+            if (g == null || g.npy == null) {
+                continue;
+            }
+            Shape declared = t.shape();
+            long[] req = declared.toArray();
+            if (req.length > 0) {
+                req[0] = 1;
+            }
+            if (req.length > 1 && declared.isDynamic(1)) {
+                req[1] = length;
+            }
+            long[] f = g.npy.shape();
+            if (!Arrays.equals(req, f)) {
+                throw c.fail("--input " + t.name() + "=" + g.value + ": the file's shape " + Shape.format(f, f.length) + " is not a request's "
+                        + Shape.format(req, req.length) + " (the batcher path: one row, the dynamic dimension --seq)");
             }
         }
     }

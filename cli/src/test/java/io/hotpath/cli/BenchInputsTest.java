@@ -301,7 +301,37 @@ class BenchInputsTest {
         assertUsage(bench(m, "--shape", "x=a,4"), "integers separated by commas");
         assertUsage(bench(echo(), "--input", "flag=2"), "true, false, 0 or 1");
         assertUsage(bench(echo(), "--input", "sr=1.5"), "an integer between");
-        assertUsage(bench(m, "--input", "s=2", "--concurrency", "2"), "--input applies to direct mode");
         assertUsage(bench(m, "--shape", "x=1,4", "--max-batch", "2"), "--shape applies to direct mode");
+        assertUsage(bench(m, "--input", "x=@" + two, "--concurrency", "2"), "[2,4] has 2 rows", "one row per request");
+        Path ids = write("ids7.npy", npy(1, "<i8", false, "(1, 7)", new byte[56]));
+        assertUsage(bench(echo(), "--input", "input_ids=@" + ids, "--seq", "4", "--concurrency", "1"),
+                "the file's shape [1,7] is not a request's [1,4]");
+    }
+
+    @Test
+    void theBatcherPathTakesConstantsAndOneRowFiles() throws Exception {
+        Path x = write("x1.npy", npy(1, "<f4", false, "(1, 4)", le(16, b -> b.putFloat(1).putFloat(2).putFloat(3).putFloat(4))));
+        Object[] r = bench(scaled(), "--input", "x=@" + x, "--input", "s=2", "--concurrency", "2", "--threads", "1");
+        assertEquals(0, r[0], (String) r[2]);
+        assertTrue(((String) r[1]).contains("input   s: constant 2 (--input)"), (String) r[1]);
+        Object[] open = bench(scaled(), "--input", "s=2", "--rate", "200", "--duration-s", "0.05", "--threads", "1");
+        assertEquals(0, open[0], (String) open[2]);
+        // what each client does to its request, checked on the answer
+        BenchInputs in = BenchInputs.parse(checks(), List.of("x=@" + x, "s=2"), null);
+        OrtCpuEngine e = OrtCpuEngine.open(scaled(), CpuEngineOptions.builder().maxBatchSize(1).intraOpThreads(1).spinWait(false).build());
+        try (io.hotpath.core.InferenceService svc = io.hotpath.core.InferenceService.builder(e)
+                .batching(c -> c.maxBatchSize(1).maxRequests(2)).build()) {
+            in.bind(checks(), e.inputs(), null);
+            in.requestShapes(checks(), 1);
+            io.hotpath.core.Request req = svc.newRequest();
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
+            for (int i = 0; i < e.inputs().size(); i++) {
+                in.fill(req.input(i), rnd, 100);
+            }
+            assertEquals(io.hotpath.batcher.BatchStatus.OK, svc.infer(req));
+            for (int i = 0; i < 4; i++) {
+                assertEquals(2f * (i + 1), req.output("y").getFloat(i));
+            }
+        }
     }
 }
