@@ -73,6 +73,13 @@ final class BenchInputs {
                 } catch (IllegalArgumentException e) {   // InvalidPathException too
                     throw c.fail("--input " + o + ": " + e.getMessage());
                 }
+                long[] fs = npy.shape();
+                for (int d = 1; d < fs.length; d++) {
+                    if (fs[d] > Checks.MAX_SEQ) {
+                        throw c.fail("--input " + o + ": the file's dimension " + d + " is " + fs[d] + "; dimensions after the batch are at most "
+                                + Checks.MAX_SEQ);
+                    }
+                }
                 given.put(nv[0], new Given("--input " + o, v, null, null, npy));
             } else {
                 Double d = null;
@@ -102,8 +109,10 @@ final class BenchInputs {
             } catch (NumberFormatException e) {
                 throw c.fail("--shape " + o + ": dimensions must be integers separated by commas");
             }
-            for (long d : dims) {
-                c.range("--shape " + nv[0] + " dimension", d, 1, Checks.MAX_SEQ, null);
+            for (int d = 0; d < dims.length; d++) {
+                if (dims[d] < 1 || dims[d] > Checks.MAX_SEQ) {
+                    throw c.fail("--shape " + o + ": dimension " + d + " is " + dims[d] + "; must be between 1 and " + Checks.MAX_SEQ);
+                }
             }
             shapes.put(nv[0], dims);
         }

@@ -299,6 +299,11 @@ class BenchInputsTest {
         assertUsage(bench(echo(), "--input", "input_ids=@" + ints), "descr '<f4' cannot feed input 'input_ids' (int64)");
         assertUsage(bench(m, "--shape", "x=1,4,2"), "--shape x", "[1,4,2]", "declared [batch,4]", "rank 3");
         assertUsage(bench(m, "--shape", "x=a,4"), "integers separated by commas");
+        assertUsage(bench(m, "--shape", "x=1,0"), "--shape x=1,0: dimension 1 is 0; must be between 1 and 65536");
+        assertUsage(bench(m, "--shape", "x="), "shape []", "rank 0, expected 2");
+        Path huge = write("huge.npy", npy(1, "|u1", false, "(1, 70000)", new byte[70000]));
+        assertUsage(bench(m, "--input", "x=@" + huge), "dimension 1 is 70000", "at most 65536");
+        assertUsage(bench(m, "--input", "x=@" + tmp), "not a regular file");
         assertUsage(bench(echo(), "--input", "flag=2"), "true, false, 0 or 1");
         assertUsage(bench(echo(), "--input", "sr=1.5"), "an integer between");
         assertUsage(bench(m, "--shape", "x=1,4", "--max-batch", "2"), "--shape applies to direct mode");
