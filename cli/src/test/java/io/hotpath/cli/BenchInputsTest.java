@@ -114,6 +114,27 @@ class BenchInputsTest {
         assertMessage(tmp.resolve("missing.npy"), "missing.npy", "no such file");
     }
 
+    /** Corrupted headers and truncations are IllegalArgumentExceptions (one line), never another exception. */
+    @Test
+    void corruptedFilesAreRefusedNeverCrashTheReader() {
+        byte[] good = npy(1, "<f4", false, "(2, 3)", new byte[24]);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(42);
+        for (int i = 0; i < 3000; i++) {
+            byte[] b = java.util.Arrays.copyOf(good, r.nextInt(0, good.length + 8));
+            for (int k = r.nextInt(0, 4); k > 0 && b.length > 0; k--) {
+                b[r.nextInt(0, Math.min(b.length, 80))] = (byte) r.nextInt(256);
+            }
+            try {
+                NpyFile f = NpyFile.parse(Path.of("fuzz.npy"), b);
+                for (long e = 0; e < f.count(); e++) {
+                    f.getDouble(e);
+                }
+            } catch (IllegalArgumentException e) {
+                assertTrue(e.getMessage().startsWith("fuzz.npy: ") && !e.getMessage().contains("\n"), e.getMessage());
+            }
+        }
+    }
+
     private static void assertMessage(Path file, String... parts) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NpyFile.read(file));
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
