@@ -354,7 +354,8 @@ final class BenchInputs {
                 what = "constant " + g.value.trim() + " (--input)";
             } else {
                 what = switch (defaultKind(t)) {
-                    case ONES -> "ones (name suggests a mask; --input " + t.name() + "=... to override)";
+                    case ONES -> (t.dtype() == DType.BOOL ? "true" : "ones") + " (" + (t.name().toLowerCase(Locale.ROOT).contains("mask")
+                            ? "name suggests a mask" : "bool") + "; --input " + t.name() + "=... to override)";
                     case ZEROS_IDS -> "zeros (name suggests token types or positions; --input " + t.name() + "=... to override)";
                     case ZEROS_STATE -> "zeros (name suggests recurrent state; --input " + t.name() + "=... to override)";
                     case SAMPLE_RATE -> SAMPLE_RATE + " (name suggests a sample rate; --input " + t.name() + "=... to override)";
