@@ -29,7 +29,9 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code hotpath bench}: latency percentiles and throughput of one model on one engine. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Runs a model in a closed loop on random valid inputs and reports latency percentiles and throughput.",
-                "Token-id inputs are drawn below --vocab; attention masks are ones; float inputs are uniform in [-1,1)."})
+                "Token-id inputs are drawn below --vocab; attention masks are ones; recurrent state (state, h0, c0, hidden) zeros; "
+                        + "an integer scalar sample rate (sr) 16000; float inputs are uniform in [-1,1).",
+                "--input NAME=VALUE|@FILE.npy and --shape NAME=D0,D1,... set an input's values and shape (--shape: direct mode)."})
 final class BenchCommand implements Callable<Integer> {
     /** Token ids are drawn below this when the model does not show its vocabulary (BERT's). */
     static final long DEFAULT_VOCAB = 30522;
@@ -46,6 +48,9 @@ final class BenchCommand implements Callable<Integer> {
     int[] batches;
 
     int batch;
+
+    /** Capacity of the dynamic dimensions after the batch: --seq, or more when --shape or an .npy file asks for it. */
+    private int capacity;
 
     @Option(names = "--engine", defaultValue = "cpu", description = "cpu (ONNX Runtime), tensorrt, or best (TensorRT when a GPU and "
             + "its libraries are present, else cpu) (default ${DEFAULT-VALUE}).")
@@ -73,6 +78,16 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--seq", defaultValue = "128", description = "Size of every dynamic dimension after the batch, e.g. sequence length (default ${DEFAULT-VALUE}).")
     int seq;
+
+    @Option(names = "--input", paramLabel = "NAME=VALUE|NAME=@FILE.npy", description = "Feed input NAME the constant VALUE "
+            + "(parsed for its type; bool takes true/false/0/1) or the values and shape of a NumPy .npy file (its dimension 0 must equal --batch; "
+            + "on the batcher path one row, every request's). "
+            + "Repeatable. Inputs not given get a default chosen from their name, printed at the start.")
+    java.util.List<String> inputValues;
+
+    @Option(names = "--shape", paramLabel = "NAME=D0,D1,...", description = "Direct mode: the shape of input NAME for the run (fixed dimensions as "
+            + "declared, dimension 0 = --batch); overrides --seq for it and for the same-named dynamic dimensions of other inputs. Repeatable.")
+    java.util.List<String> shapeValues;
 
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads; 0 = one per core (default ${DEFAULT-VALUE}).")
     int threads;
@@ -201,6 +216,10 @@ final class BenchCommand implements Callable<Integer> {
             if (precision != null || kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU || batches.length > 1) {
                 throw c.fail("the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
             }
+            if (shapeValues != null) {
+                throw c.fail("--shape applies to direct mode (without --concurrency, --rate, --max-batch, --max-delay-us, --cache-mb); "
+                        + "on the batcher path each request is one row and its dynamic dimension --seq");
+            }
             if (ortProfile != null) {
                 throw c.fail("--ort-profile applies to direct mode (without --concurrency, --rate, --max-batch, --max-delay-us, --cache-mb)");
             }
@@ -252,23 +271,28 @@ final class BenchCommand implements Callable<Integer> {
         if (batcherPath()) {
             return serviceBench(out, file, level, checks);
         }
+        BenchInputs given = BenchInputs.parse(checks, inputValues, shapeValues);
+        // the buffers of every dynamic dimension after the batch hold --seq and any larger size a --shape or .npy gives
+        capacity = (int) Math.max(seq, given.largestDimension());
         if (ortProfile != null && ortProfile.toAbsolutePath().getParent() != null) {
             java.nio.file.Files.createDirectories(ortProfile.toAbsolutePath().getParent());   // ONNX Runtime does not create it
         }
         CpuEngineOptions options = CpuEngineOptions.builder().graphOptimization(level).intraOpThreads(threads)
-                .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(seq).profilePrefix(ortProfile).build();
+                .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(capacity).profilePrefix(ortProfile).build();
         SystemInfo sys = SystemInfo.detect();
-        String sized = "--batch " + batch + " at --seq " + seq;
+        String sized = "--batch " + batch + " at --seq " + seq + (capacity > seq ? " (dimensions up to " + capacity + " from --shape/--input)" : "");
         Engines.Choice choice = checks.opening(sized, () -> Engines.open(file, kind,
                 kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options));
         try (Engine engine = choice.engine()) {
             checks.memory(sized, Checks.batchBytes(
-                    java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList(), batch, seq));
+                    java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList(), batch, capacity));
+            given.bind(checks, engine.inputs(), batches);
             long v = vocab != null ? vocab : vocabulary(file, engine);
             out.println("hotpath bench: " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
             out.println("  chosen  " + choice.reason());
             out.println("  inputs  " + engine.inputs().stream().map(TensorSpec::toString).toList());
+            given.describe(v).forEach(out::println);
             out.println("  system  " + sys.summary());
             if (engine instanceof TensorRtEngine trt) {
                 out.println("  layers  " + LayerReport.summary(trt.layerReportJson()) + " (report: "
@@ -279,7 +303,7 @@ final class BenchCommand implements Callable<Integer> {
             java.util.List<LatencyStats> stats = new java.util.ArrayList<>();
             Batch b = engine.newBatch();
             for (int bs : batches) {
-                RandomInputs.fill(b, bs, seq, v, seed);
+                given.fill(b, bs, seq, v, seed);
                 LatencyStats s = Measurement.run(engine, b, bs, warmup, iterations, "bench b" + bs, System.err);
                 stats.add(s);
                 Map<String, Object> j = baseJson(file, engine, sys, s, s.itemsPerSecond());
@@ -319,7 +343,7 @@ final class BenchCommand implements Callable<Integer> {
         io.hotpath.engine.tensorrt.Precision p = precision == null ? io.hotpath.engine.tensorrt.Precision.TF32
                 : io.hotpath.engine.tensorrt.Precision.parse(precision);
         int[] buckets = trtBuckets != null ? trtBuckets : batches;
-        TensorRtOptions.Builder b = TensorRtOptions.builder().precision(p).batchBuckets(buckets).maxDimension(seq).cudaGraphs(cudaGraphs)
+        TensorRtOptions.Builder b = TensorRtOptions.builder().precision(p).batchBuckets(buckets).maxDimension(capacity).cudaGraphs(cudaGraphs)
                 .optimizationLevel(builderLevel);
         if (trtCache != null) {
             b.cacheDirectory(trtCache);
@@ -350,6 +374,7 @@ final class BenchCommand implements Callable<Integer> {
         SystemInfo sys = SystemInfo.detect();
         String sized = "--max-batch " + mb + " with " + (open ? "--max-in-flight " + maxInFlight : "--concurrency " + java.util.Arrays.toString(concs))
                 + " at --seq " + seq;
+        BenchInputs given = BenchInputs.parse(checks, inputValues, null);
         OrtCpuEngine engine = checks.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level)
                 .intraOpThreads(threads).spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build()));
         long v;
@@ -362,6 +387,7 @@ final class BenchCommand implements Callable<Integer> {
                     open ? 0 : Checks.saturatingMultiply(Checks.batchBytes(engine.inputs(), 1, seq), (long) ServiceBench.REPEAT_POOL * slots));
             checks.memory(sized, need);
             v = vocab != null ? vocab : vocabulary(file, engine);
+            given.bind(checks, engine.inputs(), null);
             // a model that cannot batch (a scalar input, a fixed batch of 1) runs batches of one unless --max-batch asked for more
             int batchRows = maxBatch == null ? Math.min(mb, engine.maxBatchSize()) : mb;
             if (batchRows < mb) {
@@ -378,6 +404,12 @@ final class BenchCommand implements Callable<Integer> {
                 // the batcher's and the cache's own checks: this model with these options does not fit them
                 throw checks.fail("the batcher path cannot run " + model + " with these options: " + e.getMessage());
             }
+            try {
+                given.requestShapes(checks, svc.maxLength() > 1 ? Math.min(seq, svc.maxLength()) : 1);
+            } catch (Throwable e) {
+                svc.close();
+                throw e;
+            }
         } catch (Throwable e) {
             engine.close();
             throw e;
@@ -386,6 +418,7 @@ final class BenchCommand implements Callable<Integer> {
         try (svc) {
             out.println("hotpath bench (dynamic batcher, " + (open ? "open loop" : "closed loop") + "): " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
+            given.describe(v).forEach(out::println);
             out.println("  system  " + sys.summary());
             out.println("  run     " + (open ? "rates=" + java.util.Arrays.toString(rates) + "/s duration=" + durationS + "s/step max-in-flight="
                     + maxInFlight : "concurrency=" + java.util.Arrays.toString(concs) + " iterations=" + iterations + " (total per step)")
@@ -417,7 +450,7 @@ final class BenchCommand implements Callable<Integer> {
                 try {
                     if (open) {
                         int requests = Math.max(1, (int) (rates[k] * durationS));
-                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], (int) Math.min(10L * warmup, requests), requests, v, seed + k);
+                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], (int) Math.min(10L * warmup, requests), requests, v, seed + k, given);
                         latency = r.corrected();
                         throughput = r.throughput();
                         okN = r.ok();
@@ -429,7 +462,7 @@ final class BenchCommand implements Callable<Integer> {
                         tags.add("rate=" + rates[k]);
                     } else {
                         int perThread = Math.max(1, iterations / concs[k]);
-                        ServiceBench.Result r = ServiceBench.run(svc, concs[k], warmup, perThread, seq, v, seed + k, repeatFraction);
+                        ServiceBench.Result r = ServiceBench.run(svc, concs[k], warmup, perThread, seq, v, seed + k, repeatFraction, given);
                         latency = r.latencyHistogram();
                         throughput = r.throughput();
                         okN = r.ok();

@@ -54,6 +54,12 @@ final class OpenLoop {
     /** As above, with the in-flight requests taken from {@code pool}. */
     static Result run(InferenceService svc, Request[] pool, double ratePerSecond, int warmup, int requests, long vocab, long seed)
             throws InterruptedException {
+        return run(svc, pool, ratePerSecond, warmup, requests, vocab, seed, BenchInputs.defaults());
+    }
+
+    /** As above, each request's inputs filled by {@code inputs} (given constants and one-row files, else the defaults). */
+    static Result run(InferenceService svc, Request[] pool, double ratePerSecond, int warmup, int requests, long vocab, long seed,
+                      BenchInputs inputs) throws InterruptedException {
         int maxInFlight = pool.length;
         if (ratePerSecond <= 0 || requests < 1 || maxInFlight < 1) {
             throw new IllegalArgumentException("rate, requests and in-flight limit must be positive");
@@ -120,7 +126,7 @@ final class OpenLoop {
             }
             for (int k = 0; k < svc.engine().inputs().size(); k++) {
                 Tensor in = s.request.input(k);
-                RandomInputs.fill(in, rnd, vocab);
+                inputs.fill(in, rnd, vocab);
             }
             s.intended = next;
             s.measured = i >= warmup;

@@ -32,6 +32,12 @@ final class ServiceBench {
 
     static Result run(InferenceService svc, int concurrency, int warmupPerThread, int measuredPerThread, int seq, long vocab,
                       long seed, double repeatFraction) throws InterruptedException {
+        return run(svc, concurrency, warmupPerThread, measuredPerThread, seq, vocab, seed, repeatFraction, BenchInputs.defaults());
+    }
+
+    /** As above, each request's inputs filled by {@code inputs} (given constants and one-row files, else the defaults). */
+    static Result run(InferenceService svc, int concurrency, int warmupPerThread, int measuredPerThread, int seq, long vocab,
+                      long seed, double repeatFraction, BenchInputs inputs) throws InterruptedException {
         // three rendezvous (warmed up, start, end) of the clients and this thread; a client that fails
         // terminates the phaser, which releases everyone at once and makes every later wait return
         Phaser phases = new Phaser(concurrency + 1);
@@ -47,7 +53,7 @@ final class ServiceBench {
                 latencies[t] = new Histogram(3_600_000_000_000L, 3);
                 Thread th = new Thread(() -> {
                     try {
-                        client(svc, phases, latencies[id], ok, failed, id, warmupPerThread, measuredPerThread, seq, vocab, seed, repeatFraction);
+                        client(svc, phases, latencies[id], ok, failed, id, warmupPerThread, measuredPerThread, seq, vocab, seed, repeatFraction, inputs);
                     } catch (Throwable e) {
                         // never die silently: record the first failure (later ones as suppressed) and stop the run
                         if (failure.compareAndSet(null, e)) {
@@ -111,7 +117,8 @@ final class ServiceBench {
 
     /** One client: its own request, warm-up, then the measured loop; returns early once the run is terminated. */
     private static void client(InferenceService svc, Phaser phases, Histogram h, AtomicLong ok, AtomicLong failed, int id, int warmupPerThread,
-                               int measuredPerThread, int seq, long vocab, long seed, double repeatFraction) {
+                               int measuredPerThread, int seq, long vocab, long seed, double repeatFraction,
+                               BenchInputs given) {
         Request r = svc.newRequest();
         if (svc.maxLength() > 1) {
             r.length(Math.min(seq, svc.maxLength()));
@@ -137,7 +144,7 @@ final class ServiceBench {
                 long at = rowBytes * (remembered[0] % REPEAT_POOL);
                 for (int i = 0; i < inputs; i++) {
                     Tensor in = r.input(i);
-                    RandomInputs.fill(in, rnd, vocab);
+                    given.fill(in, rnd, vocab);
                     java.lang.foreign.MemorySegment.copy(in.data(), 0, pool, at, in.byteSize());
                     at += in.byteSize();
                 }

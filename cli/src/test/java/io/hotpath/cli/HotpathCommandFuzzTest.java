@@ -172,10 +172,10 @@ class HotpathCommandFuzzTest {
             String opt = d.pickValue(batcher
                     ? new String[] {"--concurrency", "--rate", "--duration-s", "--max-in-flight", "--max-batch", "--cache-mb",
                         "--repeat-fraction", "--idle", "--max-delay-us", "--csv", "--hdr-log", "--json", "--threads", "--seq",
-                        "--spin-wait", "--vocab", "--seed", "--opt"}
+                        "--spin-wait", "--vocab", "--seed", "--opt", "--input", "--shape"}
                     : new String[] {"--batch", "--engine", "--precision", "--calibration", "--cuda-graphs", "--trt-buckets",
                         "--builder-level", "--trt-cache", "--seq", "--threads", "--spin-wait", "--ort-profile", "--opt", "--vocab",
-                        "--seed", "--json"});
+                        "--seed", "--json", "--input", "--shape"});
             a.add(opt);
             switch (opt) {
                 case "--cuda-graphs" -> {
@@ -197,6 +197,8 @@ class HotpathCommandFuzzTest {
                 case "--threads" -> a.add(d.consumeBoolean() ? Integer.toString(d.consumeInt(0, 2)) : d.pickValue(INTS).equals("64") ? "1" : d.pickValue(INTS));
                 case "--vocab", "--seed" -> a.add(d.consumeBoolean() ? Long.toString(d.consumeLong()) : d.pickValue(INTS));
                 case "--json", "--csv", "--hdr-log", "--trt-cache" -> a.add(path(d));
+                case "--input", "--shape" -> a.add(d.pickValue(new String[] {"features=0.5", "features=abc", "features=@" + path(d), "=1", "x",
+                    "nope=1", "features=1,64", "features=", "features=@"}));
                 case "--ort-profile" -> a.add(path(d));       // '' too (finding 12, fixed: refused as a usage error)
                 default -> a.add(value(d, WORDS));
             }
