@@ -11,9 +11,6 @@ import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.onnx.ModelCatalog;
 import io.hotpath.onnx.OnnxBuilder;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,34 +44,17 @@ class CliErrorsTest {
         aFile = Files.writeString(tmp.resolve("a-file.txt"), "not a directory");
     }
 
-    record Result(int code, String out, String err) {
-    }
-
     /** Runs the command with stdout and stderr captured. */
-    static Result run(String... args) {
-        return capture(() -> HotpathCommand.execute(args));
+    static CliRun.Result run(String... args) {
+        return CliRun.run(args);
     }
 
-    static Result capture(Callable<Integer> command) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = command.call();
-            return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } catch (Exception ex) {
-            throw new AssertionError(ex);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+    static CliRun.Result capture(Callable<Integer> command) {
+        return CliRun.capture(command);
     }
 
     /** Exit code {@code code}, and stderr exactly one line starting "hotpath: " that contains each of {@code parts}, with no stack trace. */
-    static Result assertOneLine(Result r, int code, String... parts) {
+    static CliRun.Result assertOneLine(CliRun.Result r, int code, String... parts) {
         String all = "exit " + r.code() + ", stderr:\n" + r.err() + "\nstdout:\n" + r.out();
         assertEquals(code, r.code(), all);
         String err = r.err().strip();
@@ -88,7 +68,7 @@ class CliErrorsTest {
     }
 
     /** A usage error found before any work: nothing on stdout (no header, no measuring). */
-    static void refusedUpFront(Result r, String... parts) {
+    static void refusedUpFront(CliRun.Result r, String... parts) {
         assertOneLine(r, 2, parts);
         assertEquals("", r.out(), "refused before any work");
     }
@@ -207,7 +187,7 @@ class CliErrorsTest {
 
     @Test
     void theMemoryCheckSaysWhatTheBuffersNeedAndTheLimit() {
-        Result r = capture(() -> {
+        CliRun.Result r = capture(() -> {
             Checks c = new Checks(new CommandLine(new BenchCommand()).getCommandSpec());
             c.memory("--batch 8", Checks.memoryLimitBytes());   // exactly the limit: allowed
             CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
@@ -272,7 +252,7 @@ class CliErrorsTest {
     @Test
     void missingOutputDirectoriesAreCreatedAsBefore() throws Exception {
         Path json = tmp.resolve("new").resolve("dirs").resolve("r.json");
-        Result r = run("bench", "--model", "mlp", "--iterations", "5", "--warmup", "1", "--json", json.toString());
+        CliRun.Result r = run("bench", "--model", "mlp", "--iterations", "5", "--warmup", "1", "--json", json.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.size(json) > 0);
         try (var files = Files.walk(tmp)) {
@@ -315,7 +295,7 @@ class CliErrorsTest {
         }
     }
 
-    static Result boom(Throwable t, String... args) {
+    static CliRun.Result boom(Throwable t, String... args) {
         // made inside the capture: picocli's writers wrap the System.err of the moment
         return capture(() -> HotpathCommand.execute(new CommandLine(new HotpathCommand()).addSubcommand("boom", new Boom(t)), args));
     }
@@ -330,7 +310,7 @@ class CliErrorsTest {
         assertOneLine(boom(new HotpathException(HotpathException.Category.INTERNAL, "x"), "boom"), 1, "hotpath: INTERNAL: x");
         for (HotpathException.Category c : List.of(HotpathException.Category.INVALID_ARGUMENT, HotpathException.Category.INVALID_MODEL,
                 HotpathException.Category.NOT_FOUND, HotpathException.Category.UNSUPPORTED)) {
-            Result r = assertOneLine(boom(new HotpathException(c, "what"), "boom"), 2, "hotpath: " + c + ": what");
+            CliRun.Result r = assertOneLine(boom(new HotpathException(c, "what"), "boom"), 2, "hotpath: " + c + ": what");
             assertFalse(r.err().contains("--verbose"), "a user error needs no stack trace: " + r.err());
         }
     }
@@ -338,15 +318,15 @@ class CliErrorsTest {
     @Test
     void verbosePrintsTheStackTraceBeforeOrAfterTheSubcommand() {
         for (String[] args : new String[][] {{"--verbose", "boom"}, {"boom", "--verbose"}}) {
-            Result r = boom(new OutOfMemoryError("Java heap space"), args);
+            CliRun.Result r = boom(new OutOfMemoryError("Java heap space"), args);
             assertEquals(1, r.code());
             assertTrue(r.err().startsWith("hotpath: OutOfMemoryError: Java heap space\n"), r.err());
             assertTrue(r.err().contains("\tat io.hotpath.cli.CliErrorsTest."), r.err());
         }
-        Result usage = run("bench", "--model", "mlp", "--batch", "0", "--verbose");
+        CliRun.Result usage = run("bench", "--model", "mlp", "--batch", "0", "--verbose");
         assertEquals(2, usage.code());
         assertTrue(usage.err().startsWith("hotpath: --batch 0") && usage.err().contains("\tat "), usage.err());
-        Result plain = run("--verbose", "bench", "--model", "mlp", "--iterations", "3", "--warmup", "0");
+        CliRun.Result plain = run("--verbose", "bench", "--model", "mlp", "--iterations", "3", "--warmup", "0");
         assertEquals(0, plain.code(), plain.err());
     }
 
@@ -375,7 +355,7 @@ class CliErrorsTest {
     @Test
     void aStepWhoseEveryRequestFailsEndsWithOneLineAndExitCode1() {
         // MiniLM has 512 positions: at length 600 every run fails in ONNX Runtime, and each request is answered FAILED
-        Result r = run("bench", "--model", "minilm", "--concurrency", "1", "--max-batch", "1", "--seq", "600", "--iterations", "2", "--warmup", "0");
+        CliRun.Result r = run("bench", "--model", "minilm", "--concurrency", "1", "--max-batch", "1", "--seq", "600", "--iterations", "2", "--warmup", "0");
         assertEquals(1, r.code(), r.err());
         String last = r.err().strip().lines().reduce((a, b) -> b).orElse("");
         assertTrue(last.startsWith("hotpath: ENGINE_FAILURE: step concurrency=1: all 2 measured requests were answered not OK"), r.err());

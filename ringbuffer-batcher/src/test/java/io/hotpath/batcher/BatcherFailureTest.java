@@ -38,6 +38,15 @@ class BatcherFailureTest {
         };
     }
 
+    /** Waits (at most 5 s) for the batcher thread to end, and checks that it did. */
+    private static void awaitTermination(DynamicBatcher b) throws InterruptedException {
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (!b.isTerminated() && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        assertTrue(b.isTerminated());
+    }
+
     private static BatcherConfig.Builder config(List<Throwable> errors) {
         return BatcherConfig.builder().maxPayloadBytes(WIDTH * 8).maxOutputBytes(WIDTH * 8).queueCapacityBytes(1 << 16)
                 .errorHandler(errors::add);
@@ -153,11 +162,7 @@ class BatcherFailureTest {
             int s = b.await(q);
             assertTrue(s == BatchStatus.SHUTDOWN || s == BatchStatus.FAILED || s == BatchStatus.OK, "status " + s);
         }
-        long end = System.nanoTime() + 5_000_000_000L;
-        while (!b.isTerminated() && System.nanoTime() < end) {
-            Thread.sleep(1);
-        }
-        assertTrue(b.isTerminated());
+        awaitTermination(b);
         assertFalse(b.isRunning());
         assertEquals(1 + queued.length, answers.get(), "every accepted request answered exactly once");
         BatchRequest after = b.newRequest();
@@ -261,11 +266,7 @@ class BatcherFailureTest {
         release.countDown();
         assertEquals(BatchStatus.OK, b.await(stuck));
         assertEquals(BatchStatus.OK, b.await(queued), "DRAIN: what was accepted still runs once the engine is back");
-        long end = System.nanoTime() + 5_000_000_000L;
-        while (!b.isTerminated() && System.nanoTime() < end) {
-            Thread.sleep(1);
-        }
-        assertTrue(b.isTerminated());
+        awaitTermination(b);
         write(stuck, 9);
         assertEquals(BatchStatus.SHUTDOWN, b.submit(stuck), "a handle stays usable after close: its submit answers SHUTDOWN");
     }
