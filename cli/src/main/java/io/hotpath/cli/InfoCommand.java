@@ -59,14 +59,17 @@ final class InfoCommand implements Callable<Integer> {
                 line(out, "input", b.input(i), "written in place");
             }
             for (int i = 0; i < b.outputCount(); i++) {
-                line(out, "output", b.output(i), "preallocated, bound once (shape derived from the inputs)");
+                line(out, "output", b.output(i), e.outputEngineAllocated(i)
+                        ? "engine-allocated each run (size known only after the run), read as a zero-copy view"
+                        : "preallocated, bound once (shape derived from the inputs)");
             }
         }
     }
 
     private static void line(PrintStream out, String kind, io.hotpath.core.Tensor t, String binding) {
         io.hotpath.core.TensorSpec s = t.spec();
-        out.printf("  %-6s   %-24s %-8s %-28s capacity %d elements; %s%n", kind, s.name(), s.dtype().name().toLowerCase(java.util.Locale.ROOT),
-                s.shape().rank() == 0 ? "[] (scalar)" : s.shape().toString(), t.capacityElements(), binding);
+        out.printf("  %-6s   %-24s %-8s %-28s %s; %s%n", kind, s.name(), s.dtype().name().toLowerCase(java.util.Locale.ROOT),
+                s.shape().rank() == 0 ? "[] (scalar)" : s.shape().toString(),
+                t.isEngineAllocated() ? "capacity set by each run" : "capacity " + t.capacityElements() + " elements", binding);
     }
 }

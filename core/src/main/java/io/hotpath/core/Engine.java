@@ -23,6 +23,17 @@ public interface Engine extends AutoCloseable {
     /** The model's outputs, in the model's order. */
     List<TensorSpec> outputs();
 
+    /**
+     * Whether output {@code index} (in {@link #outputs()} order) is engine-allocated: its shape is
+     * known only after the run (a data-dependent size, or a dimension tied to no input), so the
+     * engine allocates it per run and {@link Tensor#attach attaches} it to the batch's tensor as a
+     * zero-copy view valid until the next run of that batch. Otherwise the output is preallocated
+     * at full capacity and written in place.
+     */
+    default boolean outputEngineAllocated(int index) {
+        return false;
+    }
+
     /** The largest batch (dimension 0) one run accepts. */
     int maxBatchSize();
 

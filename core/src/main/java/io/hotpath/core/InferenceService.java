@@ -52,6 +52,13 @@ public final class InferenceService implements AutoCloseable {
         this.engine = b.engine;
         this.closeEngine = b.closeEngine;
         this.closeTimeoutNanos = b.closeTimeoutNanos;
+        for (int o = 0; o < engine.outputs().size(); o++) {
+            if (engine.outputEngineAllocated(o)) {
+                throw new HotpathException(HotpathException.Category.UNSUPPORTED, "output '" + engine.outputs().get(o).name()
+                        + "' " + engine.outputs().get(o).shape() + " has a size known only after the run, so it cannot be split into one "
+                        + "row per request; run the engine directly (Engine.run on a Batch: the output is a view of the engine's memory)");
+            }
+        }
         String symbol = lengthSymbol(engine.inputs());
         this.hasLength = symbol != null;
         Batch probe = engine.newBatch();

@@ -12,6 +12,11 @@ import java.lang.foreign.ValueLayout;
  * against the current shape when {@link #BOUNDS_CHECKS} is on (the system property
  * {@code hotpath.boundsChecks}, default on); the memory segment always checks its own capacity.
  *
+ * <p>An output whose shape is known only after the run is <em>engine-allocated</em>
+ * ({@link #engineAllocated}): it has no memory of its own; after each run the engine points it at
+ * the memory the engine allocated for that run's result ({@link #attach}). Its {@link #data()}
+ * is then a zero-copy view valid until the next run of the same batch, which replaces it.
+ *
  * <p>Not thread-safe: one writer at a time, as for any buffer.
  */
 public final class Tensor {
@@ -24,7 +29,8 @@ public final class Tensor {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private final TensorSpec spec;
-    private final MemorySegment data;
+    private MemorySegment data;
+    private final boolean engineAllocated;
     private final long[] dims;
     private final long[] previous;
     private long elementCount;
@@ -36,6 +42,7 @@ public final class Tensor {
     public Tensor(TensorSpec spec, MemorySegment data) {
         this.spec = java.util.Objects.requireNonNull(spec, "spec");
         this.data = java.util.Objects.requireNonNull(data, "data");
+        this.engineAllocated = false;
         Shape s = spec.shape();
         this.dims = new long[s.rank()];
         this.previous = new long[s.rank()];
@@ -50,6 +57,65 @@ public final class Tensor {
                     + " bytes cannot hold even one row of " + spec + " (" + bytes + " bytes)");
         }
         this.elementCount = fixed;
+    }
+
+    private Tensor(TensorSpec spec) {
+        this.spec = java.util.Objects.requireNonNull(spec, "spec");
+        this.data = MemorySegment.NULL;
+        this.engineAllocated = true;
+        this.dims = new long[spec.shape().rank()];
+        this.previous = new long[dims.length];
+        this.elementCount = 0;
+    }
+
+    /**
+     * An output tensor without memory of its own, for an output whose shape is known only after
+     * the run: the engine {@link #attach attaches} its result after each run. Until then it has
+     * no elements (every dimension 0).
+     */
+    public static Tensor engineAllocated(TensorSpec spec) {
+        return new Tensor(spec);
+    }
+
+    /** Whether this tensor's memory is the engine's, attached after each run ({@link #engineAllocated}). */
+    public boolean isEngineAllocated() {
+        return engineAllocated;
+    }
+
+    /**
+     * For engines: points this engine-allocated tensor at {@code memory}, which holds a result of
+     * shape {@code newDims[0..rank)} (checked against the spec, as {@link #reshape(long[])} does,
+     * and against the memory's size). Allocation-free. An ENGINE_FAILURE naming the tensor when
+     * the engine produced a rank or fixed dimension the model does not declare.
+     */
+    public void attach(MemorySegment memory, long[] newDims, int rank) {
+        if (!engineAllocated) {
+            throw new IllegalStateException("tensor '" + name() + "' has its own memory; only an engine-allocated tensor is attached");
+        }
+        if (rank != dims.length || !spec.shape().accepts(newDims, rank)) {
+            throw new HotpathException(HotpathException.Category.ENGINE_FAILURE, "output '" + name() + "': the engine produced shape "
+                    + Shape.format(newDims, rank) + ", which the model's declared " + spec.shape() + " does not allow");
+        }
+        long n = 1;
+        for (int d = 0; d < rank; d++) {
+            n = Math.multiplyExact(n, newDims[d]);
+        }
+        if (n * spec.dtype().byteSize() > memory.byteSize()) {
+            throw new HotpathException(HotpathException.Category.ENGINE_FAILURE, "output '" + name() + "': shape "
+                    + Shape.format(newDims, rank) + " needs more than the " + memory.byteSize() + " bytes the engine gave");
+        }
+        System.arraycopy(newDims, 0, dims, 0, rank);
+        elementCount = n;
+        data = memory;
+    }
+
+    /** For engines: leaves an engine-allocated tensor without memory (no elements) before its memory is freed. */
+    public void detach() {
+        if (engineAllocated) {
+            data = MemorySegment.NULL;
+            java.util.Arrays.fill(dims, 0);
+            elementCount = 0;
+        }
     }
 
     /** A tensor with its own zeroed memory for the given shape, from {@code arena}. */
@@ -75,7 +141,10 @@ public final class Tensor {
         return spec.dtype();
     }
 
-    /** All the memory behind this tensor (its capacity), not only the current shape's bytes. */
+    /**
+     * All the memory behind this tensor (its capacity), not only the current shape's bytes. For an
+     * engine-allocated tensor: the last run's result, valid until the next run of its batch.
+     */
     public MemorySegment data() {
         return data;
     }

@@ -22,7 +22,10 @@ final class BatchBinding {
     private final ShapeValues[] inputValues;
     private final ShapeValues[] outputValues;
 
-    BatchBinding(Batch batch, int[] batchIndexOfModelInput, int[] outputModelIndex) {
+    /** For each batch output: its attached memory's view, or null when preallocated. */
+    private final EngineOutput[] engineOutputs;
+
+    BatchBinding(Batch batch, int[] batchIndexOfModelInput, int[] outputModelIndex, boolean[] engineAllocated) {
         this.inputs = new Tensor[batchIndexOfModelInput.length];
         for (int m = 0; m < inputs.length; m++) {
             inputs[m] = batch.input(batchIndexOfModelInput[m]);
@@ -46,8 +49,46 @@ final class BatchBinding {
             inputValues[m] = new ShapeValues(inputs[m]);
         }
         this.outputValues = new ShapeValues[outputs.length];
+        this.engineOutputs = new EngineOutput[outputs.length];
         for (int i = 0; i < outputs.length; i++) {
-            outputValues[i] = new ShapeValues(outputs[i]);
+            if (engineAllocated[i]) {
+                engineOutputs[i] = new EngineOutput(outputs[i]);
+            } else {
+                outputValues[i] = new ShapeValues(outputs[i]);
+            }
+        }
+    }
+
+    /**
+     * Before a run: detaches every engine-allocated output and frees the value ONNX Runtime made
+     * for it on the last run, leaving its slot empty so this run allocates it again.
+     */
+    void releaseEngineOutputs() {
+        for (int i = 0; i < engineOutputs.length; i++) {
+            if (engineOutputs[i] != null) {
+                outputs[i].detach();
+                runArguments.releaseOutput(i);
+            }
+        }
+    }
+
+    /** After a failed run: closes the scopes of the views over the freed outputs (a kept view then throws). */
+    void invalidateEngineOutputs() {
+        for (EngineOutput e : engineOutputs) {
+            if (e != null) {
+                e.close();
+            }
+        }
+    }
+
+    /** After a run: attaches every engine-allocated output to the memory ONNX Runtime allocated for it. */
+    void attachEngineOutputs() {
+        for (int i = 0; i < engineOutputs.length; i++) {
+            EngineOutput e = engineOutputs[i];
+            if (e != null) {
+                runArguments.readOutput(i, e.view);
+                e.attach();
+            }
         }
     }
 
@@ -63,6 +104,9 @@ final class BatchBinding {
         }
         for (int i = 0; i < outputValues.length; i++) {
             ShapeValues v = outputValues[i];
+            if (v == null) {
+                continue;       // engine-allocated: the slot stays empty for ONNX Runtime to fill
+            }
             ValueHandle h = v.current();
             if (h != v.bound) {
                 runArguments.output(i, h);
@@ -72,12 +116,63 @@ final class BatchBinding {
     }
 
     void close() {
+        for (int i = 0; i < engineOutputs.length; i++) {
+            if (engineOutputs[i] != null) {
+                outputs[i].detach();
+                runArguments.releaseOutput(i);
+                engineOutputs[i].close();
+            }
+        }
         runArguments.close();
         for (ShapeValues v : inputValues) {
             v.close();
         }
         for (ShapeValues v : outputValues) {
-            v.close();
+            if (v != null) {
+                v.close();
+            }
+        }
+    }
+
+    /**
+     * One engine-allocated output: where ONNX Runtime put it on the last run, and the segment over
+     * that memory. The segment belongs to a shared arena that is closed as soon as ONNX Runtime
+     * hands back a different address or size, so a view kept from an earlier run fails with
+     * {@link IllegalStateException} instead of reading freed memory. With the same address and
+     * size, as ONNX Runtime's arena gives a repeating shape, the segment is reused: no allocation.
+     */
+    private static final class EngineOutput {
+        final Tensor tensor;
+        final RunArguments.OutputView view = new RunArguments.OutputView();
+        private java.lang.foreign.Arena scope;
+        private java.lang.foreign.MemorySegment segment;
+        private long address;
+
+        EngineOutput(Tensor tensor) {
+            this.tensor = tensor;
+        }
+
+        @SuppressWarnings("restricted")     // reinterpret: ONNX Runtime vouches for the extent; the scope closes before a stale view could read freed memory
+        void attach() {
+            long bytes = tensor.dtype().byteSize();
+            for (int d = 0; d < view.rank; d++) {
+                bytes = Math.multiplyExact(bytes, view.dims[d]);
+            }
+            if (segment == null || view.address != address || segment.byteSize() != bytes) {
+                close();
+                scope = java.lang.foreign.Arena.ofShared();
+                segment = java.lang.foreign.MemorySegment.ofAddress(view.address).reinterpret(bytes, scope, null);
+                address = view.address;
+            }
+            tensor.attach(segment, view.dims, view.rank);
+        }
+
+        void close() {
+            if (scope != null) {
+                scope.close();
+                scope = null;
+                segment = null;
+            }
         }
     }
 

@@ -30,10 +30,16 @@ import io.hotpath.core.CloseGuard;
  * (a few shapes are kept per tensor), and calls ONNX Runtime. In steady state, with shapes that
  * repeat, a run allocates nothing on the Java heap.
  *
- * <p>Output shapes are derived from input shapes before the run: a dynamic output dimension is
- * tied to the input dimension with the same symbolic name (ONNX {@code dim_param}), and an
- * unnamed dynamic dimension 0 to the batch dimension. A model whose output dimension cannot be
- * derived that way is refused at load with UNSUPPORTED.
+ * <p>Output shapes are derived from input shapes before the run where they can be: a dynamic
+ * output dimension is tied to the input dimension with the same symbolic name (ONNX
+ * {@code dim_param}), and an unnamed dynamic dimension 0 to the batch dimension. Such outputs are
+ * preallocated at full capacity and bound once. An output with a dimension that cannot be derived
+ * (a data-dependent size such as NonZero's or TopK's, or a size computed from input values) is
+ * <em>engine-allocated</em>: its slot is left empty, ONNX Runtime allocates it during the run (from
+ * its arena), and the batch's tensor is attached to that memory as a zero-copy view with the
+ * run's shape, valid until the next run of that batch, which frees it. Reading it allocates
+ * nothing on the Java heap; the view object is made again only when ONNX Runtime returns a
+ * different address or size than the run before.
  *
  * <p>One thread runs an engine at a time; use one engine per worker thread. {@link #close()} may
  * race with a run on another thread: the run in flight finishes, later runs fail with
@@ -54,7 +60,10 @@ public final class OrtCpuEngine implements Engine {
     private final List<TensorSpec> outputs;
     private final boolean batched;
     private final int maxBatch;
-    /** For each output and dimension: -1 fixed, else input index * 64 + input dimension it copies. */
+    /**
+     * For each output and dimension: -1 fixed, else input index * 64 + input dimension it copies;
+     * null for an engine-allocated output.
+     */
     private final int[][] outputDimSource;
     /** Pairs of (input, dim) that share a symbolic name and so must be equal: [a_in, a_dim, b_in, b_dim]. */
     private final int[][] tiedDims;
@@ -118,6 +127,9 @@ public final class OrtCpuEngine implements Engine {
         long total = 0;
         for (List<TensorSpec> group : List.of(inputs, outputs)) {
             for (TensorSpec spec : group) {
+                if (group == outputs && outputDimSource[outputs.indexOf(spec)] == null) {
+                    continue;       // engine-allocated: ONNX Runtime sizes it per run
+                }
                 long bytes = capacityBytes(spec);
                 total += bytes;      // each <= maxTensorBytes (< 2^62): no overflow over a few thousand tensors
                 if (total > options.maxBatchBytes()) {
@@ -231,10 +243,8 @@ public final class OrtCpuEngine implements Engine {
                     found = 0;      // input 0, dimension 0: the batch
                 }
                 if (found < 0) {
-                    throw new HotpathException(Category.UNSUPPORTED, "output '" + outputs.get(o).name() + "' dimension " + d
-                            + " is dynamic" + (s.dimName(d) == null ? "" : " ('" + s.dimName(d) + "')")
-                            + " and tied to no input dimension, so its size is not known before the run; "
-                            + "re-export the model with that dimension named like the input dimension it follows");
+                    src[o] = null;      // its size is known only after the run: engine-allocated
+                    break;
                 }
                 src[o][d] = found;
             }
@@ -300,6 +310,11 @@ public final class OrtCpuEngine implements Engine {
     }
 
     @Override
+    public boolean outputEngineAllocated(int index) {
+        return outputDimSource[index] == null;
+    }
+
+    @Override
     public int maxBatchSize() {
         return maxBatch;
     }
@@ -324,8 +339,8 @@ public final class OrtCpuEngine implements Engine {
                 in.add(allocate(spec));
             }
             List<Tensor> out = new ArrayList<>();
-            for (TensorSpec spec : outputs) {
-                out.add(allocate(spec));
+            for (int o = 0; o < outputs.size(); o++) {
+                out.add(outputDimSource[o] == null ? Tensor.engineAllocated(outputs.get(o)) : allocate(outputs.get(o)));
             }
             return Batch.of(in, out);
         } finally {
@@ -345,7 +360,14 @@ public final class OrtCpuEngine implements Engine {
             validate(b);
             shapeOutputs(b);
             b.bindCurrentShapes();
-            session.run(runOptions, b.runArguments);
+            b.releaseEngineOutputs();
+            try {
+                session.run(runOptions, b.runArguments);
+            } catch (RuntimeException e) {
+                b.invalidateEngineOutputs();     // their memory was freed: views kept from the last run must not read it
+                throw e;
+            }
+            b.attachEngineOutputs();
         } finally {
             guard.exit();
         }
@@ -356,7 +378,18 @@ public final class OrtCpuEngine implements Engine {
         if (state instanceof BatchBinding b) {
             return b;
         }
-        BatchBinding b = new BatchBinding(batch, matchInputs(batch), matchOutputs(batch));
+        int[] outs = matchOutputs(batch);
+        boolean[] engineAllocated = new boolean[outs.length];
+        for (int i = 0; i < outs.length; i++) {
+            engineAllocated[i] = outputDimSource[outs[i]] == null;
+            if (engineAllocated[i] != batch.output(i).isEngineAllocated()) {
+                throw HotpathException.invalidArgument("output '" + batch.output(i).name() + "': "
+                        + (engineAllocated[i] ? "its shape is known only after the run, so the engine allocates it: "
+                                + "give the batch Tensor.engineAllocated(spec) for it (or use newBatch())"
+                                : "its shape follows from the inputs, so it is written in place: give the batch a tensor with memory"));
+            }
+        }
+        BatchBinding b = new BatchBinding(batch, matchInputs(batch), outs, engineAllocated);
         bindings.add(b);
         batch.engineState(this, b);
         return b;
@@ -410,6 +443,9 @@ public final class OrtCpuEngine implements Engine {
         for (int i = 0; i < b.outputs.length; i++) {
             Tensor t = b.outputs[i];
             int[] src = outputDimSource[b.outputModelIndex[i]];
+            if (src == null) {
+                continue;       // engine-allocated: shaped by the run
+            }
             Shape s = outputs.get(b.outputModelIndex[i]).shape();
             long[] dims = b.scratch;
             for (int d = 0; d < src.length; d++) {

@@ -18,6 +18,14 @@ public final class RunArguments extends NativeHandle {
     final int inputCount;
     final int outputCount;
     private final BytePointer[] names;
+    /** The output value slots read and cleared as 64-bit addresses (a view of {@link #outputValues}). */
+    private final org.bytedeco.javacpp.LongPointer slots;
+    /** One pointer-sized out-parameter for ONNX Runtime, and the same memory read as a long. */
+    private final PointerPointer<?> scratch = new PointerPointer<>(1);
+    private final org.bytedeco.javacpp.LongPointer scratchAddress;
+    private final org.bytedeco.javacpp.SizeTPointer count = new org.bytedeco.javacpp.SizeTPointer(1);
+    private final ValueRef valueRef = new ValueRef();
+    private final InfoRef infoRef = new InfoRef();
 
     public RunArguments(List<String> inputs, List<String> outputs) {
         super("ONNX Runtime run arguments");
@@ -39,6 +47,8 @@ public final class RunArguments extends NativeHandle {
         for (int i = 0; i < Math.max(1, outputCount); i++) {
             outputValues.put(i, (org.bytedeco.javacpp.Pointer) null);    // null slots: ONNX Runtime allocates those outputs
         }
+        this.slots = new org.bytedeco.javacpp.LongPointer(outputValues);
+        this.scratchAddress = new org.bytedeco.javacpp.LongPointer(scratch);
     }
 
     /** Input {@code index} reads {@code value} on the next run. */
@@ -112,6 +122,80 @@ public final class RunArguments extends NativeHandle {
         }
     }
 
+    /**
+     * What {@link #readOutput} found for an engine-allocated output: the address of its data, its
+     * rank and dimensions. Made once per output and refilled by every read, so reading allocates nothing.
+     */
+    public static final class OutputView {
+        /** Native address of the output's first element (ONNX Runtime owns it until {@link #releaseOutput}). */
+        public long address;
+        public int rank;
+        public final long[] dims = new long[io.hotpath.core.Shape.MAX_RANK];
+    }
+
+    /**
+     * Frees the value ONNX Runtime allocated for output {@code index} on the last run, if any,
+     * and clears its slot so the next run allocates it again. Allocation-free.
+     */
+    public void releaseOutput(int index) {
+        checkOpen();
+        long a = slots.get(index);
+        if (a != 0) {
+            slots.put(index, 0L);
+            Ort.get().api().ReleaseValue(valueRef.at(a));
+        }
+    }
+
+    /**
+     * Reads output {@code index} as ONNX Runtime allocated it on the last run (its slot was left
+     * empty): data address, rank and dimensions into {@code view}. Allocation-free on success: the
+     * JavaCPP objects passed to ONNX Runtime are made once and re-pointed. An empty slot (no run,
+     * or the run failed) or a value that is not a tensor is an ENGINE_FAILURE.
+     */
+    public void readOutput(int index, OutputView view) {
+        checkOpen();
+        long a = slots.get(index);
+        if (a == 0) {
+            throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.ENGINE_FAILURE,
+                    "output " + index + " has no value: the last run did not produce it");
+        }
+        Ort ort = Ort.get();
+        org.bytedeco.onnxruntime.OrtApi api = ort.api();
+        org.bytedeco.onnxruntime.OrtValue v = valueRef.at(a);
+        ort.check(api.GetTensorTypeAndShape(v, scratch), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's shape");
+        InfoRef info = infoRef.at(scratchAddress.get(0));
+        try {
+            ort.check(api.GetDimensionsCount(info, count), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's rank");
+            long rank = count.get(0);
+            if (rank > view.dims.length) {
+                throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.UNSUPPORTED,
+                        "output " + index + " came out with rank " + rank + ", above the supported maximum of " + view.dims.length);
+            }
+            ort.check(api.GetDimensions(info, view.dims, rank), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's dims");
+            view.rank = (int) rank;
+        } finally {
+            api.ReleaseTensorTypeAndShapeInfo(info);
+        }
+        ort.check(api.GetTensorMutableData(v, scratch), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's data");
+        view.address = scratchAddress.get(0);
+    }
+
+    /** An {@code OrtValue} reference re-pointed at any address, so passing a value allocates nothing. */
+    private static final class ValueRef extends org.bytedeco.onnxruntime.OrtValue {
+        ValueRef at(long a) {
+            address = a;
+            return this;
+        }
+    }
+
+    /** An {@code OrtTensorTypeAndShapeInfo} reference re-pointed at any address. */
+    private static final class InfoRef extends org.bytedeco.onnxruntime.OrtTensorTypeAndShapeInfo {
+        InfoRef at(long a) {
+            address = a;
+            return this;
+        }
+    }
+
     private org.bytedeco.onnxruntime.OrtValue valueAt(int index) {
         org.bytedeco.javacpp.Pointer p = outputValues.get(index);
         return p == null || p.isNull() ? null : new org.bytedeco.onnxruntime.OrtValue(p);
@@ -127,6 +211,8 @@ public final class RunArguments extends NativeHandle {
         outputNames.close();
         inputValues.close();
         outputValues.close();
+        scratch.close();
+        count.close();
         for (BytePointer n : names) {
             n.close();
         }
