@@ -1,6 +1,7 @@
 package io.hotpath.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,6 +40,29 @@ class HotpathCommandTest {
         String text = (String) info[1];
         assertTrue(text.contains("runs one row at a time") && text.matches("(?s).*input +s +float32 +\\[\\] \\(scalar\\).*")
                 && text.matches("(?s).*output +y +float32 +\\[batch,4\\].*preallocated.*"), text);
+    }
+
+    @Test
+    void benchAndInfoOnAModelWhoseOutputSizeIsKnownOnlyAfterTheRun() {
+        Path m = new io.hotpath.onnx.OnnxBuilder("nonzero", 13)
+                .input("x", 1, "n", 4)
+                .output("idx", 7, 2, "nnz")
+                .output("twice", 1, "n", 4)
+                .node("NonZero", "x", "idx")
+                .node("Add", "x,x", "twice")
+                .write(tmp.resolve("nonzero.onnx"));
+        Object[] info = run("info", "--model", m.toString());
+        assertEquals(0, info[0], (String) info[2]);
+        String text = (String) info[1];
+        assertTrue(text.matches("(?s).*output +idx +int64 +\\[2,nnz\\] +capacity set by each run; engine-allocated.*")
+                && text.matches("(?s).*output +twice +float32 +\\[n,4\\] +capacity \\d+ elements; preallocated.*"), text);
+        Object[] direct = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5");
+        assertEquals(0, direct[0], (String) direct[2]);
+        assertFalse(((String) direct[2]).contains("Exception"), (String) direct[2]);
+        Object[] batcher = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--concurrency", "2");
+        assertEquals(2, batcher[0], "the batcher cannot split it into rows: a one-line refusal");
+        assertTrue(((String) batcher[2]).contains("output 'idx' [2,nnz] has a size known only after the run")
+                && ((String) batcher[2]).strip().lines().count() == 1, (String) batcher[2]);
     }
 
     @Test
@@ -152,8 +176,19 @@ class HotpathCommandTest {
             }
         }
         assertTrue(kinds.containsAll(java.util.List.of("cpu/fp32", "cpu/int8", "gpu/fp16")), kinds.toString());
-        JsonNode first = j.get("rows").get(0);
-        assertEquals(cheapest, first.get("usd_per_1000").asDouble(), "rows are sorted by cost and the first within the objective is recommended");
+        double previous = 0;
+        JsonNode recommended = null;
+        for (JsonNode row : j.get("rows")) {
+            assertTrue(row.get("usd_per_1000").asDouble() >= previous, "rows are sorted by cost: " + j.get("rows"));
+            previous = row.get("usd_per_1000").asDouble();
+            if (recommended == null && row.get("meets_slo").asBoolean()) {
+                recommended = row;
+            }
+        }
+        assertTrue(recommended != null, "the GPU rows meet a 5 ms objective: " + j.get("rows"));
+        assertEquals(cheapest, recommended.get("usd_per_1000").asDouble(), "the first row within the objective is the cheapest that meets it");
+        assertEquals(recommended.get("hardware").asText() + " " + recommended.get("engine").asText() + " " + recommended.get("precision").asText()
+                + " batch " + recommended.get("batch").asInt(), j.get("recommendation").asText(), "and it is the one recommended");
         assertTrue(((String) r[1]).contains("recommendation:"), (String) r[1]);
         Object[] none = run("advise", "--model", "mlp", "--price", "cpu=0.10", "--slo-p99-ms", "0.000001", "--seconds", "0.2");
         assertEquals(3, none[0], "nothing meets an impossible objective: exit code 3");
