@@ -89,6 +89,11 @@ final class BenchCommand implements Callable<Integer> {
             + "declared, dimension 0 = --batch); overrides --seq for it and for the same-named dynamic dimensions of other inputs. Repeatable.")
     java.util.List<String> shapeValues;
 
+    @Option(names = "--state", defaultValue = "auto", paramLabel = "auto|none|OUT=IN[,OUT=IN...]", description = "Direct mode, stateful models: "
+            + "feed each run's output OUT back as the next run's input IN without a copy (Hotpath's StateLoop); auto (default) pairs an output named "
+            + "like an input plus n, N, _out, out or _new (hn -> h); the state starts at zeros.")
+    String state;
+
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads; 0 = one per core (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -261,6 +266,25 @@ final class BenchCommand implements Callable<Integer> {
         c.outputDir("--trt-cache", trtCache);
     }
 
+    /** The state pairs --state asks for: found by name (auto), none, or given as OUT=IN pairs. */
+    private Map<String, String> statePairs(Checks checks, Engine engine) {
+        if ("auto".equals(state)) {
+            return io.hotpath.core.StateLoop.findPairs(engine);
+        }
+        if ("none".equals(state)) {
+            return Map.of();
+        }
+        Map<String, String> pairs = new java.util.LinkedHashMap<>();
+        for (String p : state.split(",")) {
+            int eq = p.indexOf('=');
+            if (eq <= 0 || eq == p.length() - 1) {
+                throw checks.fail("--state " + state + ": '" + p + "' is not OUT=IN (an output name, '=', an input name); or auto, or none");
+            }
+            pairs.put(p.substring(0, eq).trim(), p.substring(eq + 1).trim());
+        }
+        return pairs;
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
@@ -287,12 +311,19 @@ final class BenchCommand implements Callable<Integer> {
             checks.memory(sized, Checks.batchBytes(
                     java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList(), batch, capacity));
             given.bind(checks, engine.inputs(), batches);
+            Map<String, String> pairs = statePairs(checks, engine);
+            io.hotpath.core.StateLoop loop = pairs.isEmpty() ? null : checks.opening("--state " + state, () -> io.hotpath.core.StateLoop.of(engine, pairs));
+            given.stateInputs(pairs.values());
             long v = vocab != null ? vocab : vocabulary(file, engine);
             out.println("hotpath bench: " + model + " (" + file + ")");
             out.println("  engine  " + engine.describe());
             out.println("  chosen  " + choice.reason());
             out.println("  inputs  " + engine.inputs().stream().map(TensorSpec::toString).toList());
             given.describe(v).forEach(out::println);
+            if (loop != null) {
+                out.println("  state   " + pairs.entrySet().stream().map(e -> e.getKey() + " -> " + e.getValue()).collect(java.util.stream.Collectors.joining(", "))
+                        + " (each run's state output is the next run's input, without a copy; --state none to feed zeros every run)");
+            }
             out.println("  system  " + sys.summary());
             if (engine instanceof TensorRtEngine trt) {
                 out.println("  layers  " + LayerReport.summary(trt.layerReportJson()) + " (report: "
@@ -301,10 +332,11 @@ final class BenchCommand implements Callable<Integer> {
             out.println("  run     batch=" + java.util.Arrays.toString(batches) + " seq=" + seq + " warmup=" + warmup + " iterations=" + iterations);
             java.util.List<Map<String, Object>> rows = new java.util.ArrayList<>();
             java.util.List<LatencyStats> stats = new java.util.ArrayList<>();
-            Batch b = engine.newBatch();
+            Batch b = loop != null ? loop.batch() : engine.newBatch();
+            Runnable step = loop != null ? loop::step : () -> engine.run(b);
             for (int bs : batches) {
                 given.fill(b, bs, seq, v, seed);
-                LatencyStats s = Measurement.run(engine, b, bs, warmup, iterations, "bench b" + bs, System.err);
+                LatencyStats s = Measurement.run(step, bs, warmup, iterations, "bench b" + bs, System.err);
                 stats.add(s);
                 Map<String, Object> j = baseJson(file, engine, sys, s, s.itemsPerSecond());
                 j.put("batch", bs);

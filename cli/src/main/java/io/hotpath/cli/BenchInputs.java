@@ -353,11 +353,12 @@ final class BenchInputs {
             } else if (g != null) {
                 what = "constant " + g.value.trim() + " (--input)";
             } else {
-                what = switch (defaultKind(t)) {
+                what = switch (kindOf(t)) {
                     case ONES -> (t.dtype() == DType.BOOL ? "true" : "ones") + " (" + (t.name().toLowerCase(Locale.ROOT).contains("mask")
                             ? "name suggests a mask" : "bool") + "; --input " + t.name() + "=... to override)";
                     case ZEROS_IDS -> "zeros (name suggests token types or positions; --input " + t.name() + "=... to override)";
                     case ZEROS_STATE -> "zeros (name suggests recurrent state; --input " + t.name() + "=... to override)";
+                    case FED_BACK_STATE -> "recurrent state: zeros, then each run's output (see state below)";
                     case SAMPLE_RATE -> SAMPLE_RATE + " (name suggests a sample rate; --input " + t.name() + "=... to override)";
                     case IDS -> "random ids below " + vocab + " (--vocab; --input " + t.name() + "=... to override)";
                     case RANDOM -> "random " + (isFloat(t.dtype()) ? "in [-1,1)" : "in [0,100)") + " (--input " + t.name() + "=... to override)";
@@ -372,7 +373,20 @@ final class BenchInputs {
         return lines;
     }
 
-    private enum Kind { ONES, ZEROS_IDS, ZEROS_STATE, SAMPLE_RATE, IDS, RANDOM }
+    private enum Kind { ONES, ZEROS_IDS, ZEROS_STATE, FED_BACK_STATE, SAMPLE_RATE, IDS, RANDOM }
+
+    /** Inputs a StateLoop feeds from the model's own outputs: zeros at the start. */
+    private final java.util.Set<String> stateInputs = new java.util.HashSet<>();
+
+    /** Marks {@code names} as recurrent state fed back from outputs (zeros at the start). */
+    void stateInputs(java.util.Collection<String> names) {
+        stateInputs.clear();
+        stateInputs.addAll(names);
+    }
+
+    private Kind kindOf(TensorSpec t) {
+        return stateInputs.contains(t.name()) ? Kind.FED_BACK_STATE : defaultKind(t);
+    }
 
     private static boolean isFloat(DType t) {
         return t == DType.FLOAT32 || t == DType.FLOAT16 || t == DType.BFLOAT16;
@@ -406,6 +420,15 @@ final class BenchInputs {
      */
     void fill(Batch batch, int rows, int seq, long vocab, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
+        // a dynamic dimension named like another input's batch dimension (Silero's h [2,batch,64]) is the batch too
+        java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+        for (int i = 0; i < batch.inputCount(); i++) {
+            Shape s = batch.input(i).spec().shape();
+            if (s.rank() > 0 && s.isDynamic(0) && s.dimName(0) != null) {
+                sizes.put(s.dimName(0), (long) rows);
+            }
+        }
+        sizes.putAll(named);
         for (int i = 0; i < batch.inputCount(); i++) {
             Tensor t = batch.input(i);
             Shape s = t.spec().shape();
@@ -413,15 +436,25 @@ final class BenchInputs {
             if (dims == null) {
                 dims = new long[s.rank()];
                 for (int d = 0; d < dims.length; d++) {
-                    dims[d] = !s.isDynamic(d) ? s.dim(d) : d == 0 ? rows : named.getOrDefault(s.dimName(d) == null ? "" : s.dimName(d), (long) seq);
+                    dims[d] = !s.isDynamic(d) ? s.dim(d) : d == 0 ? rows : sizes.getOrDefault(s.dimName(d) == null ? "" : s.dimName(d), (long) seq);
                 }
-                if (s.rank() > 0 && !s.isDynamic(0) && rows != s.dim(0)) {
+                if (s.rank() > 0 && !s.isDynamic(0) && rows != s.dim(0) && !batchElsewhere(s, sizes)) {
                     throw HotpathException.invalidArgument("input '" + t.name() + "' has a fixed batch of " + s.dim(0) + "; --batch " + rows + " cannot apply");
                 }
             }
             t.reshape(dims);
             fill(t, r, vocab);
         }
+    }
+
+    /** Whether a later dimension of {@code s} is named like another input's batch dimension (so dimension 0 is not the batch). */
+    private boolean batchElsewhere(Shape s, java.util.Map<String, Long> sizes) {
+        for (int d = 1; d < s.rank(); d++) {
+            if (s.isDynamic(d) && s.dimName(d) != null && sizes.containsKey(s.dimName(d)) && !named.containsKey(s.dimName(d))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Fills {@code t} in its current shape: its given constant or file, else its default. */
@@ -450,9 +483,9 @@ final class BenchInputs {
             });
             return;
         }
-        switch (defaultKind(t.spec())) {
+        switch (kindOf(t.spec())) {
             case ONES -> constant(t, n, 1L);
-            case ZEROS_IDS, ZEROS_STATE -> constant(t, n, 0L);
+            case ZEROS_IDS, ZEROS_STATE, FED_BACK_STATE -> constant(t, n, 0L);
             case SAMPLE_RATE -> constant(t, n, SAMPLE_RATE);
             case IDS, RANDOM -> RandomInputs.fill(t, r, vocab);
         }

@@ -22,9 +22,14 @@ final class Measurement {
 
     /** {@code warmup} unrecorded runs, then {@code iterations} recorded ones. */
     static LatencyStats run(Engine engine, Batch batch, int itemsPerRun, int warmup, int iterations, String label, PrintStream err) {
+        return run(() -> engine.run(batch), itemsPerRun, warmup, iterations, label, err);
+    }
+
+    /** As {@link #run(Engine, Batch, int, int, int, String, PrintStream)}, for any step (a stateful model's {@code StateLoop::step}). */
+    static LatencyStats run(Runnable step, int itemsPerRun, int warmup, int iterations, String label, PrintStream err) {
         long warmStart = System.nanoTime();
         for (int i = 0; i < warmup; i++) {
-            engine.run(batch);
+            step.run();
         }
         long perRun = warmup > 0 ? (System.nanoTime() - warmStart) / warmup : 0;
         Histogram h = new Histogram(3_600_000_000_000L, 3);
@@ -33,7 +38,7 @@ final class Measurement {
             long start = System.nanoTime();
             for (int i = 0; i < iterations; i++) {
                 long t0 = System.nanoTime();
-                engine.run(batch);
+                step.run();
                 h.recordValue(System.nanoTime() - t0);
                 if (bar != null) {
                     bar.step();

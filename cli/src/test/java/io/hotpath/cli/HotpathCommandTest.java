@@ -66,6 +66,35 @@ class HotpathCommandTest {
     }
 
     @Test
+    void benchFeedsAStatefulModelsStateBackAndTakesExplicitPairs() {
+        Path m = new io.hotpath.onnx.OnnxBuilder("leaky", 13)
+                .input("x", 1, 1, 3)
+                .input("h", 1, 2, "batch", 3)
+                .output("y", 1, 1, 3)
+                .output("hn", 1, 2, "batch", 3)
+                .node("Add", "h,x", "hn")
+                .node("Add", "x,x", "y")
+                .write(tmp.resolve("leaky.onnx"));
+        Object[] auto = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--shape", "h=2,1,3");
+        assertEquals(0, auto[0], (String) auto[2]);
+        assertTrue(((String) auto[1]).contains("state   hn -> h (each run's state output is the next run's input")
+                && ((String) auto[1]).contains("h: recurrent state: zeros, then each run's output"), (String) auto[1]);
+        Object[] none = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--shape", "h=2,1,3", "--state", "none");
+        assertEquals(0, none[0], (String) none[2]);
+        assertFalse(((String) none[1]).contains("state   "), (String) none[1]);
+        Object[] explicit = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--shape", "h=2,1,3", "--state", "hn=h");
+        assertEquals(0, explicit[0], (String) explicit[2]);
+        assertTrue(((String) explicit[1]).contains("state   hn -> h"), (String) explicit[1]);
+        Object[] bad = run("bench", "--model", m.toString(), "--iterations", "50", "--warmup", "5", "--state", "y=h");
+        assertEquals(2, bad[0], (String) bad[2]);
+        assertTrue(((String) bad[2]).contains("state pair y=h: output y float32[1,3] cannot be fed to input h")
+                && ((String) bad[2]).strip().lines().count() == 1, (String) bad[2]);
+        Object[] malformed = run("bench", "--model", m.toString(), "--state", "hn");
+        assertEquals(2, malformed[0], (String) malformed[2]);
+        assertTrue(((String) malformed[2]).contains("'hn' is not OUT=IN"), (String) malformed[2]);
+    }
+
+    @Test
     void benchWritesTheTableAndTheJsonFields() throws Exception {
         Path json = tmp.resolve("mlp.json");
         Object[] r = run("bench", "--model", "mlp", "--batch", "4", "--iterations", "300", "--warmup", "30", "--json", json.toString());
