@@ -26,6 +26,8 @@ public final class RunArguments extends NativeHandle {
     private final org.bytedeco.javacpp.SizeTPointer count = new org.bytedeco.javacpp.SizeTPointer(1);
     private final ValueRef valueRef = new ValueRef();
     private final InfoRef infoRef = new InfoRef();
+    private final BytesRef textRef = new BytesRef();
+    private final SizesRef offsetsRef = new SizesRef();
 
     public RunArguments(List<String> inputs, List<String> outputs) {
         super("ONNX Runtime run arguments");
@@ -178,6 +180,63 @@ public final class RunArguments extends NativeHandle {
         }
         ort.check(api.GetTensorMutableData(v, scratch), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's data");
         view.address = scratchAddress.get(0);
+    }
+
+    /**
+     * Output {@code index}, a string tensor ONNX Runtime allocated on the last run: the total bytes
+     * of its strings (without terminators). Allocation-free.
+     */
+    public long stringBytes(int index) {
+        checkOpen();
+        Ort ort = Ort.get();
+        ort.check(ort.api().GetStringTensorDataLength(valueRef.at(filledSlot(index)), count),
+                io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading a string output's length");
+        return count.get(0);
+    }
+
+    /**
+     * Copies the strings of output {@code index} (a string tensor of {@code elements} elements and
+     * {@code bytes} bytes, see {@link #stringBytes}) into {@code text}, back to back, and each
+     * one's start offset into {@code offsets} (a native size_t per element). Allocation-free.
+     */
+    public void stringContent(int index, java.lang.foreign.MemorySegment text, long bytes, java.lang.foreign.MemorySegment offsets, long elements) {
+        checkOpen();
+        if (bytes > text.byteSize() || elements * 8 > offsets.byteSize()) {
+            throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.INTERNAL, "string output " + index + ": "
+                    + bytes + " bytes / " + elements + " offsets do not fit " + text.byteSize() + " / " + offsets.byteSize() + " bytes");
+        }
+        Ort ort = Ort.get();
+        ort.check(ort.api().GetStringTensorContent(valueRef.at(filledSlot(index)), textRef.at(text.address()), bytes,
+                offsetsRef.at(offsets.address()), elements), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading a string output");
+    }
+
+    private long filledSlot(int index) {
+        long a = slots.get(index);
+        if (a == 0) {
+            throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.ENGINE_FAILURE,
+                    "output " + index + " has no value: the last run did not produce it");
+        }
+        return a;
+    }
+
+    /** A {@code void*} re-pointed at any address. */
+    private static final class BytesRef extends org.bytedeco.javacpp.Pointer {
+        BytesRef at(long a) {
+            address = a;
+            return this;
+        }
+    }
+
+    /** A {@code size_t*} re-pointed at any address. */
+    private static final class SizesRef extends org.bytedeco.javacpp.SizeTPointer {
+        SizesRef() {
+            super((org.bytedeco.javacpp.Pointer) null);
+        }
+
+        SizesRef at(long a) {
+            address = a;
+            return this;
+        }
     }
 
     /** An {@code OrtValue} reference re-pointed at any address, so passing a value allocates nothing. */
