@@ -86,10 +86,15 @@ public enum DType {
     public static DType ofTensor(String kind, String tensorName, int onnxCode) {
         DType t = fromOnnxCode(onnxCode);
         if (t == null) {
-            throw new HotpathException(HotpathException.Category.UNSUPPORTED, kind + " '" + tensorName + "' has element type "
-                    + onnxName(onnxCode) + ", which Hotpath does not support (supported: " + SUPPORTED + ")");
+            throw new HotpathException(HotpathException.Category.UNSUPPORTED, unsupportedMessage(kind, tensorName, onnxCode));
         }
         return t;
+    }
+
+    /** The message of {@link #ofTensor}'s refusal, for engines that check a model before loading it. */
+    public static String unsupportedMessage(String kind, String tensorName, int onnxCode) {
+        return kind + " '" + tensorName + "' has element type " + onnxName(onnxCode) + ", which Hotpath does not support (supported: "
+                + SUPPORTED + ")";
     }
 
     /** ONNX's name for an element-type code ({@code complex64}, {@code float8e4m3fn}), or {@code ONNX element type N}. */
