@@ -242,7 +242,7 @@ final class BenchInputs {
     private static void constantCheck(Checks c, TensorSpec t, Given g) {
         String what = g.option + ": '" + g.value + "' is not ";
         switch (t.dtype()) {
-            case FLOAT32, FLOAT16, BFLOAT16 -> {
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> {
                 if (g.number == null) {
                     throw c.fail(what + "a number (input '" + t.name() + "' is " + t.dtype() + ")");
                 }
@@ -273,7 +273,11 @@ final class BenchInputs {
         return switch (t) {
             case INT64 -> new long[] {Long.MIN_VALUE, Long.MAX_VALUE};
             case INT32 -> new long[] {Integer.MIN_VALUE, Integer.MAX_VALUE};
+            case INT16 -> new long[] {Short.MIN_VALUE, Short.MAX_VALUE};
             case INT8 -> new long[] {Byte.MIN_VALUE, Byte.MAX_VALUE};
+            case UINT64 -> new long[] {0, Long.MAX_VALUE};      // a constant is a long; a <u8 file goes up to 2^64-1
+            case UINT32 -> new long[] {0, 0xFFFF_FFFFL};
+            case UINT16 -> new long[] {0, 0xFFFF};
             case UINT8 -> new long[] {0, 255};
             default -> new long[] {0, 1};
         };
@@ -284,7 +288,7 @@ final class BenchInputs {
         NpyFile f = g.npy;
         String what = "--input " + t.name() + "=" + g.value + ": descr '" + f.descr() + "' cannot feed input '" + t.name() + "' (" + t.dtype() + ")";
         switch (t.dtype()) {
-            case FLOAT32, FLOAT16, BFLOAT16 -> {
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> {
                 // any numeric file converts
             }
             case BOOL -> {
@@ -300,12 +304,16 @@ final class BenchInputs {
             }
             default -> {
                 if (f.isFloat()) {
-                    throw c.fail(what + "; give an integer file (<i8, <i4, |i1, |u1)");
+                    throw c.fail(what + "; give an integer file (<i8, <i4, <i2, |i1, <u8, <u4, <u2, |u1)");
                 }
                 long[] r = range(t.dtype());
                 for (long i = 0; i < f.count(); i++) {
                     long v = f.getLong(i);
-                    if (v < r[0] || v > r[1]) {
+                    if (f.isAboveLongMax(i)) {
+                        if (t.dtype() != DType.UINT64) {
+                            throw c.fail(what + ": element " + i + " is " + Long.toUnsignedString(v) + ", outside " + r[0] + ".." + r[1]);
+                        }
+                    } else if (v < r[0] || v > r[1]) {
                         throw c.fail(what + ": element " + i + " is " + v + ", outside " + r[0] + ".." + r[1]);
                     }
                 }
@@ -389,7 +397,7 @@ final class BenchInputs {
     }
 
     private static boolean isFloat(DType t) {
-        return t == DType.FLOAT32 || t == DType.FLOAT16 || t == DType.BFLOAT16;
+        return t.isFloatingPoint();
     }
 
     private static Kind defaultKind(TensorSpec t) {
@@ -463,21 +471,21 @@ final class BenchInputs {
         long n = t.elementCount();
         if (g != null && g.npy != null) {
             NpyFile f = g.npy;
+            boolean halfBits = t.dtype() == DType.FLOAT16 && f.descr().equals("<f2");
             for (long k = 0; k < n; k++) {
-                switch (t.dtype()) {
-                    case FLOAT32 -> t.putFloat(k, (float) f.getDouble(k));
-                    case FLOAT16 -> t.putShort(k, f.descr().equals("<f2") ? f.getHalfBits(k) : Float.floatToFloat16((float) f.getDouble(k)));
-                    case BFLOAT16 -> t.putShort(k, bf16((float) f.getDouble(k)));
-                    case INT64 -> t.putLong(k, f.getLong(k));
-                    case INT32 -> t.putInt(k, (int) f.getLong(k));
-                    case INT8, UINT8, BOOL -> t.putByte(k, (byte) f.getLong(k));
+                if (halfBits) {
+                    t.putShort(k, f.getHalfBits(k));
+                } else if (t.dtype().isFloatingPoint()) {
+                    t.putAsDouble(k, f.getDouble(k));
+                } else {
+                    t.putAsLong(k, f.getLong(k));      // in range: typeCheck checked every element
                 }
             }
             return;
         }
         if (g != null) {
             constant(t, n, switch (t.dtype()) {
-                case FLOAT32, FLOAT16, BFLOAT16 -> g.number;
+                case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> g.number;
                 case BOOL -> bool(g.value) ? 1L : 0L;
                 default -> g.integer;
             });
@@ -492,19 +500,13 @@ final class BenchInputs {
     }
 
     private static void constant(Tensor t, long n, Number v) {
+        boolean floating = t.dtype().isFloatingPoint();
         for (long k = 0; k < n; k++) {
-            switch (t.dtype()) {
-                case FLOAT32 -> t.putFloat(k, v.floatValue());
-                case FLOAT16 -> t.putShort(k, Float.floatToFloat16(v.floatValue()));
-                case BFLOAT16 -> t.putShort(k, bf16(v.floatValue()));
-                case INT64 -> t.putLong(k, v.longValue());
-                case INT32 -> t.putInt(k, v.intValue());
-                case INT8, UINT8, BOOL -> t.putByte(k, v.byteValue());
+            if (floating) {
+                t.putAsDouble(k, v.doubleValue());
+            } else {
+                t.putAsLong(k, v.longValue());
             }
         }
-    }
-
-    private static short bf16(float f) {
-        return (short) (Float.floatToIntBits(f) >>> 16);
     }
 }

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * A NumPy {@code .npy} file read whole: format versions 1.0 and 2.0 (the magic string
  * {@code \x93NUMPY}, two version bytes, the header length as 2 (1.0) or 4 (2.0) little-endian
  * bytes, then a Python dict literal with {@code 'descr'}, {@code 'fortran_order'} and
- * {@code 'shape'}), C order, little-endian element types {@code <f2 <f4 <f8 <i4 <i8 |i1 |u1 |b1}.
+ * {@code 'shape'}), C order, little-endian element types {@code <f2 <f4 <f8 <i2 <i4 <i8 <u2 <u4 <u8 |i1 |u1 |b1}.
  * Anything else is an {@link IllegalArgumentException} whose message names the file and what is wrong.
  */
 final class NpyFile {
@@ -22,7 +22,7 @@ final class NpyFile {
     static final long MAX_BYTES = Integer.MAX_VALUE - 64;
 
     /** Element types this reader takes. */
-    static final String SUPPORTED = "<f4, <f8, <f2, <i8, <i4, |i1, |u1, |b1";
+    static final String SUPPORTED = "<f4, <f8, <f2, <i8, <i4, <i2, |i1, <u8, <u4, <u2, |u1, |b1";
 
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final Pattern DESCR = Pattern.compile("['\"]descr['\"]\\s*:\\s*['\"]([^'\"]*)['\"]");
@@ -135,9 +135,9 @@ final class NpyFile {
     /** Bytes per element of a supported descr, else 0. */
     private static int itemSize(String descr) {
         return switch (descr) {
-            case "<f8", "<i8" -> 8;
-            case "<f4", "<i4" -> 4;
-            case "<f2" -> 2;
+            case "<f8", "<i8", "<u8" -> 8;
+            case "<f4", "<i4", "<u4" -> 4;
+            case "<f2", "<i2", "<u2" -> 2;
             case "|i1", "|u1", "|b1" -> 1;
             default -> 0;
         };
@@ -181,21 +181,37 @@ final class NpyFile {
             case "<f8" -> data.getDouble(at);
             case "<f4" -> data.getFloat(at);
             case "<f2" -> Float.float16ToFloat(data.getShort(at));
+            case "<u8" -> {
+                long v = data.getLong(at);
+                yield v >= 0 ? v : ((double) ((v >>> 1) | (v & 1))) * 2.0;    // above 2^63: halve keeping the sticky bit
+            }
             default -> getLong(i);
         };
     }
 
-    /** Element {@code i} (C order) as a long (an integer or boolean file). */
+    /**
+     * Element {@code i} (C order) as a long (an integer or boolean file); a {@code <u8} element
+     * above {@link Long#MAX_VALUE} comes back as its bits, negative (see {@link #isAboveLongMax}).
+     */
     long getLong(long i) {
         int at = (int) i * itemSize(descr);
         return switch (descr) {
             case "<i8" -> data.getLong(at);
+            case "<u8" -> data.getLong(at);
             case "<i4" -> data.getInt(at);
+            case "<u4" -> data.getInt(at) & 0xFFFF_FFFFL;
+            case "<i2" -> data.getShort(at);
+            case "<u2" -> data.getShort(at) & 0xFFFF;
             case "|i1" -> data.get(at);
             case "|u1" -> data.get(at) & 0xff;
             case "|b1" -> data.get(at) != 0 ? 1 : 0;
             default -> throw new IllegalStateException("not an integer descr: " + descr);
         };
+    }
+
+    /** Whether element {@code i} is a {@code <u8} value of 2^63 or more, which {@link #getLong} returns as negative bits. */
+    boolean isAboveLongMax(long i) {
+        return descr.equals("<u8") && getLong(i) < 0;
     }
 
     /** The raw 16 bits of element {@code i} of a {@code <f2} file. */

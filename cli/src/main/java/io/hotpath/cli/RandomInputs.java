@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 /**
  * Random but valid inputs for any model: token-id inputs get ids below the vocabulary size,
  * attention masks ones, token-type inputs zeros, float inputs values in [-1, 1), and every other
- * integer input small non-negative values. Dynamic dimensions are the batch (dimension 0) and
+ * integer input (int8 to uint64) small non-negative values. Dynamic dimensions are the batch (dimension 0) and
  * {@code seq} elsewhere.
  */
 final class RandomInputs {
@@ -41,11 +41,12 @@ final class RandomInputs {
         for (long k = 0; k < n; k++) {
             switch (t.dtype()) {
                 case FLOAT32 -> t.putFloat(k, (float) r.nextDouble(-1, 1));
+                case FLOAT64 -> t.putDouble(k, r.nextDouble(-1, 1));
                 case FLOAT16 -> t.putShort(k, Float.floatToFloat16((float) r.nextDouble(-1, 1)));
                 case BFLOAT16 -> t.putShort(k, (short) (Float.floatToIntBits((float) r.nextDouble(-1, 1)) >>> 16));
                 case INT64 -> t.putLong(k, integer(name, r, vocab));
                 case INT32 -> t.putInt(k, (int) integer(name, r, vocab));
-                case INT8, UINT8 -> t.putByte(k, (byte) r.nextInt(0, 100));
+                case INT8, UINT8, INT16, UINT16, UINT32, UINT64 -> t.putAsLong(k, r.nextInt(0, 100));
                 case BOOL -> t.putByte(k, (byte) 1);
             }
         }

@@ -92,6 +92,19 @@ class BenchInputsTest {
         assertEquals(0, b1.getLong(1));
         NpyFile f2 = NpyFile.read(write("f2.npy", npy(1, "<f2", false, "(1,)", le(2, b -> b.putShort(Float.floatToFloat16(1.5f))))));
         assertEquals(1.5, f2.getDouble(0));
+        NpyFile i2 = NpyFile.read(write("i2.npy", npy(1, "<i2", false, "(2,)", le(4, b -> b.putShort((short) -300).putShort((short) 7)))));
+        assertEquals(-300, i2.getLong(0));
+        assertEquals(7.0, i2.getDouble(1));
+        NpyFile u2 = NpyFile.read(write("u2.npy", npy(1, "<u2", false, "(1,)", le(2, b -> b.putShort((short) 65000)))));
+        assertEquals(65000, u2.getLong(0));
+        NpyFile u4 = NpyFile.read(write("u4.npy", npy(1, "<u4", false, "(1,)", le(4, b -> b.putInt(-1)))));
+        assertEquals(4294967295L, u4.getLong(0));
+        NpyFile u8 = NpyFile.read(write("u8.npy", npy(1, "<u8", false, "(2,)", le(16, b -> b.putLong(-1).putLong(5)))));
+        assertTrue(u8.isAboveLongMax(0));
+        assertFalse(u8.isAboveLongMax(1));
+        assertEquals(0x1p64, u8.getDouble(0), "2^64 - 1 read as unsigned");
+        assertEquals(5, u8.getLong(1));
+        assertFalse(u8.isFloat());
     }
 
     @Test
@@ -251,6 +264,69 @@ class BenchInputsTest {
             assertEquals(1.5f, b.output("state_out").getFloat(2));
             assertEquals(8000, b.output("sr_out").getLong(0));
         }
+    }
+
+    /** Identity copies of float64, int16, uint16, uint32 and uint64 inputs. */
+    private Path wide() {
+        OnnxBuilder m = new OnnxBuilder("wide", 13);
+        for (String[] t : new String[][] {{"f64", "11"}, {"i16", "5"}, {"u16", "4"}, {"u32", "12"}, {"u64", "13"}}) {
+            int code = Integer.parseInt(t[1]);
+            m.input(t[0], code, "batch", 2).output(t[0] + "_out", code, "batch", 2).node("Identity", t[0], t[0] + "_out");
+        }
+        return m.write(tmp.resolve("wide.onnx"));
+    }
+
+    @Test
+    void wideAndUnsignedIntegerFilesAndConstantsReachTheirInputs() throws Exception {
+        Path i16 = write("i16.npy", npy(1, "<i2", false, "(1, 2)", le(4, b -> b.putShort((short) -32768).putShort((short) 32767))));
+        Path u16 = write("u16.npy", npy(1, "<u2", false, "(1, 2)", le(4, b -> b.putShort((short) 65535).putShort((short) 1))));
+        Path u64 = write("u64.npy", npy(1, "<u8", false, "(1, 2)", le(16, b -> b.putLong(-1).putLong(Long.MIN_VALUE))));
+        BenchInputs in = BenchInputs.parse(checks(), List.of("f64=0.1", "i16=@" + i16, "u16=@" + u16, "u32=4294967295", "u64=@" + u64), null);
+        try (OrtCpuEngine e = OrtCpuEngine.open(wide(), CpuEngineOptions.builder().maxBatchSize(1).intraOpThreads(1).build())) {
+            in.bind(checks(), e.inputs(), new int[] {1});
+            Batch b = e.newBatch();
+            in.fill(b, 1, 4, 50, 1);
+            e.run(b);
+            assertEquals(0.1, b.output("f64_out").getDouble(1), "a float64 constant is not rounded through float32");
+            assertEquals(-32768, b.output("i16_out").getAsLong(0));
+            assertEquals(32767, b.output("i16_out").getAsLong(1));
+            assertEquals(65535, b.output("u16_out").getAsLong(0));
+            assertEquals(4294967295L, b.output("u32_out").getAsLong(1));
+            assertEquals("18446744073709551615", Long.toUnsignedString(b.output("u64_out").getLong(0)));
+            assertEquals("9223372036854775808", Long.toUnsignedString(b.output("u64_out").getLong(1)));
+        }
+        BenchInputs defaults = BenchInputs.defaults();
+        try (OrtCpuEngine e = OrtCpuEngine.open(wide(), CpuEngineOptions.builder().maxBatchSize(4).intraOpThreads(1).build())) {
+            defaults.bind(checks(), e.inputs(), new int[] {4});
+            Batch b = e.newBatch();
+            defaults.fill(b, 4, 4, 50, 3);
+            e.run(b);
+            long distinct = java.util.stream.LongStream.range(0, 8).map(k -> b.output("u16_out").getAsLong(k)).distinct().count();
+            assertTrue(distinct > 1, "uint16 inputs are random, not left at zero");
+            for (String name : List.of("i16_out", "u16_out", "u32_out", "u64_out")) {
+                for (int k = 0; k < 8; k++) {
+                    long v = b.output(name).getAsLong(k);
+                    assertTrue(v >= 0 && v < 100, name + " element " + k + " is " + v);
+                }
+            }
+            for (int k = 0; k < 8; k++) {
+                double v = b.output("f64_out").getDouble(k);
+                assertTrue(v >= -1 && v < 1 && v != (float) v, "float64 element " + k + " is " + v + ", drawn as a double");
+            }
+            assertTrue(String.join("\n", defaults.describe(50)).contains("u64: random in [0,100)"), defaults.describe(50).toString());
+        }
+    }
+
+    @Test
+    void valuesOutsideAWideOrUnsignedInputsRangeAreOneLineUsageErrors() throws Exception {
+        Path m = wide();
+        Path u64 = write("big.npy", npy(1, "<u8", false, "(1, 2)", le(16, b -> b.putLong(-1).putLong(0))));
+        assertUsage(bench(m, "--input", "i16=@" + u64), "descr '<u8' cannot feed input 'i16' (int16)", "element 0 is 18446744073709551615",
+                "outside -32768..32767");
+        assertUsage(bench(m, "--input", "u16=65536"), "'65536' is not an integer between 0 and 65535 (input 'u16' is uint16)");
+        assertUsage(bench(m, "--input", "u32=-1"), "between 0 and 4294967295");
+        Path floats = write("f.npy", npy(1, "<f4", false, "(1, 2)", new byte[8]));
+        assertUsage(bench(m, "--input", "u64=@" + floats), "descr '<f4' cannot feed input 'u64' (uint64)", "<u8, <u4, <u2, |u1");
     }
 
     // ---- through the command --------------------------------------------------------------

@@ -104,16 +104,18 @@ final class EngineBatchProcessor implements BatchProcessor {
     }
 
     private static void reshape(Tensor t, int rows, int length) {
+        if (t.rank() == 0) {
+            return;     // a scalar: the engine cannot batch (its capacity is one row), nothing to shape
+        }
+        // a fixed dimension 0 is not a batch: the engine runs one request, carried whole, at a time
+        long d0 = t.spec().shape().isDynamic(0) ? rows : t.spec().shape().dim(0);
         switch (t.rank()) {
-            case 0 -> {
-                // a scalar: the engine cannot batch (its capacity is one row), nothing to shape
-            }
-            case 1 -> t.reshape(rows);
-            case 2 -> t.reshape(rows, length > 0 ? length : t.dim(1));
-            case 3 -> t.reshape(rows, length > 0 ? length : t.dim(1), t.dim(2));
+            case 1 -> t.reshape(d0);
+            case 2 -> t.reshape(d0, length > 0 ? length : t.dim(1));
+            case 3 -> t.reshape(d0, length > 0 ? length : t.dim(1), t.dim(2));
             default -> {
                 long[] d = t.shape();
-                d[0] = rows;
+                d[0] = d0;
                 if (length > 0) {
                     d[1] = length;
                 }
@@ -131,7 +133,8 @@ final class EngineBatchProcessor implements BatchProcessor {
             Tensor t = batch.output(o);
             long rowBytes = out.rowBytes(o, padded);
             long keep = out.rowBytes(o, own);
-            MemorySegment.copy(t.data(), row * rowBytes, request.output(), out.offset[o], keep);
+            // a whole output (scalar or fixed dimension 0) is every request's answer, not one row of it
+            MemorySegment.copy(t.data(), out.whole[o] ? 0 : row * rowBytes, request.output(), out.offset[o], keep);
             r.outputShaped(o, own);
         }
     }

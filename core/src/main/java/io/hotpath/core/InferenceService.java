@@ -151,11 +151,11 @@ public final class InferenceService implements AutoCloseable {
             Tensor t = probe.input(i);
             Shape s = t.spec().shape();
             if (s.rank() > 1 && s.isDynamic(1)) {
-                long fixed = 1;
+                long fixed = s.isDynamic(0) ? engineMaxBatch : s.dim(0);      // a fixed dimension 0 is carried whole
                 for (int d = 2; d < s.rank(); d++) {
                     fixed *= s.dim(d);
                 }
-                max = Math.min(max, t.capacityElements() / ((long) engineMaxBatch * fixed));
+                max = Math.min(max, t.capacityElements() / fixed);
             }
         }
         return (int) Math.min(max, Integer.MAX_VALUE);

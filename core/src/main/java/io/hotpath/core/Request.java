@@ -61,7 +61,10 @@ public final class Request {
         length(1);
     }
 
-    /** Input {@code name} (one row: shape {@code [1, ...]}); unknown names are an INVALID_ARGUMENT listing the known ones. */
+    /**
+     * Input {@code name}: one row, shape {@code [1, ...]}, or the whole tensor when its dimension 0
+     * is fixed (a model without a batch dimension); unknown names are an INVALID_ARGUMENT listing the known ones.
+     */
     public Tensor input(String name) {
         for (Tensor t : inputs) {
             if (t.name().equals(name)) {
@@ -104,15 +107,17 @@ public final class Request {
         }
         this.length = n;
         for (Tensor t : inputs) {
+            Shape s = t.spec().shape();
+            long d0 = s.rank() == 0 || s.isDynamic(0) ? 1 : s.dim(0);     // a fixed dimension 0 is carried whole
             switch (t.rank()) {
                 case 0 -> {
                     // a scalar input: one value per request, no batch dimension
                 }
-                case 1 -> t.reshape(1);
-                case 2 -> t.reshape(1, t.spec().shape().isDynamic(1) ? n : t.spec().shape().dim(1));
+                case 1 -> t.reshape(d0);
+                case 2 -> t.reshape(d0, s.isDynamic(1) ? n : s.dim(1));
                 default -> {
-                    long[] d = t.spec().shape().toArray();
-                    d[0] = 1;
+                    long[] d = s.toArray();
+                    d[0] = d0;
                     if (d[1] < 0) {
                         d[1] = n;
                     }

@@ -5,7 +5,10 @@ import java.util.List;
 /**
  * How one request's row of each tensor is laid out, for a model whose only variable dimension
  * other than the batch is one shared length (for example {@code sequence_length}) at dimension 1,
- * or that has none. Computed once from the engine's specs.
+ * or that has none. A tensor whose dimension 0 is fixed (a model with no batch dimension, such as
+ * one declared {@code [2,4]}) or that is a scalar is carried whole by every request: its
+ * dimension 0 is part of the row, and the engine then runs one request at a time. Computed once
+ * from the engine's specs.
  */
 final class RowLayout {
     final int count;
@@ -14,6 +17,8 @@ final class RowLayout {
     final long[] unitElements;
     /** Whether the tensor's dimension 1 is the variable length. */
     final boolean[] variable;
+    /** Whether each request carries the whole tensor (rank 0, or dimension 0 fixed) rather than one row of a batch. */
+    final boolean[] whole;
     /** Byte offset of each tensor in a request's memory (at full capacity). */
     final long[] offset;
     /** Bytes of each tensor's row at the maximum length. */
@@ -25,6 +30,7 @@ final class RowLayout {
         this.dtypes = new DType[count];
         this.unitElements = new long[count];
         this.variable = new boolean[count];
+        this.whole = new boolean[count];
         this.offset = new long[count];
         this.capacityBytes = new long[count];
         long off = 0;
@@ -32,7 +38,8 @@ final class RowLayout {
             TensorSpec s = specs.get(i);
             Shape sh = s.shape();
             dtypes[i] = s.dtype();
-            long unit = 1;
+            whole[i] = sh.rank() == 0 || !sh.isDynamic(0);
+            long unit = sh.rank() > 0 && whole[i] ? sh.dim(0) : 1;
             for (int d = 1; d < sh.rank(); d++) {
                 if (sh.isDynamic(d)) {
                     if (d == 1 && lengthSymbol != null && lengthSymbol.equals(sh.dimName(d))) {

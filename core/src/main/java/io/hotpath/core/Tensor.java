@@ -24,6 +24,7 @@ public final class Tensor {
     public static final boolean BOUNDS_CHECKS = !"false".equals(System.getProperty("hotpath.boundsChecks"));
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -304,17 +305,108 @@ public final class Tensor {
         data.set(ValueLayout.JAVA_BYTE, offset(index, 1), value);
     }
 
-    /** Reads any numeric element as a float (float16 and bfloat16 are widened). */
+    public double getDouble(long index) {
+        return data.get(F64, offset(index, 8));
+    }
+
+    public void putDouble(long index, double value) {
+        data.set(F64, offset(index, 8), value);
+    }
+
+    /**
+     * Reads any element as a float (float16 and bfloat16 are widened, float64 and the wide
+     * integers rounded to the nearest float, unsigned integers read as unsigned, bool as 0 or 1).
+     */
     public float getAsFloat(long index) {
         return switch (spec.dtype()) {
             case FLOAT32 -> getFloat(index);
+            case FLOAT16, BFLOAT16, FLOAT64 -> (float) getAsDouble(index);
+            case UINT64 -> {
+                long v = getLong(index);
+                yield v >= 0 ? v : ((float) ((v >>> 1) | (v & 1))) * 2f;    // see getAsDouble
+            }
+            default -> getAsLong(index);
+        };
+    }
+
+    /**
+     * Reads any element as a double: exact for every type but int64 and uint64 beyond 2^53 (rounded
+     * to the nearest double); unsigned integers are read as unsigned.
+     */
+    public double getAsDouble(long index) {
+        return switch (spec.dtype()) {
+            case FLOAT32 -> getFloat(index);
+            case FLOAT64 -> getDouble(index);
             case FLOAT16 -> Float.float16ToFloat(getShort(index));
             case BFLOAT16 -> Float.intBitsToFloat(getShort(index) << 16);
-            case INT8, BOOL -> getByte(index);
-            case UINT8 -> getByte(index) & 0xFF;
-            case INT32 -> getInt(index);
-            case INT64 -> getLong(index);
+            case UINT64 -> {
+                long v = getLong(index);
+                // the top bit is 2^63, not a sign: halve (keeping the low bit for rounding), convert, double
+                yield v >= 0 ? v : ((double) ((v >>> 1) | (v & 1))) * 2.0;
+            }
+            default -> getAsLong(index);
         };
+    }
+
+    /**
+     * Reads an integer or bool element as a long: signed types sign-extended, unsigned ones
+     * zero-extended (a uint64 above {@link Long#MAX_VALUE} comes back as its two's-complement bits,
+     * as {@link Long#toUnsignedString} reads them), bool as 0 or 1. INVALID_ARGUMENT for a
+     * floating-point tensor, where a silent truncation would hide a wrong type.
+     */
+    public long getAsLong(long index) {
+        return switch (spec.dtype()) {
+            case INT8 -> getByte(index);
+            case UINT8, BOOL -> getByte(index) & 0xFF;
+            case INT16 -> getShort(index);
+            case UINT16 -> getShort(index) & 0xFFFF;
+            case INT32 -> getInt(index);
+            case UINT32 -> getInt(index) & 0xFFFF_FFFFL;
+            case INT64, UINT64 -> getLong(index);
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> throw HotpathException.invalidArgument("tensor '" + name() + "' is "
+                    + spec.dtype() + ", not an integer type; read it with getAsDouble");
+        };
+    }
+
+    /**
+     * Writes {@code value} to any element, converted as a cast would: rounded to the nearest
+     * float32/float16/bfloat16, truncated toward zero and wrapped to the width of an integer type,
+     * bool as {@code value != 0}.
+     */
+    public void putAsDouble(long index, double value) {
+        switch (spec.dtype()) {
+            case FLOAT32 -> putFloat(index, (float) value);
+            case FLOAT64 -> putDouble(index, value);
+            case FLOAT16 -> putShort(index, Float.floatToFloat16((float) value));
+            case BFLOAT16 -> putShort(index, bfloat16((float) value));
+            case BOOL -> putByte(index, (byte) (value != 0 ? 1 : 0));
+            case UINT64 -> putLong(index, value >= 0x1p63 ? (long) (value - 0x1p63) + Long.MIN_VALUE : (long) value);
+            default -> putAsLong(index, (long) value);
+        }
+    }
+
+    /**
+     * Writes {@code value} to an integer or bool element, keeping its low bits (the integer types
+     * wrap as in C), bool as {@code value != 0}; floating-point types get the nearest value.
+     */
+    public void putAsLong(long index, long value) {
+        switch (spec.dtype()) {
+            case INT8, UINT8 -> putByte(index, (byte) value);
+            case BOOL -> putByte(index, (byte) (value != 0 ? 1 : 0));
+            case INT16, UINT16 -> putShort(index, (short) value);
+            case INT32, UINT32 -> putInt(index, (int) value);
+            case INT64, UINT64 -> putLong(index, value);
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> putAsDouble(index, value);
+        }
+    }
+
+    /** The bfloat16 nearest to {@code f} (ties to even), NaN kept a quiet NaN. */
+    static short bfloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 
     @Override

@@ -57,9 +57,34 @@ class ShapeAndDTypeTest {
         assertEquals(16, DType.BFLOAT16.onnxCode());
         assertEquals(8, DType.INT64.byteSize());
         assertEquals(2, DType.BFLOAT16.byteSize());
-        assertNull(DType.fromOnnxCode(11), "double is not supported");
+        assertEquals(11, DType.FLOAT64.onnxCode());
+        assertEquals(5, DType.INT16.onnxCode());
+        assertEquals(4, DType.UINT16.onnxCode());
+        assertEquals(12, DType.UINT32.onnxCode());
+        assertEquals(13, DType.UINT64.onnxCode());
+        assertEquals(8, DType.FLOAT64.byteSize());
+        assertEquals(2, DType.UINT16.byteSize());
+        assertEquals(4, DType.UINT32.byteSize());
+        assertEquals(8, DType.UINT64.byteSize());
+        assertNull(DType.fromOnnxCode(8), "string is not supported");
+        assertNull(DType.fromOnnxCode(14), "complex64 is not supported");
         assertNull(DType.fromOnnxCode(99));
-        assertThrows(HotpathException.class, () -> DType.parse("float64"));
+        assertThrows(HotpathException.class, () -> DType.parse("complex64"));
+    }
+
+    @Test
+    void anUnsupportedElementTypeIsRefusedNamingTheTensorAndTheType() {
+        assertEquals(DType.UINT32, DType.ofTensor("input", "x", 12));
+        HotpathException e = assertThrows(HotpathException.class, () -> DType.ofTensor("output", "z", 14));
+        assertEquals(HotpathException.Category.UNSUPPORTED, e.category());
+        assertTrue(e.getMessage().startsWith("UNSUPPORTED: output 'z' has element type complex64, which Hotpath does not support (supported: float32, float64,"),
+                e.getMessage());
+        String f8 = assertThrows(HotpathException.class, () -> DType.ofTensor("input", "q", 17)).getMessage();
+        assertTrue(f8.contains("input 'q' has element type float8e4m3fn,"), f8);
+        assertEquals("string", DType.onnxName(8));
+        assertEquals("float8e5m2", DType.onnxName(19));
+        assertEquals("int4", DType.onnxName(22));
+        assertEquals("ONNX element type 99", DType.onnxName(99));
     }
 
     @Test

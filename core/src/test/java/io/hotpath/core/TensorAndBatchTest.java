@@ -76,6 +76,84 @@ class TensorAndBatchTest {
         }
     }
 
+    private static Tensor vector(Arena a, DType t, int n) {
+        return Tensor.allocate(new TensorSpec(t.toString(), t, Shape.of(n)), a, n);
+    }
+
+    @Test
+    void doublesAreStoredAsEightLittleEndianBytes() {
+        try (Arena a = Arena.ofConfined()) {
+            Tensor d = vector(a, DType.FLOAT64, 3);
+            d.putDouble(2, Math.PI);
+            assertEquals(Math.PI, d.data().get(ValueLayout.JAVA_DOUBLE_UNALIGNED, 16));
+            assertEquals(Math.PI, d.getDouble(2));
+            assertEquals(Math.PI, d.getAsDouble(2));
+            assertEquals((float) Math.PI, d.getAsFloat(2));
+            assertEquals(24, d.byteSize());
+            assertThrows(IndexOutOfBoundsException.class, () -> d.getDouble(3));
+        }
+    }
+
+    @Test
+    void unsignedIntegersWidenAsUnsignedAndSignedOnesAsSigned() {
+        try (Arena a = Arena.ofConfined()) {
+            Tensor i16 = vector(a, DType.INT16, 1);
+            i16.putShort(0, (short) -2);
+            assertEquals(-2, i16.getAsLong(0));
+            assertEquals(-2f, i16.getAsFloat(0));
+            Tensor u16 = vector(a, DType.UINT16, 1);
+            u16.putShort(0, (short) -2);
+            assertEquals(65534, u16.getAsLong(0));
+            assertEquals(65534.0, u16.getAsDouble(0));
+            Tensor u32 = vector(a, DType.UINT32, 1);
+            u32.putInt(0, -1);
+            assertEquals(4294967295L, u32.getAsLong(0));
+            assertEquals(4294967295.0, u32.getAsDouble(0));
+            Tensor u64 = vector(a, DType.UINT64, 2);
+            u64.putLong(0, -1);                  // 2^64 - 1
+            u64.putLong(1, Long.MIN_VALUE + 1);  // 2^63 + 1
+            assertEquals(-1, u64.getAsLong(0), "the bits, as Long.toUnsignedString reads them");
+            assertEquals(0x1p64, u64.getAsDouble(0));
+            assertEquals(0x1p64f, u64.getAsFloat(0));
+            assertEquals(0x1p63, u64.getAsDouble(1), "2^63 + 1 rounds to 2^63");
+            Tensor u8 = vector(a, DType.UINT8, 1);
+            u8.putByte(0, (byte) 200);
+            assertEquals(200f, u8.getAsFloat(0));
+            Tensor bool = vector(a, DType.BOOL, 1);
+            bool.putByte(0, (byte) 1);
+            assertEquals(1, bool.getAsLong(0));
+        }
+    }
+
+    @Test
+    void putAsConvertsLikeACastAndWrapsIntegers() {
+        try (Arena a = Arena.ofConfined()) {
+            Tensor u16 = vector(a, DType.UINT16, 1);
+            u16.putAsLong(0, 65536 + 7);
+            assertEquals(7, u16.getAsLong(0));
+            Tensor i8 = vector(a, DType.INT8, 1);
+            i8.putAsDouble(0, -3.9);
+            assertEquals(-3, i8.getAsLong(0), "truncated toward zero");
+            Tensor u64 = vector(a, DType.UINT64, 1);
+            u64.putAsDouble(0, 0x1p63 + 4096);
+            assertEquals("9223372036854779904", Long.toUnsignedString(u64.getLong(0)));
+            Tensor bf = vector(a, DType.BFLOAT16, 2);
+            bf.putAsDouble(0, 1.0 + 0x1p-8 + 0x1p-9);    // above the halfway point between 1 and 1 + 2^-7
+            assertEquals(1.0f + 0x1p-7f, bf.getAsFloat(0), "rounded to nearest, not truncated");
+            bf.putAsDouble(1, Double.NaN);
+            assertTrue(Float.isNaN(bf.getAsFloat(1)));
+            Tensor h = vector(a, DType.FLOAT16, 1);
+            h.putAsLong(0, 3);
+            assertEquals(3f, h.getAsFloat(0));
+            Tensor b = vector(a, DType.BOOL, 1);
+            b.putAsDouble(0, -0.5);
+            assertEquals(1, b.getByte(0));
+            Tensor f = vector(a, DType.FLOAT32, 1);
+            HotpathException e = assertThrows(HotpathException.class, () -> f.getAsLong(0));
+            assertTrue(e.getMessage().contains("'float32' is float32, not an integer type"), e.getMessage());
+        }
+    }
+
     @Test
     void memoryTooSmallForOneRowIsRejected() {
         try (Arena a = Arena.ofConfined()) {

@@ -44,6 +44,18 @@ public final class OnnxBuilder {
     public static final int INT8 = TensorProto.DataType.INT8_VALUE;
     public static final int UINT8 = TensorProto.DataType.UINT8_VALUE;
     public static final int INT32 = TensorProto.DataType.INT32_VALUE;
+    public static final int DOUBLE = TensorProto.DataType.DOUBLE_VALUE;
+    public static final int BFLOAT16 = TensorProto.DataType.BFLOAT16_VALUE;
+    public static final int INT16 = TensorProto.DataType.INT16_VALUE;
+    public static final int UINT16 = TensorProto.DataType.UINT16_VALUE;
+    public static final int UINT32 = TensorProto.DataType.UINT32_VALUE;
+    public static final int UINT64 = TensorProto.DataType.UINT64_VALUE;
+    public static final int BOOL = TensorProto.DataType.BOOL_VALUE;
+    public static final int STRING = TensorProto.DataType.STRING_VALUE;
+    public static final int COMPLEX64 = TensorProto.DataType.COMPLEX64_VALUE;
+    public static final int FLOAT8E4M3FN = TensorProto.DataType.FLOAT8E4M3FN_VALUE;
+    public static final int FLOAT8E5M2 = TensorProto.DataType.FLOAT8E5M2_VALUE;
+    public static final int INT4 = TensorProto.DataType.INT4_VALUE;
 
     /** The IR version written; ONNX Runtime 1.24 reads up to 11. */
     public static final long IR_VERSION = 9;

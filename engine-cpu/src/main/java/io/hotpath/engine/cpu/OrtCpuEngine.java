@@ -198,11 +198,7 @@ public final class OrtCpuEngine implements Engine {
                 throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' has rank " + info.dims().length
                         + ", above the supported maximum of " + Shape.MAX_RANK);
             }
-            DType t = DType.fromOnnxCode(info.elementType());
-            if (t == null) {
-                throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' has ONNX element type "
-                        + info.elementType() + ", which Hotpath does not support (float32, float16, bfloat16, int8, uint8, int32, int64, bool)");
-            }
+            DType t = DType.ofTensor(kind, info.name(), info.elementType());
             specs.add(new TensorSpec(info.name(), t, Shape.of(info.dims(), info.dimNames())));
         }
         return List.copyOf(specs);

@@ -11,12 +11,13 @@ import java.util.Locale;
 
 /**
  * Picks the engine for a model: TensorRT when a CUDA device and the TensorRT libraries are
- * present, ONNX Runtime on the CPU otherwise, and says which and why.
+ * present and TensorRT takes the model's input and output types, ONNX Runtime on the CPU
+ * otherwise, and says which and why.
  */
 public final class Engines {
     /** Which engine to use. */
     public enum Kind {
-        /** TensorRT if usable here, else the CPU. */
+        /** TensorRT if usable here and it takes the model's input and output types, else the CPU. */
         BEST,
         /** TensorRT or a clear UNSUPPORTED error saying what is missing. */
         TENSORRT,
@@ -74,6 +75,10 @@ public final class Engines {
             default -> {
                 Decision d = decide();
                 if (d.kind() == Kind.TENSORRT) {
+                    String refusal = TensorRtEngine.ioTypeRefusal(model);
+                    if (refusal != null) {
+                        return new Choice(OrtCpuEngine.open(model, cpu), "ONNX Runtime on the CPU: TensorRT is usable here but the model's " + refusal);
+                    }
                     return new Choice(TensorRtEngine.open(model, trt), d.reason());
                 }
                 return new Choice(OrtCpuEngine.open(model, cpu), d.reason());

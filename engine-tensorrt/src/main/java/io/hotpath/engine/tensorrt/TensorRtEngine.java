@@ -2,6 +2,7 @@ package io.hotpath.engine.tensorrt;
 
 import io.hotpath.core.Batch;
 import io.hotpath.core.BatchMatch;
+import io.hotpath.core.DType;
 import io.hotpath.core.Engine;
 import io.hotpath.core.HotpathException;
 import io.hotpath.core.HotpathException.Category;
@@ -101,9 +102,51 @@ public final class TensorRtEngine implements Engine {
         this.layersJson = plan.layerInformationJson();
     }
 
-    /** Opens {@code model} with the given options; builds and caches the plan when the cache has none for this key. */
+    /**
+     * Element types a TensorRT engine takes as inputs and outputs. TensorRT has no float64, int16,
+     * uint16, uint32 or uint64; its ONNX parser would cast a float64 input to float32 on its own.
+     */
+    static final java.util.Set<DType> IO_TYPES = java.util.Collections.unmodifiableSet(java.util.EnumSet.of(
+            DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16, DType.INT8, DType.UINT8, DType.INT32, DType.INT64, DType.BOOL));
+
+    /**
+     * Why TensorRT cannot take {@code model}'s inputs and outputs as the model declares them, naming
+     * the first such tensor and its type (a type no Hotpath engine supports gets core's
+     * {@link DType#unsupportedMessage}), or null when it can, or when the file cannot be read here
+     * (TensorRT's parser then says what is wrong).
+     */
+    public static String ioTypeRefusal(Path model) {
+        List<OnnxIoTypes.Io> io;
+        try {
+            io = OnnxIoTypes.read(model);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+        for (OnnxIoTypes.Io t : io) {
+            String kind = t.input() ? "input" : "output";
+            DType d = DType.fromOnnxCode(t.elemType());
+            if (t.elemType() != 0 && d == null) {
+                return DType.unsupportedMessage(kind, t.name(), t.elemType());
+            }
+            if (d != null && !IO_TYPES.contains(d)) {
+                return kind + " '" + t.name() + "' has element type " + d + ", which TensorRT does not take as an engine input or output (it takes "
+                        + IO_TYPES.stream().map(DType::toString).collect(java.util.stream.Collectors.joining(", "))
+                        + "); ONNX Runtime on the CPU runs it";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Opens {@code model} with the given options; builds and caches the plan when the cache has none
+     * for this key. UNSUPPORTED when an input or output has a type TensorRT lacks ({@link #ioTypeRefusal}).
+     */
     public static TensorRtEngine open(Path model, TensorRtOptions options) {
         TensorRt.requireAvailable();
+        String refusal = ioTypeRefusal(model);
+        if (refusal != null) {
+            throw new HotpathException(Category.UNSUPPORTED, refusal);
+        }
         Cuda.setDevice(options.device());
         Cuda.Device dev = Cuda.device(options.device());
         String sha = PlanCacheKey.sha256(model);

@@ -96,12 +96,7 @@ public final class RunArguments extends NativeHandle {
             for (long d : dims) {
                 count *= d;
             }
-            int size = switch (elem[0]) {
-                case 1, 6 -> 4;      // float, int32
-                case 7, 11 -> 8;     // int64, double
-                case 10, 16 -> 2;    // float16, bfloat16
-                default -> 1;
-            };
+            int size = io.hotpath.core.DType.ofTensor("output", "#" + index, elem[0]).byteSize();
             try (PointerPointer<?> data = new PointerPointer<>(1)) {
                 ort.check(ort.api().GetTensorMutableData(v, data), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output data");
                 return new AllocatedOutput(elem[0], dims, io.hotpath.nativebindings.SegmentPointers.segment(data.get(0), count * size));
