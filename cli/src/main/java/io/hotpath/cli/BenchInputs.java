@@ -242,6 +242,9 @@ final class BenchInputs {
     private static void constantCheck(Checks c, TensorSpec t, Given g) {
         String what = g.option + ": '" + g.value + "' is not ";
         switch (t.dtype()) {
+            case STRING -> {
+                // any text
+            }
             case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> {
                 if (g.number == null) {
                     throw c.fail(what + "a number (input '" + t.name() + "' is " + t.dtype() + ")");
@@ -288,6 +291,8 @@ final class BenchInputs {
         NpyFile f = g.npy;
         String what = "--input " + t.name() + "=" + g.value + ": descr '" + f.descr() + "' cannot feed input '" + t.name() + "' (" + t.dtype() + ")";
         switch (t.dtype()) {
+            case STRING -> throw c.fail("--input " + t.name() + "=" + g.value + ": input '" + t.name() + "' is a string tensor; "
+                    + "give it a constant text (--input " + t.name() + "=TEXT), not a .npy file");
             case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> {
                 // any numeric file converts
             }
@@ -369,7 +374,8 @@ final class BenchInputs {
                     case FED_BACK_STATE -> "recurrent state: zeros, then each run's output (see state below)";
                     case SAMPLE_RATE -> SAMPLE_RATE + " (name suggests a sample rate; --input " + t.name() + "=... to override)";
                     case IDS -> "random ids below " + vocab + " (--vocab; --input " + t.name() + "=... to override)";
-                    case RANDOM -> "random " + (isFloat(t.dtype()) ? "in [-1,1)" : "in [0,100)") + " (--input " + t.name() + "=... to override)";
+                    case RANDOM -> "random " + (t.dtype() == DType.STRING ? "words" : isFloat(t.dtype()) ? "in [-1,1)" : "in [0,100)")
+                            + " (--input " + t.name() + "=... to override)";
                 };
             }
             long[] s = shapes.get(t.name());
@@ -402,6 +408,9 @@ final class BenchInputs {
 
     private static Kind defaultKind(TensorSpec t) {
         String n = t.name().toLowerCase(Locale.ROOT);
+        if (t.dtype() == DType.STRING) {
+            return Kind.RANDOM;
+        }
         boolean integer = t.dtype() == DType.INT64 || t.dtype() == DType.INT32;
         if (n.contains("mask") || t.dtype() == DType.BOOL) {
             return Kind.ONES;
@@ -480,6 +489,13 @@ final class BenchInputs {
                 } else {
                     t.putAsLong(k, f.getLong(k));      // in range: typeCheck checked every element
                 }
+            }
+            return;
+        }
+        if (g != null && t.dtype() == DType.STRING) {
+            t.clearStrings();
+            for (long k = 0; k < n; k++) {
+                t.putString(k, g.value);
             }
             return;
         }

@@ -38,6 +38,13 @@ final class RandomInputs {
     static void fill(Tensor t, SplittableRandom r, long vocab) {
         String name = t.name().toLowerCase(Locale.ROOT);
         long n = t.elementCount();
+        if (t.dtype() == io.hotpath.core.DType.STRING) {
+            t.clearStrings();
+            for (long k = 0; k < n; k++) {
+                t.putString(k, WORDS[r.nextInt(WORDS.length)]);
+            }
+            return;
+        }
         for (long k = 0; k < n; k++) {
             switch (t.dtype()) {
                 case FLOAT32 -> t.putFloat(k, (float) r.nextDouble(-1, 1));
@@ -48,9 +55,13 @@ final class RandomInputs {
                 case INT32 -> t.putInt(k, (int) integer(name, r, vocab));
                 case INT8, UINT8, INT16, UINT16, UINT32, UINT64 -> t.putAsLong(k, r.nextInt(0, 100));
                 case BOOL -> t.putByte(k, (byte) 1);
+                case STRING -> throw new IllegalStateException("filled above");
             }
         }
     }
+
+    /** Words a string input is filled with. */
+    private static final String[] WORDS = {"market", "order", "latency", "signal", "price", "volume", "the", "quick", "Hotpath", "größe"};
 
     private static long integer(String name, SplittableRandom r, long vocab) {
         if (name.contains("mask")) {

@@ -95,6 +95,25 @@ class HotpathCommandTest {
     }
 
     @Test
+    void benchRunsAStringModelWithRandomWordsOrAGivenText() {
+        Path m = new io.hotpath.onnx.OnnxBuilder("twice", 20)
+                .input("s", io.hotpath.onnx.OnnxBuilder.STRING, "n")
+                .output("twice", io.hotpath.onnx.OnnxBuilder.STRING, "n")
+                .node("StringConcat", "s,s", "twice")
+                .write(tmp.resolve("twice.onnx"));
+        Object[] words = run("bench", "--model", m.toString(), "--batch", "4", "--iterations", "50", "--warmup", "5");
+        assertEquals(0, words[0], (String) words[2]);
+        assertTrue(((String) words[1]).contains("s: random words"), (String) words[1]);
+        Object[] given = run("bench", "--model", m.toString(), "--input", "s=order book", "--iterations", "50", "--warmup", "5");
+        assertEquals(0, given[0], (String) given[2]);
+        assertTrue(((String) given[1]).contains("s: constant order book"), (String) given[1]);
+        Object[] npy = run("bench", "--model", m.toString(), "--input", "s=@" + tmp.resolve("none.npy"));
+        assertEquals(2, npy[0], (String) npy[2]);
+        Object[] info = run("info", "--model", m.toString());
+        assertTrue(((String) info[1]).matches("(?s).*output +twice +string +\\[n\\] +capacity set by each run; engine-allocated.*"), (String) info[1]);
+    }
+
+    @Test
     void benchWritesTheTableAndTheJsonFields() throws Exception {
         Path json = tmp.resolve("mlp.json");
         Object[] r = run("bench", "--model", "mlp", "--batch", "4", "--iterations", "300", "--warmup", "30", "--json", json.toString());

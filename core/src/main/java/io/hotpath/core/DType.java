@@ -3,7 +3,7 @@ package io.hotpath.core;
 /**
  * Element types Hotpath moves through its engines. The {@link #onnxCode()} of each is the value
  * ONNX ({@code TensorProto.DataType}) and ONNX Runtime ({@code ONNXTensorElementDataType}) use.
- * Every fixed-width numeric type and bool is here; ONNX's other types (string, complex, the 8-,
+ * Every fixed-width numeric type, bool and string is here; ONNX's other types (complex, the 8-,
  * 4- and 2-bit floats and integers) are refused by {@link #ofTensor}, the one place that says so.
  */
 public enum DType {
@@ -19,7 +19,12 @@ public enum DType {
     UINT32(4, 12, "uint32"),
     INT64(8, 7, "int64"),
     UINT64(8, 13, "uint64"),
-    BOOL(1, 9, "bool");
+    BOOL(1, 9, "bool"),
+    /**
+     * UTF-8 strings. The element is an 8-byte entry of the tensor's table that locates the string
+     * in the tensor's text memory (see {@link Tensor#putString}); {@link #byteSize()} is that entry's size.
+     */
+    STRING(8, 8, "string");
 
     /**
      * ONNX's names of its element types, by code ({@code TensorProto.DataType}, lower-cased;

@@ -52,6 +52,12 @@ public final class InferenceService implements AutoCloseable {
         this.engine = b.engine;
         this.closeEngine = b.closeEngine;
         this.closeTimeoutNanos = b.closeTimeoutNanos;
+        for (TensorSpec t : java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList()) {
+            if (t.dtype() == DType.STRING) {
+                throw new HotpathException(HotpathException.Category.UNSUPPORTED, "tensor '" + t.name() + "' is a string tensor; the batcher "
+                        + "moves fixed-size rows of numbers, so run the engine directly (Engine.run on a Batch, Tensor.putString/getString)");
+            }
+        }
         for (int o = 0; o < engine.outputs().size(); o++) {
             if (engine.outputEngineAllocated(o)) {
                 throw new HotpathException(HotpathException.Category.UNSUPPORTED, "output '" + engine.outputs().get(o).name()

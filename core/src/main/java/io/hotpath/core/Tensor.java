@@ -31,6 +31,9 @@ public final class Tensor {
 
     private final TensorSpec spec;
     private MemorySegment data;
+    /** A string tensor's text: records [int32 length][UTF-8 bytes][NUL], appended by putString. */
+    private MemorySegment text = MemorySegment.NULL;
+    private long textUsed;
     private final boolean engineAllocated;
     private final long[] dims;
     private final long[] previous;
@@ -110,10 +113,107 @@ public final class Tensor {
         data = memory;
     }
 
+    /**
+     * A string tensor over {@code table} (8 bytes per element: where each element's string is) and
+     * {@code text} (the strings' bytes, appended by {@link #putString}).
+     */
+    public static Tensor ofStrings(TensorSpec spec, MemorySegment table, MemorySegment text) {
+        if (spec.dtype() != DType.STRING) {
+            throw HotpathException.invalidArgument("tensor '" + spec.name() + "' is " + spec.dtype() + ", not string");
+        }
+        Tensor t = new Tensor(spec, table);
+        t.text = java.util.Objects.requireNonNull(text, "text");
+        return t;
+    }
+
+    /**
+     * Sets string element {@code index} (row-major, within the current shape) to {@code value}: its
+     * UTF-8 bytes are appended to the tensor's text memory. Text is not reclaimed per element:
+     * {@link #clearStrings()} before refilling a tensor for the next run. A string that contains
+     * NUL, or that does not fit the text memory left, is an INVALID_ARGUMENT naming the tensor.
+     */
+    public void putString(long index, String value) {
+        checkString();
+        long at = offset(index, 8);
+        byte[] utf8 = value.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (value.indexOf('\0') >= 0) {
+            throw HotpathException.invalidArgument("tensor '" + name() + "': element " + index + " contains a NUL character, "
+                    + "which ONNX Runtime's string tensors cannot carry");
+        }
+        long need = 4L + utf8.length + 1;
+        if (need > text.byteSize() - textUsed) {
+            throw HotpathException.invalidArgument("tensor '" + name() + "': element " + index + " (" + utf8.length + " bytes of UTF-8) does not fit the "
+                    + (text.byteSize() - textUsed) + " bytes of text memory left of " + text.byteSize()
+                    + "; clearStrings() before refilling, or raise the engine's maxStringBytes");
+        }
+        text.set(I32, textUsed, utf8.length);
+        MemorySegment.copy(utf8, 0, text, ValueLayout.JAVA_BYTE, textUsed + 4, utf8.length);
+        text.set(ValueLayout.JAVA_BYTE, textUsed + 4 + utf8.length, (byte) 0);
+        data.set(I64, at, textUsed + 1);      // 0 means "not set"
+        textUsed += need;
+    }
+
+    /** String element {@code index}; INVALID_ARGUMENT when it was never set. */
+    public String getString(long index) {
+        checkString();
+        long entry = data.get(I64, offset(index, 8)) - 1;
+        if (entry < 0 || entry + 4 > textUsed) {
+            throw HotpathException.invalidArgument("tensor '" + name() + "': string element " + index + " is not set");
+        }
+        int len = text.get(I32, entry);
+        if (len < 0 || entry + 4 + len > textUsed) {
+            throw HotpathException.invalidArgument("tensor '" + name() + "': string element " + index + " is corrupt (length " + len + ")");
+        }
+        byte[] b = new byte[len];
+        MemorySegment.copy(text, ValueLayout.JAVA_BYTE, entry + 4, b, 0, len);
+        return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Forgets every string element (they read as not set) and frees the text memory for new ones. */
+    public void clearStrings() {
+        checkString();
+        data.asSlice(0, Math.min(data.byteSize(), capacityElements() * 8)).fill((byte) 0);
+        textUsed = 0;
+    }
+
+    /** A string tensor's text memory (records {@code [int32 length][UTF-8][NUL]}); for engines. */
+    public MemorySegment text() {
+        checkString();
+        return text;
+    }
+
+    /** Bytes of {@link #text()} in use; for engines. */
+    public long textUsed() {
+        return textUsed;
+    }
+
+    /**
+     * For engines: points this engine-allocated string tensor at a table and text the engine
+     * filled (records as {@link #putString} writes them), with shape {@code newDims[0..rank)}.
+     */
+    public void attachStrings(MemorySegment table, MemorySegment newText, long used, long[] newDims, int rank) {
+        checkString();
+        attach(table, newDims, rank);
+        text = newText;
+        textUsed = used;
+    }
+
+    private void checkString() {
+        if (spec.dtype() != DType.STRING) {
+            throw HotpathException.invalidArgument("tensor '" + name() + "' is " + spec.dtype() + ", not string");
+        }
+    }
+
+    private HotpathException notNumeric() {
+        return HotpathException.invalidArgument("tensor '" + name() + "' is a string tensor; read it with getString");
+    }
+
     /** For engines: leaves an engine-allocated tensor without memory (no elements) before its memory is freed. */
     public void detach() {
         if (engineAllocated) {
             data = MemorySegment.NULL;
+            text = MemorySegment.NULL;
+            textUsed = 0;
             java.util.Arrays.fill(dims, 0);
             elementCount = 0;
         }
@@ -319,6 +419,7 @@ public final class Tensor {
      */
     public float getAsFloat(long index) {
         return switch (spec.dtype()) {
+            case STRING -> throw notNumeric();
             case FLOAT32 -> getFloat(index);
             case FLOAT16, BFLOAT16, FLOAT64 -> (float) getAsDouble(index);
             case UINT64 -> {
@@ -335,6 +436,7 @@ public final class Tensor {
      */
     public double getAsDouble(long index) {
         return switch (spec.dtype()) {
+            case STRING -> throw notNumeric();
             case FLOAT32 -> getFloat(index);
             case FLOAT64 -> getDouble(index);
             case FLOAT16 -> Float.float16ToFloat(getShort(index));
@@ -365,6 +467,7 @@ public final class Tensor {
             case INT64, UINT64 -> getLong(index);
             case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> throw HotpathException.invalidArgument("tensor '" + name() + "' is "
                     + spec.dtype() + ", not an integer type; read it with getAsDouble");
+            case STRING -> throw notNumeric();
         };
     }
 
@@ -380,6 +483,7 @@ public final class Tensor {
             case FLOAT16 -> putShort(index, Float.floatToFloat16((float) value));
             case BFLOAT16 -> putShort(index, bfloat16((float) value));
             case BOOL -> putByte(index, (byte) (value != 0 ? 1 : 0));
+            case STRING -> throw notNumeric();
             case UINT64 -> putLong(index, value >= 0x1p63 ? (long) (value - 0x1p63) + Long.MIN_VALUE : (long) value);
             default -> putAsLong(index, (long) value);
         }
@@ -397,6 +501,7 @@ public final class Tensor {
             case INT32, UINT32 -> putInt(index, (int) value);
             case INT64, UINT64 -> putLong(index, value);
             case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> putAsDouble(index, value);
+            case STRING -> throw notNumeric();
         }
     }
 

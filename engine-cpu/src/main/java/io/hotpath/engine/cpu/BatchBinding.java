@@ -22,6 +22,8 @@ final class BatchBinding {
     private final ShapeValues[] inputValues;
     private final ShapeValues[] outputValues;
 
+    /** For each model input that is a string tensor: its per-run ONNX Runtime value; else null. */
+    private final StringInput[] stringInputs;
     /** For each batch output: its attached memory's view, or null when preallocated. */
     private final EngineOutput[] engineOutputs;
 
@@ -45,8 +47,13 @@ final class BatchBinding {
         }
         this.runArguments = new RunArguments(inNames, outNames);
         this.inputValues = new ShapeValues[inputs.length];
+        this.stringInputs = new StringInput[inputs.length];
         for (int m = 0; m < inputs.length; m++) {
-            inputValues[m] = new ShapeValues(inputs[m]);
+            if (inputs[m].dtype() == io.hotpath.core.DType.STRING) {
+                stringInputs[m] = new StringInput(inputs[m]);
+            } else {
+                inputValues[m] = new ShapeValues(inputs[m]);
+            }
         }
         this.outputValues = new ShapeValues[outputs.length];
         this.engineOutputs = new EngineOutput[outputs.length];
@@ -87,7 +94,11 @@ final class BatchBinding {
             EngineOutput e = engineOutputs[i];
             if (e != null) {
                 runArguments.readOutput(i, e.view);
-                e.attach();
+                if (e.tensor.dtype() == io.hotpath.core.DType.STRING) {
+                    e.attachStrings(runArguments, i);
+                } else {
+                    e.attach();
+                }
             }
         }
     }
@@ -96,6 +107,10 @@ final class BatchBinding {
     void bindCurrentShapes() {
         for (int i = 0; i < inputValues.length; i++) {
             ShapeValues v = inputValues[i];
+            if (v == null) {
+                runArguments.input(i, stringInputs[i].fill());      // strings are copied into ONNX Runtime's value every run
+                continue;
+            }
             ValueHandle h = v.current();
             if (h != v.bound) {
                 runArguments.input(i, h);
@@ -125,7 +140,14 @@ final class BatchBinding {
         }
         runArguments.close();
         for (ShapeValues v : inputValues) {
-            v.close();
+            if (v != null) {
+                v.close();
+            }
+        }
+        for (StringInput v : stringInputs) {
+            if (v != null) {
+                v.close();
+            }
         }
         for (ShapeValues v : outputValues) {
             if (v != null) {
@@ -173,6 +195,114 @@ final class BatchBinding {
                 scope = null;
                 segment = null;
             }
+            if (stringScope != null) {
+                stringScope.close();
+                stringScope = null;
+            }
+        }
+
+        // a string output is copied out of ONNX Runtime's string objects into memory this binding owns
+        private java.lang.foreign.Arena stringScope;
+        private java.lang.foreign.MemorySegment raw;
+        private java.lang.foreign.MemorySegment offsets;
+        private java.lang.foreign.MemorySegment table;
+        private java.lang.foreign.MemorySegment tableView;
+        private java.lang.foreign.MemorySegment text;
+
+        /**
+         * Copies string output {@code index} into this output's memory as Tensor's records
+         * ([int32 length][UTF-8][NUL], one table entry each) and attaches the tensor. The memory is
+         * reused run after run and replaced (its old scope closed) only when a run needs more.
+         */
+        void attachStrings(RunArguments args, int index) {
+            long elements = 1;
+            for (int d = 0; d < view.rank; d++) {
+                elements = Math.multiplyExact(elements, view.dims[d]);
+            }
+            long bytes = args.stringBytes(index);
+            long textBytes = Math.addExact(bytes, Math.multiplyExact(elements, 5));
+            if (raw == null || raw.byteSize() < bytes || table.byteSize() < elements * 8 || text.byteSize() < textBytes) {
+                close();
+                tableView = null;
+                stringScope = java.lang.foreign.Arena.ofShared();
+                long e = Math.max(16, elements * 2);
+                raw = stringScope.allocate(Math.max(256, bytes * 2), 8);
+                offsets = stringScope.allocate(e * 8, 8);
+                table = stringScope.allocate(e * 8, 8);
+                text = stringScope.allocate(Math.max(256, bytes * 2) + e * 5, 8);
+            }
+            args.stringContent(index, raw, bytes, offsets, elements);
+            long used = 0;
+            for (long k = 0; k < elements; k++) {
+                long start = offsets.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, k);
+                long end = k + 1 < elements ? offsets.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, k + 1) : bytes;
+                int len = (int) (end - start);
+                text.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, used, len);
+                java.lang.foreign.MemorySegment.copy(raw, start, text, used + 4, len);
+                text.set(java.lang.foreign.ValueLayout.JAVA_BYTE, used + 4 + len, (byte) 0);
+                table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, k, used + 1);
+                used += 4L + len + 1;
+            }
+            if (tableView == null || tableView.byteSize() != elements * 8) {
+                tableView = table.asSlice(0, elements * 8);     // a new view only when the element count changes
+            }
+            tensor.attachStrings(tableView, text, used, view.dims, view.rank);
+        }
+    }
+
+    /**
+     * A string input: ONNX Runtime's string tensor for the current shape (made again when the
+     * shape changes) and the array of addresses it is filled from. Each run validates the table
+     * (every element set, inside the text written) before handing ONNX Runtime any address.
+     */
+    private static final class StringInput {
+        final Tensor tensor;
+        private final java.lang.foreign.Arena scope = java.lang.foreign.Arena.ofShared();
+        private final java.lang.foreign.MemorySegment pointers;
+        private final long[] dims = new long[64];
+        private int rank = -1;
+        private ValueHandle value;
+
+        StringInput(Tensor tensor) {
+            this.tensor = tensor;
+            this.pointers = scope.allocate(Math.max(8, tensor.capacityElements() * 8), 8);
+        }
+
+        ValueHandle fill() {
+            boolean same = rank == tensor.rank();
+            for (int d = 0; d < tensor.rank() && same; d++) {
+                same = dims[d] == tensor.dim(d);
+            }
+            if (!same) {
+                if (value != null) {
+                    value.close();
+                    value = null;
+                }
+                rank = tensor.shapeInto(dims);
+                value = ValueHandle.strings(dims, rank);
+            }
+            long n = tensor.elementCount();
+            java.lang.foreign.MemorySegment table = tensor.data();
+            java.lang.foreign.MemorySegment text = tensor.text();
+            long used = tensor.textUsed();
+            for (long k = 0; k < n; k++) {
+                long entry = table.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, k * 8) - 1;
+                int len = entry >= 0 && entry + 4 <= used ? text.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, entry) : -1;
+                if (len < 0 || entry + 4 + len >= used || text.get(java.lang.foreign.ValueLayout.JAVA_BYTE, entry + 4 + len) != 0) {
+                    throw io.hotpath.core.HotpathException.invalidArgument("input '" + tensor.name() + "': string element " + k
+                            + (entry < 0 ? " is not set (putString every element of the current shape)" : " is corrupt"));
+                }
+                pointers.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, k, text.address() + entry + 4);
+            }
+            value.fillStrings(pointers, n);
+            return value;
+        }
+
+        void close() {
+            if (value != null) {
+                value.close();
+            }
+            scope.close();
         }
     }
 

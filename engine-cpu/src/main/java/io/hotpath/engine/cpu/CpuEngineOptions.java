@@ -27,6 +27,7 @@ import java.util.Map;
  *   <tr><td>defaultMaxDimension</td><td>{@value #DEFAULT_MAX_DYNAMIC_DIM}</td><td>capacity of any other dynamic dimension</td></tr>
  *   <tr><td>maxTensorBytes</td><td>2 GiB</td><td>largest tensor a batch may hold at full capacity; a model or capacity that needs more is refused when the engine opens</td></tr>
  *   <tr><td>maxBatchBytes</td><td>4 GiB</td><td>largest sum of a batch's tensors at full capacity</td></tr>
+ *   <tr><td>maxStringBytes</td><td>{@value #DEFAULT_MAX_STRING_BYTES}</td><td>a string input's text memory per element at full capacity (UTF-8 bytes, on average over the elements)</td></tr>
  *   <tr><td>closeTimeout</td><td>30 s</td><td>how long {@code close()} waits for runs in flight before it gives up and leaves their memory allocated</td></tr>
  * </table>
  */
@@ -39,6 +40,8 @@ public final class CpuEngineOptions {
     public static final long DEFAULT_MAX_BATCH_BYTES = 4L << 30;
     /** Default bound on how long close waits for runs in flight. */
     public static final long DEFAULT_CLOSE_TIMEOUT_NANOS = 30_000_000_000L;
+    /** Default text memory per string element. */
+    public static final int DEFAULT_MAX_STRING_BYTES = 256;
 
     private final GraphOptimization graphOptimization;
     private final Path optimizedModelPath;
@@ -55,6 +58,7 @@ public final class CpuEngineOptions {
     private final long maxTensorBytes;
     private final long maxBatchBytes;
     private final long closeTimeoutNanos;
+    private final int maxStringBytes;
 
     private CpuEngineOptions(Builder b) {
         this.graphOptimization = b.graphOptimization;
@@ -72,6 +76,12 @@ public final class CpuEngineOptions {
         this.maxTensorBytes = b.maxTensorBytes;
         this.maxBatchBytes = b.maxBatchBytes;
         this.closeTimeoutNanos = b.closeTimeoutNanos;
+        this.maxStringBytes = b.maxStringBytes;
+    }
+
+    /** Text memory per string element of a string input at full capacity. */
+    public int maxStringBytes() {
+        return maxStringBytes;
     }
 
     public long maxTensorBytes() {
@@ -166,6 +176,7 @@ public final class CpuEngineOptions {
         private final Map<String, Long> maxDimensions = new LinkedHashMap<>();
         private long defaultMaxDimension = DEFAULT_MAX_DYNAMIC_DIM;
         private long maxTensorBytes = DEFAULT_MAX_TENSOR_BYTES;
+        private int maxStringBytes = DEFAULT_MAX_STRING_BYTES;
         private long maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private long closeTimeoutNanos = DEFAULT_CLOSE_TIMEOUT_NANOS;
 
@@ -248,6 +259,12 @@ public final class CpuEngineOptions {
         }
 
         /** How long {@code close()} waits for runs in flight; past it the engine's memory is left allocated (logged). */
+        /** Text memory per element of a string input (UTF-8 bytes plus 5 bytes of framing, on average), 1..1 MiB. */
+        public Builder maxStringBytes(int bytes) {
+            this.maxStringBytes = bytes;
+            return this;
+        }
+
         public Builder closeTimeout(java.time.Duration d) {
             this.closeTimeoutNanos = d.toNanos();
             return this;
@@ -256,6 +273,9 @@ public final class CpuEngineOptions {
         public CpuEngineOptions build() {
             if (maxTensorBytes < 1 || maxBatchBytes < 1) {
                 throw HotpathException.invalidArgument("maxTensorBytes and maxBatchBytes must be >= 1, were " + maxTensorBytes + " and " + maxBatchBytes);
+            }
+            if (maxStringBytes < 1 || maxStringBytes > (1 << 20)) {
+                throw HotpathException.invalidArgument("maxStringBytes must be within 1..1048576, was " + maxStringBytes);
             }
             if (closeTimeoutNanos < 0) {
                 throw HotpathException.invalidArgument("closeTimeout must not be negative, was " + closeTimeoutNanos + " ns");

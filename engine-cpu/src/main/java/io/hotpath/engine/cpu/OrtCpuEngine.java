@@ -144,7 +144,8 @@ public final class OrtCpuEngine implements Engine {
     /** Bytes of {@code spec} at full capacity; INVALID_ARGUMENT when it overflows or exceeds maxTensorBytes. */
     private long capacityBytes(TensorSpec spec) {
         Shape s = spec.shape();
-        long bytes = spec.dtype().byteSize();
+        // a string element: its 8-byte table entry and its share of the text memory
+        long bytes = spec.dtype() == DType.STRING ? 8L + options.maxStringBytes() : spec.dtype().byteSize();
         StringBuilder dims = new StringBuilder();
         boolean over = false;
         for (int d = 0; d < s.rank(); d++) {
@@ -229,6 +230,10 @@ public final class OrtCpuEngine implements Engine {
         for (int o = 0; o < outputs.size(); o++) {
             Shape s = outputs.get(o).shape();
             src[o] = new int[s.rank()];
+            if (outputs.get(o).dtype() == DType.STRING) {
+                src[o] = null;      // ONNX Runtime keeps strings as its own objects: copied out after the run
+                continue;
+            }
             for (int d = 0; d < s.rank(); d++) {
                 src[o][d] = -1;
                 if (!s.isDynamic(d)) {
@@ -345,7 +350,12 @@ public final class OrtCpuEngine implements Engine {
     }
 
     private Tensor allocate(TensorSpec spec) {
-        return new Tensor(spec, arena.allocate(Math.max(1, capacityBytes(spec)), 64));
+        long bytes = Math.max(1, capacityBytes(spec));
+        if (spec.dtype() == DType.STRING) {
+            long elements = bytes / (8L + options.maxStringBytes());
+            return Tensor.ofStrings(spec, arena.allocate(elements * 8, 64), arena.allocate(elements * options.maxStringBytes(), 64));
+        }
+        return new Tensor(spec, arena.allocate(bytes, 64));
     }
 
     @Override

@@ -74,7 +74,9 @@ class GeneratedModelsTest {
     }
 
     static Stream<Arguments> typesAndRanks() {
-        return Stream.of(DType.values()).flatMap(t -> IntStream.rangeClosed(0, MAX_RANK).mapToObj(r -> Arguments.of(t, r)));
+        // string tensors have their own test (StringTensorsTest): their elements are not fixed-width bytes
+        return Stream.of(DType.values()).filter(t -> t != DType.STRING)
+                .flatMap(t -> IntStream.rangeClosed(0, MAX_RANK).mapToObj(r -> Arguments.of(t, r)));
     }
 
     /** Dimension i of the generated inputs: dynamic and named "d{i}" unless i % 3 == 2 (fixed at 2). */
@@ -161,6 +163,7 @@ class GeneratedModelsTest {
             case INT32, UINT32 -> OnnxJavaType.INT32;
             case INT64, UINT64 -> OnnxJavaType.INT64;
             case BOOL -> OnnxJavaType.BOOL;
+            case STRING -> OnnxJavaType.STRING;
         };
     }
 
@@ -391,7 +394,6 @@ class GeneratedModelsTest {
         Object[][] cases = {
             {identity(OnnxBuilder.FLOAT8E4M3FN, "f8.onnx"), "input 'x' has element type float8e4m3fn"},
             {identity(OnnxBuilder.FLOAT8E5M2, "f8e5.onnx"), "input 'x' has element type float8e5m2"},
-            {identity(OnnxBuilder.STRING, "string.onnx"), "input 'x' has element type string"},
             {new OnnxBuilder("to_f8", OPSET).input("x", OnnxBuilder.FLOAT, 2).node("Cast", "x", "y", "to", (long) OnnxBuilder.FLOAT8E4M3FN)
                     .output("y", OnnxBuilder.FLOAT8E4M3FN, 2).write(tmp.resolve("to_f8.onnx")), "output 'y' has element type float8e4m3fn"},
         };
