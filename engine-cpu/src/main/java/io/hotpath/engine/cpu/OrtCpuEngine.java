@@ -193,7 +193,8 @@ public final class OrtCpuEngine implements Engine {
             TensorInfo info = input ? s.input(i) : s.output(i);
             String kind = input ? "input" : "output";
             if (!info.isTensor()) {
-                throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' is not a tensor (sequence or map); Hotpath runs tensor models");
+                throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' is " + (info.kind().startsWith("o") ? "an " : "a ")
+                        + info.kind() + ", not a tensor; Hotpath runs models whose inputs and outputs are tensors");
             }
             if (info.dims().length > Shape.MAX_RANK) {
                 throw new HotpathException(Category.UNSUPPORTED, kind + " '" + info.name() + "' has rank " + info.dims().length

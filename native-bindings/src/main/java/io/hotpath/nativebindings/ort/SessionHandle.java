@@ -110,7 +110,7 @@ public final class SessionHandle extends NativeHandle {
             int[] onnxType = new int[1];
             ort.check(ort.api().GetOnnxTypeFromTypeInfo(type, onnxType), Category.ENGINE_FAILURE, "reading the kind of " + name);
             if (onnxType[0] != org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TYPE_TENSOR) {
-                return new TensorInfo(name, false, 0, new long[0], new String[0]);
+                return new TensorInfo(name, false, 0, new long[0], new String[0], TensorInfo.kindName(onnxType[0]));
             }
             OrtTensorTypeAndShapeInfo info = new OrtTensorTypeAndShapeInfo();   // owned by type
             ort.check(ort.api().CastTypeInfoToTensorInfo(type, info), Category.ENGINE_FAILURE, "reading tensor info of " + name);
@@ -131,7 +131,7 @@ public final class SessionHandle extends NativeHandle {
                     names[i] = s == null || s.isNull() ? "" : s.getString();
                 }
             }
-            return new TensorInfo(name, true, elem[0], dims, names);
+            return new TensorInfo(name, true, elem[0], dims, names, "tensor");
         } finally {
             ort.api().ReleaseTypeInfo(type);
         }
