@@ -245,7 +245,7 @@ final class BenchInputs {
             case STRING -> {
                 // any text
             }
-            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> {
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> {
                 if (g.number == null) {
                     throw c.fail(what + "a number (input '" + t.name() + "' is " + t.dtype() + ")");
                 }
@@ -293,7 +293,7 @@ final class BenchInputs {
         switch (t.dtype()) {
             case STRING -> throw c.fail("--input " + t.name() + "=" + g.value + ": input '" + t.name() + "' is a string tensor; "
                     + "give it a constant text (--input " + t.name() + "=TEXT), not a .npy file");
-            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> {
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> {
                 // any numeric file converts
             }
             case BOOL -> {
@@ -501,7 +501,7 @@ final class BenchInputs {
         }
         if (g != null) {
             constant(t, n, switch (t.dtype()) {
-                case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> g.number;
+                case FLOAT32, FLOAT64, FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> g.number;
                 case BOOL -> bool(g.value) ? 1L : 0L;
                 default -> g.integer;
             });

@@ -55,6 +55,7 @@ final class RandomInputs {
                 case INT32 -> t.putInt(k, (int) integer(name, r, vocab));
                 case INT8, UINT8, INT16, UINT16, UINT32, UINT64 -> t.putAsLong(k, r.nextInt(0, 100));
                 case BOOL -> t.putByte(k, (byte) 1);
+                case FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> t.putAsDouble(k, r.nextDouble(-1, 1));
                 case STRING -> throw new IllegalStateException("filled above");
             }
         }

@@ -3,8 +3,9 @@ package io.hotpath.core;
 /**
  * Element types Hotpath moves through its engines. The {@link #onnxCode()} of each is the value
  * ONNX ({@code TensorProto.DataType}) and ONNX Runtime ({@code ONNXTensorElementDataType}) use.
- * Every fixed-width numeric type, bool and string is here; ONNX's other types (complex, the 8-,
- * 4- and 2-bit floats and integers) are refused by {@link #ofTensor}, the one place that says so.
+ * Every fixed-width numeric type (the four 8-bit floats included), bool and string is here; ONNX's
+ * other types (complex, the 4- and 2-bit floats and integers, float8e8m0) are refused by
+ * {@link #ofTensor}, the one place that says so.
  */
 public enum DType {
     FLOAT32(4, 1, "float32"),
@@ -20,6 +21,14 @@ public enum DType {
     INT64(8, 7, "int64"),
     UINT64(8, 13, "uint64"),
     BOOL(1, 9, "bool"),
+    /** 8-bit float, 4 exponent bits, 3 mantissa bits, no infinity (opset 19). Raw bits through get/putByte; converted by get/putAsDouble. */
+    FLOAT8E4M3FN(1, 17, "float8e4m3fn"),
+    /** As {@link #FLOAT8E4M3FN}, with no negative zero and one NaN (0x80). */
+    FLOAT8E4M3FNUZ(1, 18, "float8e4m3fnuz"),
+    /** 8-bit float, 5 exponent bits, 2 mantissa bits, with infinities. */
+    FLOAT8E5M2(1, 19, "float8e5m2"),
+    /** As {@link #FLOAT8E5M2}, with no infinity, no negative zero and one NaN (0x80). */
+    FLOAT8E5M2FNUZ(1, 20, "float8e5m2fnuz"),
     /**
      * UTF-8 strings. The element is an 8-byte entry of the tensor's table that locates the string
      * in the tensor's text memory (see {@link Tensor#putString}); {@link #byteSize()} is that entry's size.
@@ -68,9 +77,14 @@ public enum DType {
         return onnxCode;
     }
 
-    /** True for float32, float64, float16 and bfloat16. */
+    /** True for float32, float64, float16, bfloat16 and the 8-bit floats. */
     public boolean isFloatingPoint() {
-        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16 || this == BFLOAT16;
+        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16 || this == BFLOAT16 || isFloat8();
+    }
+
+    /** True for the four 8-bit float formats. */
+    public boolean isFloat8() {
+        return this == FLOAT8E4M3FN || this == FLOAT8E4M3FNUZ || this == FLOAT8E5M2 || this == FLOAT8E5M2FNUZ;
     }
 
     /** True for the unsigned integer types (uint8 to uint64); bool is neither signed nor unsigned. */

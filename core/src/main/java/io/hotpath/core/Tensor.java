@@ -421,7 +421,7 @@ public final class Tensor {
         return switch (spec.dtype()) {
             case STRING -> throw notNumeric();
             case FLOAT32 -> getFloat(index);
-            case FLOAT16, BFLOAT16, FLOAT64 -> (float) getAsDouble(index);
+            case FLOAT16, BFLOAT16, FLOAT64, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> (float) getAsDouble(index);
             case UINT64 -> {
                 long v = getLong(index);
                 yield v >= 0 ? v : ((float) ((v >>> 1) | (v & 1))) * 2f;    // see getAsDouble
@@ -437,6 +437,7 @@ public final class Tensor {
     public double getAsDouble(long index) {
         return switch (spec.dtype()) {
             case STRING -> throw notNumeric();
+            case FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> Float8.decode(Float8.format(spec.dtype()), getByte(index));
             case FLOAT32 -> getFloat(index);
             case FLOAT64 -> getDouble(index);
             case FLOAT16 -> Float.float16ToFloat(getShort(index));
@@ -465,7 +466,8 @@ public final class Tensor {
             case INT32 -> getInt(index);
             case UINT32 -> getInt(index) & 0xFFFF_FFFFL;
             case INT64, UINT64 -> getLong(index);
-            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> throw HotpathException.invalidArgument("tensor '" + name() + "' is "
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ ->
+                    throw HotpathException.invalidArgument("tensor '" + name() + "' is "
                     + spec.dtype() + ", not an integer type; read it with getAsDouble");
             case STRING -> throw notNumeric();
         };
@@ -484,6 +486,7 @@ public final class Tensor {
             case BFLOAT16 -> putShort(index, bfloat16((float) value));
             case BOOL -> putByte(index, (byte) (value != 0 ? 1 : 0));
             case STRING -> throw notNumeric();
+            case FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> putByte(index, Float8.encode(Float8.format(spec.dtype()), value));
             case UINT64 -> putLong(index, value >= 0x1p63 ? (long) (value - 0x1p63) + Long.MIN_VALUE : (long) value);
             default -> putAsLong(index, (long) value);
         }
@@ -500,7 +503,7 @@ public final class Tensor {
             case INT16, UINT16 -> putShort(index, (short) value);
             case INT32, UINT32 -> putInt(index, (int) value);
             case INT64, UINT64 -> putLong(index, value);
-            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16 -> putAsDouble(index, value);
+            case FLOAT32, FLOAT64, FLOAT16, BFLOAT16, FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2, FLOAT8E5M2FNUZ -> putAsDouble(index, value);
             case STRING -> throw notNumeric();
         }
     }
