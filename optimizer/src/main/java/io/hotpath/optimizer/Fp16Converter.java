@@ -40,14 +40,16 @@ public final class Fp16Converter {
      * Operators kept in float32 unless the user says otherwise: reductions, powers, roots,
      * exponentials and logarithms (the numerically sensitive parts of normalization and
      * activations: a float16 sum of squares overflows at 256), random and shape-generating
-     * operators whose float inputs are not activations, and control flow (subgraphs are not
-     * converted).
+     * operators whose float inputs are not activations, control flow (subgraphs are not
+     * converted), and the quantization operators of an already quantized model (their float
+     * scales must stay float32 before opset 19, and halving them gains nothing).
      */
     public static final Set<String> DEFAULT_BLOCKED = Set.of(
             "Pow", "ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL2", "ReduceLogSumExp", "Sqrt", "Reciprocal", "Exp", "Log",
             "Softplus", "LayerNormalization", "SimplifiedLayerNormalization",
             "Resize", "Upsample", "Range", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "EyeLike",
-            "NonMaxSuppression", "TopK", "RoiAlign", "Loop", "If", "Scan");
+            "NonMaxSuppression", "TopK", "RoiAlign", "Loop", "If", "Scan",
+            "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear");
 
     /** Conversion options. */
     public record Options(boolean keepIoFloat32, Set<String> blocked) {
@@ -73,7 +75,12 @@ public final class Fp16Converter {
             Set<String> blockedNodeTypes) {
     }
 
-    private static final Pattern NO_KERNEL = Pattern.compile("Could not find an implementation for (\\w+)\\(");
+    /**
+     * ONNX Runtime's refusals that name the operator: no float16 kernel on this provider, or a
+     * type constraint of the operator (at the model's opset) that float16 does not meet.
+     */
+    private static final Pattern NO_KERNEL = Pattern.compile("Could not find an implementation for (\\w+)\\(|Type 'tensor\\(float16\\)' of "
+            + "(?:input|output) parameter \\([^)]*\\) of operator \\((\\w+)\\)");
 
     private Fp16Converter() {
     }
@@ -90,11 +97,11 @@ public final class Fp16Converter {
                 return new Result(r.model(), r.convertedInitializers(), r.casts(), r.clamped(), auto, r.blockedNodeTypes());
             } catch (HotpathException e) {
                 Matcher m = NO_KERNEL.matcher(String.valueOf(e.getMessage()));
-                if (!m.find() || current.blocked().contains(m.group(1))) {
+                String op = m.find() ? (m.group(1) != null ? m.group(1) : m.group(2)) : null;
+                if (op == null || current.blocked().contains(op)) {
                     throw e;
                 }
-                String op = m.group(1);
-                LOG.log(System.Logger.Level.INFO, "ONNX Runtime has no float16 kernel for " + op + " on this provider; keeping it in float32");
+                LOG.log(System.Logger.Level.INFO, "ONNX Runtime refuses float16 for " + op + " (no kernel on this provider, or a type constraint at this opset); keeping it in float32");
                 auto.add(op);
                 current = current.blockAlso(Set.of(op));
             }

@@ -124,6 +124,27 @@ class Fp16ConverterTest {
         assertTrue(mean >= 0.999, "mean cosine " + mean);
     }
 
+    @Test
+    void anAlreadyQuantizedModelKeepsItsQuantizationInFloat32AndStillAgrees() {
+        // minilm-q (ONNX Runtime's dynamic quantization): DequantizeLinear's float scale must stay float32 at opset < 19
+        Path q = ModelCatalog.resolve("minilm-q");
+        Fp16Converter.Result r = Fp16Converter.convert(OnnxModel.load(q), Fp16Converter.Options.defaults());
+        assertTrue(r.blockedNodeTypes().contains("DequantizeLinear"), "kept float32: " + r.blockedNodeTypes());
+        Path fp16 = write(r.model(), "minilm-q-fp16.onnx");
+        WordPieceTokenizer tok = ModelCatalog.minilmTokenizer();
+        List<String> sentences = SampleSentences.WORKLOAD.subList(0, 8);
+        float[][] ref = embed(q, tok, sentences, 32);
+        float[][] got = embed(fp16, tok, sentences, 32);
+        for (int s = 0; s < sentences.size(); s++) {
+            assertTrue(cosine(ref[s], got[s]) >= 0.99, "sentence " + s + ": cosine " + cosine(ref[s], got[s]));
+        }
+        // without the block list entry, ONNX Runtime's type error names the operator and the conversion blocks it by itself
+        java.util.Set<String> blocked = new java.util.HashSet<>(Fp16Converter.DEFAULT_BLOCKED);
+        blocked.remove("DequantizeLinear");
+        Fp16Converter.Result auto = Fp16Converter.convert(OnnxModel.load(q), new Fp16Converter.Options(true, blocked));
+        assertTrue(auto.autoBlocked().contains("DequantizeLinear"), "auto-blocked: " + auto.autoBlocked());
+    }
+
     /** Mean-pooled embeddings of each sentence (each run alone, padded to {@code seq}, mask-weighted). */
     private static float[][] embed(Path model, WordPieceTokenizer tok, List<String> sentences, int seq) {
         float[][] out = new float[sentences.size()][384];
