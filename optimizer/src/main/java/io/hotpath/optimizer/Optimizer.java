@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.HdrHistogram.Histogram;
 
@@ -26,8 +27,8 @@ import org.HdrHistogram.Histogram;
  * depend on the rest of its batch, and picks the fastest variant within the accuracy budget.
  */
 public final class Optimizer {
-    /** What the model reads: sentences through a tokenizer (text models) or rows of one float input. */
-    public sealed interface Data permits Text, Rows {
+    /** What the model reads: sentences through a tokenizer (text models), rows of one float input, or complete samples of every input. */
+    public sealed interface Data permits Text, Rows, Samples {
     }
 
     /** Sentences for a BERT-style model (inputs input_ids, attention_mask, token_type_ids). */
@@ -36,6 +37,20 @@ public final class Optimizer {
 
     /** Rows of the model's single float input, each {@code width} values. */
     public record Rows(List<float[]> rows) implements Data {
+    }
+
+    /**
+     * Samples for any model: each feeds every input its element type, shape and bytes (one run
+     * each). Samples of one row each whose inputs agree in shape also run stacked, as a batch,
+     * where the model batches on dimension 0; a sample's answer is all its outputs, one after the other.
+     */
+    public record Samples(List<List<Calibrator.Feed>> samples) implements Data {
+        public Samples {
+            if (samples.isEmpty()) {
+                throw HotpathException.invalidArgument("no samples: the optimizer needs at least one input sample");
+            }
+            samples = List.copyOf(samples);
+        }
     }
 
     /**
@@ -85,7 +100,8 @@ public final class Optimizer {
             return new Budget(mean, min, maxErr);
         }
 
-        boolean holds(Accuracy a) {
+        /** Whether {@code a} is within this budget. */
+        public boolean holds(Accuracy a) {
             return a.within(cosineMean, cosineMin) && a.maxAbsErr() <= maxAbsErr;
         }
 
@@ -133,14 +149,32 @@ public final class Optimizer {
         }
     }
 
-    /** All variants, the chosen one, peers measured the same way, and the graph passes that changed the model. */
+    /** A variant that could not be built or measured, and why, in one line. */
+    public record Skipped(String name, String reason) {
+        static Skipped of(String name, RuntimeException e) {
+            String m = e.getMessage() == null ? e.getClass().getSimpleName()
+                    : (e instanceof HotpathException ? "" : e.getClass().getSimpleName() + ": ") + e.getMessage();
+            return new Skipped(name, m.strip().replaceAll("\\s*\\R\\s*", " "));
+        }
+    }
+
+    /**
+     * All variants, the chosen one, peers measured the same way, the graph passes that changed the
+     * model, the variants that could not be built (and why), and the rows per run of the throughput
+     * timing: 8, or 1 where the model runs one sample at a time (no batch dimension 0, or samples that do not stack).
+     */
     public record Report(String model, Budget budget, int seq, List<Variant> variants, Variant chosen, List<Variant> peers,
-            Path calibrationStats, List<String> graphPasses, String cpu, CpuFeatures.Int8Scheme int8Scheme, int rounds) {
+            Path calibrationStats, List<String> graphPasses, String cpu, CpuFeatures.Int8Scheme int8Scheme, int rounds,
+            List<Skipped> skipped, int throughputBatch) {
+        public Report {
+            skipped = List.copyOf(skipped);
+        }
+
         /** A report without the CPU and timing facts (tests that build one by hand). */
         public Report(String model, Budget budget, int seq, List<Variant> variants, Variant chosen, List<Variant> peers,
                 Path calibrationStats, List<String> graphPasses) {
             this(model, budget, seq, variants, chosen, peers, calibrationStats, graphPasses, CpuFeatures.detect().summary(),
-                    CpuFeatures.detect().int8Scheme(), 1);
+                    CpuFeatures.detect().int8Scheme(), 1, List.of(), TIMING_BATCH);
         }
 
         /** Why this INT8 scheme: the CPU's integer dot-product support. */
@@ -245,10 +279,18 @@ public final class Optimizer {
     /** Interleaved timing rounds by default (each variant timed once per round, in turn). */
     public static final int DEFAULT_ROUNDS = 5;
 
+    /** Rows per run of the throughput timing and of the batch-invariance check. */
+    static final int TIMING_BATCH = 8;
+
     private Optimizer() {
     }
 
-    /** Builds, validates and times every variant of {@code model}, writing them under {@code outDir}. */
+    /**
+     * Builds, validates and times every variant of {@code model}, writing them under {@code outDir}.
+     * A variant that cannot be built or run (an operator without a float16 kernel, a graph the
+     * quantizer cannot handle, calibration that fails) is left out and named in
+     * {@link Report#skipped()} with its reason; the original model itself must run (its failure is thrown).
+     */
     public static Report run(Path model, String label, Data calibration, Data validation, List<Path> peerModels, Config cfg, Path outDir) {
         try {
             Files.createDirectories(outDir.resolve("variants"));
@@ -256,69 +298,152 @@ public final class Optimizer {
             throw HotpathException.invalidArgument("cannot create " + outDir + ": " + e.getMessage());
         }
         OnnxModel original = OnnxModel.load(model);
-        float[][] reference = outputs(model, GraphOptimization.ALL, validation);
+        Data cal = samplesOf(calibration, original);
+        Data val = samplesOf(validation, original);
+        float[][] reference = outputs(model, GraphOptimization.ALL, val);
         List<Variant> variants = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
         Path statsFile = null;
         if (cfg.precisions().contains("fp32")) {
-            variants.add(measure("fp32-opt-none", "fp32", "none", model, GraphOptimization.NONE, reference, validation, cfg));
-            variants.add(measure("fp32", "fp32", "none", model, GraphOptimization.ALL, reference, validation, cfg));
+            attempt("fp32-opt-none", variants, skipped, () -> measure("fp32-opt-none", "fp32", "none", model, GraphOptimization.NONE, reference, val, cfg));
+            attempt("fp32", variants, skipped, () -> measure("fp32", "fp32", "none", model, GraphOptimization.ALL, reference, val, cfg));
         }
         if (cfg.precisions().contains("fp16")) {
-            Path f = outDir.resolve("variants/fp16.onnx");
-            OnnxModel.of(Fp16Converter.convert(original, Fp16Converter.Options.defaults()).model()).save(f);
-            variants.add(measure("fp16", "fp16", "none", f, GraphOptimization.ALL, reference, validation, cfg));
+            attempt("fp16", variants, skipped, () -> {
+                Path f = outDir.resolve("variants/fp16.onnx");
+                Fp16Converter.Result h = Fp16Converter.convert(original, Fp16Converter.Options.defaults());
+                if (h.convertedInitializers() == 0 && h.casts() == 0) {
+                    throw new HotpathException(HotpathException.Category.UNSUPPORTED, "nothing to convert: every float operator of the main graph "
+                            + "is kept in float32 (" + h.blockedNodeTypes() + ") and subgraphs are not converted");
+                }
+                OnnxModel.of(h.model()).save(f);
+                return measure("fp16", "fp16", "none", f, GraphOptimization.ALL, reference, val, cfg);
+            });
         }
-        Fused fused = cfg.transformerFusions() ? fuseTransformer(original)
-                : new Fused(original.opset() < 13 ? OpsetUpgrade.to13(original) : original, List.of());
+        Fused fused;
+        try {
+            fused = cfg.transformerFusions() ? fuseTransformer(original)
+                    : new Fused(original.opset() < 13 ? OpsetUpgrade.to13(original) : original, List.of());
+        } catch (RuntimeException e) {
+            // the graph passes cannot read this model: the static INT8 variants start from it as it is
+            skipped.add(Skipped.of("fp32-fused", e));
+            fused = new Fused(original, List.of());
+        }
         if (fused.changed() && cfg.precisions().contains("fp32")) {
-            Path f = outDir.resolve("variants/fp32-fused.onnx");
-            fused.model().save(f);
-            variants.add(measure("fp32-fused", "fp32", "none", f, GraphOptimization.ALL, reference, validation, cfg));
+            OnnxModel m = fused.model();
+            attempt("fp32-fused", variants, skipped, () -> {
+                Path f = outDir.resolve("variants/fp32-fused.onnx");
+                m.save(f);
+                return measure("fp32-fused", "fp32", "none", f, GraphOptimization.ALL, reference, val, cfg);
+            });
         }
         if (cfg.precisions().contains("int8")) {
             // static INT8 starts from the fused graph: its Attention nodes become QAttention (one integer QKV GEMM)
             OnnxModel base = fused.model();
-            CalibrationStats stats = cfg.reuseStats() != null ? CalibrationStats.load(cfg.reuseStats())
-                    : Calibrator.collect(base, QdqQuantizer.activationsToCalibrate(base, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX)),
-                            feeds(calibration, original));
-            statsFile = outDir.resolve("calibration-stats.txt");
-            stats.save(statsFile);
-            for (CalibrationStats.Method method : cfg.methods()) {
-                String name = "int8-" + method.name().toLowerCase(Locale.ROOT);
-                Path f = outDir.resolve("variants/" + name + ".onnx");
-                QdqQuantizer.Result q = QdqQuantizer.quantize(base, stats, QdqQuantizer.Options.defaults(method).withScheme(cfg.int8Scheme()));
-                OnnxModel.of(q.model()).save(f);
-                variants.add(measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, validation, cfg,
-                        q.keptFloat()));
+            CalibrationStats stats = null;
+            Set<String> activations = QdqQuantizer.activationsToCalibrate(base, QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX));
+            if (activations.isEmpty()) {
+                for (CalibrationStats.Method method : cfg.methods()) {
+                    skipped.add(new Skipped("int8-" + method.name().toLowerCase(Locale.ROOT), "nothing to quantize: no " + new java.util.TreeSet<>(QdqQuantizer.DEFAULT_OP_TYPES)
+                            + " node with a float32 weight initializer in the main graph (subgraphs are not quantized)"));
+                }
+            } else {
+                try {
+                    stats = cfg.reuseStats() != null ? CalibrationStats.load(cfg.reuseStats()) : Calibrator.collect(base, activations, feeds(cal, original));
+                    statsFile = outDir.resolve("calibration-stats.txt");
+                    stats.save(statsFile);
+                } catch (RuntimeException e) {
+                    for (CalibrationStats.Method method : cfg.methods()) {
+                        Skipped why = Skipped.of("int8-" + method.name().toLowerCase(Locale.ROOT), e);
+                        skipped.add(new Skipped(why.name(), "calibration failed: " + why.reason()));
+                    }
+                }
             }
-            GeluFusion.Result approx = cfg.transformerFusions() ? GeluFusion.approximate(base) : new GeluFusion.Result(base.proto(), List.of());
+            for (CalibrationStats.Method method : stats == null ? List.<CalibrationStats.Method>of() : cfg.methods()) {
+                String name = "int8-" + method.name().toLowerCase(Locale.ROOT);
+                CalibrationStats st = stats;
+                attempt(name, variants, skipped, () -> {
+                    Path f = outDir.resolve("variants/" + name + ".onnx");
+                    QdqQuantizer.Result q = QdqQuantizer.quantize(base, st, QdqQuantizer.Options.defaults(method).withScheme(cfg.int8Scheme()));
+                    OnnxModel.of(q.model()).save(f);
+                    return measure(name, "int8", method.name().toLowerCase(Locale.ROOT), f, GraphOptimization.ALL, reference, val, cfg, q.keptFloat());
+                });
+            }
+            GeluFusion.Result approx = cfg.transformerFusions() && stats != null ? GeluFusion.approximate(base) : new GeluFusion.Result(base.proto(), List.of());
             if (!approx.fused().isEmpty() && cfg.methods().contains(CalibrationStats.Method.MINMAX)) {
                 // the tanh GELU is an approximation: a variant of its own, judged by the same budget
-                Path f = outDir.resolve("variants/int8-minmax-fastgelu.onnx");
-                QdqQuantizer.Result q = QdqQuantizer.quantize(OnnxModel.of(approx.model()), stats,
-                        QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX).withScheme(cfg.int8Scheme()));
-                OnnxModel.of(q.model()).save(f);
-                variants.add(measure("int8-minmax-fastgelu", "int8", "minmax, tanh GELU", f, GraphOptimization.ALL, reference, validation, cfg,
-                        q.keptFloat()));
+                CalibrationStats st = stats;
+                attempt("int8-minmax-fastgelu", variants, skipped, () -> {
+                    Path f = outDir.resolve("variants/int8-minmax-fastgelu.onnx");
+                    QdqQuantizer.Result q = QdqQuantizer.quantize(OnnxModel.of(approx.model()), st,
+                            QdqQuantizer.Options.defaults(CalibrationStats.Method.MINMAX).withScheme(cfg.int8Scheme()));
+                    OnnxModel.of(q.model()).save(f);
+                    return measure("int8-minmax-fastgelu", "int8", "minmax, tanh GELU", f, GraphOptimization.ALL, reference, val, cfg, q.keptFloat());
+                });
             }
-            Path dyn = outDir.resolve("variants/int8-dynamic.onnx");
-            OnnxModel.of(DynamicQuantizer.quantize(original).model()).save(dyn);
-            variants.add(measure("int8-dynamic", "int8", "dynamic (weights only)", dyn, GraphOptimization.ALL, reference, validation, cfg));
+            attempt("int8-dynamic", variants, skipped, () -> {
+                Path dyn = outDir.resolve("variants/int8-dynamic.onnx");
+                DynamicQuantizer.Result d = DynamicQuantizer.quantize(original);
+                if (d.quantizedNodes().isEmpty()) {
+                    throw new HotpathException(HotpathException.Category.UNSUPPORTED, "nothing to quantize: no MatMul with a float32 weight "
+                            + "initializer in the main graph (subgraphs are not quantized)");
+                }
+                OnnxModel.of(d.model()).save(dyn);
+                return measure("int8-dynamic", "int8", "dynamic (weights only)", dyn, GraphOptimization.ALL, reference, val, cfg);
+            });
         }
         List<Variant> peers = new ArrayList<>();
         for (Path p : peerModels) {
             String name = p.getFileName().toString().replace(".onnx", "");
-            peers.add(measure(name, "int8 (dynamic)", "dynamic", p, GraphOptimization.ALL, reference, validation, cfg));
+            attempt(name, peers, skipped, () -> measure(name, "int8 (dynamic)", "dynamic", p, GraphOptimization.ALL, reference, val, cfg));
         }
         // every variant and peer timed in turn, round after round: a VM's drift over a minute is
         // larger than the differences being chosen between, and it hits all of them alike this way
         List<Variant> all = new ArrayList<>(variants);
         all.addAll(peers);
-        List<Variant> timed = timeInterleaved(all, validation, cfg);
+        int throughputRows = timingRows(model, val);
+        List<Variant> timed = timeInterleaved(all, val, cfg, throughputRows);
         List<Variant> tv = timed.subList(0, variants.size());
         List<Variant> tp = timed.subList(variants.size(), timed.size());
         return new Report(label, cfg.budget(), cfg.seq(), List.copyOf(tv), choose(tv), List.copyOf(tp), statsFile, fused.passes(),
-                CpuFeatures.detect().summary(), cfg.int8Scheme(), cfg.rounds());
+                CpuFeatures.detect().summary(), cfg.int8Scheme(), cfg.rounds(), skipped, throughputRows);
+    }
+
+    /** Builds and measures one variant; a failure leaves it out, named in {@code skipped} with its reason. */
+    private static void attempt(String name, List<Variant> into, List<Skipped> skipped, java.util.function.Supplier<Variant> build) {
+        try {
+            into.add(build.get());
+        } catch (RuntimeException e) {
+            skipped.add(Skipped.of(name, e));
+        }
+    }
+
+    /** Row data as samples of the model's input; sentences and samples as they are. */
+    static Data samplesOf(Data d, OnnxModel model) {
+        return d instanceof Rows r ? SampleFeeds.fromRows(r, model) : d;
+    }
+
+    /** Rows per run of the throughput timing: {@link #TIMING_BATCH}, or 1 when the samples cannot run stacked on this model. */
+    static int timingRows(Path file, Data data) {
+        if (data instanceof Text) {
+            return TIMING_BATCH;
+        }
+        List<List<Calibrator.Feed>> s = stack(((Samples) data).samples(), TIMING_BATCH);
+        if (!SampleFeeds.stackable(s, TIMING_BATCH)) {
+            return 1;
+        }
+        try (OrtCpuEngine e = open(file, GraphOptimization.ALL, TIMING_BATCH, SampleFeeds.maxDim(s))) {
+            return e.maxBatchSize() >= TIMING_BATCH ? TIMING_BATCH : 1;
+        }
+    }
+
+    /** The first {@code rows} samples, repeated when there are fewer. */
+    private static List<List<Calibrator.Feed>> stack(List<List<Calibrator.Feed>> samples, int rows) {
+        List<List<Calibrator.Feed>> out = new ArrayList<>(rows);
+        for (int i = 0; i < rows; i++) {
+            out.add(samples.get(i % samples.size()));
+        }
+        return out;
     }
 
     /**
@@ -368,7 +493,7 @@ public final class Optimizer {
         float[][] got = outputs(file, level, validation);
         Accuracy a = Accuracy.compare(reference, got);
         double dependence = batchDependence(file, level, validation);
-        boolean invariant = dependence <= 1e-5;
+        boolean invariant = Double.isNaN(dependence) || dependence <= 1e-5;   // NaN: one sample per run, nothing to depend on
         // a row whose answer moves with the rest of its batch breaks dynamic batching and exact caching: not eligible unless allowed
         boolean passed = cfg.budget().holds(a) && (invariant || !cfg.requireBatchInvariance());
         // timed later, interleaved with every other variant (timeInterleaved)
@@ -380,11 +505,11 @@ public final class Optimizer {
         return v.name().endsWith("-opt-none") ? GraphOptimization.NONE : GraphOptimization.ALL;
     }
 
-    private static OrtCpuEngine open(Path file, GraphOptimization level, int batch, int seq) {
-        return OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).maxBatchSize(batch).defaultMaxDimension(seq).build());
+    private static OrtCpuEngine open(Path file, GraphOptimization level, int batch, long maxDimension) {
+        return OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level).maxBatchSize(batch).defaultMaxDimension(maxDimension).build());
     }
 
-    /** One output row per validation sample: text models' mean-pooled first output, other models' first output row. */
+    /** One output row per validation sample: text models' mean-pooled first output, other models' outputs, one after the other. */
     static float[][] outputs(Path file, GraphOptimization level, Data data) {
         if (data instanceof Text t) {
             float[][] out = new float[t.sentences().size()][];
@@ -405,30 +530,29 @@ public final class Optimizer {
             }
             return out;
         }
-        Rows r = (Rows) data;
-        float[][] out = new float[r.rows().size()][];
-        try (OrtCpuEngine e = open(file, level, 1, 1)) {
+        List<List<Calibrator.Feed>> samples = ((Samples) data).samples();
+        float[][] out = new float[samples.size()][];
+        try (OrtCpuEngine e = open(file, level, SampleFeeds.maxRows(samples), SampleFeeds.maxDim(samples))) {
             Batch b = e.newBatch();
             for (int i = 0; i < out.length; i++) {
-                fillRows(b, r.rows().subList(i, i + 1));
+                SampleFeeds.feed(b, samples.subList(i, i + 1));
                 e.run(b);
-                Tensor y = b.output(0);
-                out[i] = new float[(int) y.elementCount()];
-                for (int k = 0; k < out[i].length; k++) {
-                    out[i][k] = y.getAsFloat(k);
-                }
+                out[i] = SampleFeeds.row(b, 0, 1);
             }
         }
         return out;
     }
 
-    /** Largest difference between rows run alone and the same rows in one batch of (up to) 8. */
+    /**
+     * Largest difference between rows run alone and the same rows in one batch of (up to) 8; NaN
+     * when the samples cannot run as one batch (the model has no batch dimension 0, or they differ in shape).
+     */
     static double batchDependence(Path file, GraphOptimization level, Data data) {
-        int rows = 8;
-        int seq = 32;
-        try (OrtCpuEngine e = open(file, level, rows, seq)) {
-            Batch b = e.newBatch();
-            if (data instanceof Text t) {
+        int rows = TIMING_BATCH;
+        if (data instanceof Text t) {
+            int seq = 32;
+            try (OrtCpuEngine e = open(file, level, rows, seq)) {
+                Batch b = e.newBatch();
                 List<String> s = t.sentences().subList(0, Math.min(rows, t.sentences().size()));
                 fillText(b, t.tokenizer(), s, seq);
                 e.run(b);
@@ -445,18 +569,33 @@ public final class Optimizer {
                 }
                 return max;
             }
-            List<float[]> s = ((Rows) data).rows().subList(0, Math.min(rows, ((Rows) data).rows().size()));
-            fillRows(b, s);
+        }
+        List<List<Calibrator.Feed>> all = ((Samples) data).samples();
+        List<List<Calibrator.Feed>> s = all.subList(0, Math.min(rows, all.size()));
+        if (!SampleFeeds.stackable(s, rows)) {
+            return Double.NaN;      // one sample per run: nothing for a row to depend on
+        }
+        try (OrtCpuEngine e = open(file, level, rows, SampleFeeds.maxDim(s))) {
+            if (e.maxBatchSize() < s.size()) {
+                return Double.NaN;
+            }
+            Batch b = e.newBatch();
+            SampleFeeds.feed(b, s);
             e.run(b);
-            float[] all = floats(b.output(0));
-            int per = all.length / s.size();
+            float[][] together = new float[s.size()][];
+            for (int r = 0; r < s.size(); r++) {
+                together[r] = SampleFeeds.row(b, r, s.size());
+                if (together[r] == null) {
+                    return Double.NaN;   // an output without the batch in dimension 0: rows cannot be told apart
+                }
+            }
             double max = 0;
             for (int r = 0; r < s.size(); r++) {
-                fillRows(b, s.subList(r, r + 1));
+                SampleFeeds.feed(b, s.subList(r, r + 1));
                 e.run(b);
-                float[] one = floats(b.output(0));
-                for (int i = 0; i < per; i++) {
-                    max = Math.max(max, Math.abs(one[i] - all[r * per + i]));
+                float[] one = SampleFeeds.row(b, 0, 1);
+                for (int i = 0; i < one.length; i++) {
+                    max = Math.max(max, Math.abs(one[i] - together[r][i]));
                 }
             }
             return max;
@@ -470,7 +609,7 @@ public final class Optimizer {
      * runs, which also absorb the previous engine's thread pool winding down. Engines stay open
      * across rounds.
      */
-    static List<Variant> timeInterleaved(List<Variant> variants, Data data, Config cfg) {
+    static List<Variant> timeInterleaved(List<Variant> variants, Data data, Config cfg, int throughputRows) {
         int n = variants.size();
         int rounds = cfg.rounds();
         // the measured runs per turn: the old single-shot minimum spread over the rounds, at least 3
@@ -478,15 +617,23 @@ public final class Optimizer {
         long turnNanos = Math.max(100_000_000L, 500_000_000L / rounds);
         OrtCpuEngine[][] engines = new OrtCpuEngine[n][2];
         Batch[][] batches = new Batch[n][2];
-        int[] sizes = {1, 8};
+        int[] sizes = {1, throughputRows};
         double[][][] results = new double[n][2][rounds];
         try {
             for (int v = 0; v < n; v++) {
                 GraphOptimization level = levelOf(variants.get(v));
                 for (int k = 0; k < 2; k++) {
-                    engines[v][k] = open(variants.get(v).file(), level, sizes[k], cfg.seq());
-                    batches[v][k] = engines[v][k].newBatch();
-                    fillRandom(batches[v][k], sizes[k], cfg.seq(), 17);
+                    if (data instanceof Samples s) {
+                        // the validation samples themselves: one alone, and the first rows stacked (timingRows says they stack)
+                        List<List<Calibrator.Feed>> feed = sizes[k] == 1 ? s.samples().subList(0, 1) : stack(s.samples(), sizes[k]);
+                        engines[v][k] = open(variants.get(v).file(), level, Math.max(sizes[k], SampleFeeds.maxRows(feed)), SampleFeeds.maxDim(feed));
+                        batches[v][k] = engines[v][k].newBatch();
+                        SampleFeeds.feed(batches[v][k], feed);
+                    } else {
+                        engines[v][k] = open(variants.get(v).file(), level, sizes[k], cfg.seq());
+                        batches[v][k] = engines[v][k].newBatch();
+                        fillRandom(batches[v][k], sizes[k], cfg.seq(), 17);
+                    }
                     engines[v][k].run(batches[v][k]);     // first run: allocations, kernel choice
                 }
             }
@@ -567,29 +714,27 @@ public final class Optimizer {
         }
         Tensor in = b.input("input_ids").reshape(ids.length, len);
         Tensor mask = b.input("attention_mask").reshape(ids.length, len);
-        Tensor types = b.input("token_type_ids").reshape(ids.length, len);
+        Tensor types = hasInput(b, "token_type_ids") ? b.input("token_type_ids").reshape(ids.length, len) : null;   // DistilBERT has none
         for (int r = 0; r < ids.length; r++) {
             for (int c = 0; c < len; c++) {
                 boolean real = c < ids[r].length;
                 in.putLong((long) r * len + c, real ? ids[r][c] : 0);
                 mask.putLong((long) r * len + c, real ? 1 : 0);
-                types.putLong((long) r * len + c, 0);
+                if (types != null) {
+                    types.putLong((long) r * len + c, 0);
+                }
             }
         }
         return len;
     }
 
-    static void fillRows(Batch b, List<float[]> rows) {
-        Tensor in = b.input(0);
-        long[] shape = in.spec().shape().toArray();
-        shape[0] = rows.size();
-        in = in.reshape(shape);
-        int width = rows.get(0).length;
-        for (int r = 0; r < rows.size(); r++) {
-            for (int i = 0; i < width; i++) {
-                in.putFloat((long) r * width + i, rows.get(r)[i]);
+    private static boolean hasInput(Batch b, String name) {
+        for (int i = 0; i < b.inputCount(); i++) {
+            if (b.input(i).name().equals(name)) {
+                return true;
             }
         }
+        return false;
     }
 
     /** Random valid inputs: token ids below 30522 with full masks, or uniform floats in [-1, 1). */
@@ -616,10 +761,11 @@ public final class Optimizer {
         }
     }
 
-    /** Calibration feeds: one sentence (natural length) or one row per sample. */
+    /** Calibration feeds: one sentence (natural length) per sample, or the samples (rows as samples of the one input). */
     static List<List<Calibrator.Feed>> feeds(Data data, OnnxModel model) {
         List<List<Calibrator.Feed>> out = new ArrayList<>();
         if (data instanceof Text t) {
+            boolean types = SampleFeeds.fedInputs(model).stream().anyMatch(v -> v.getName().equals("token_type_ids"));
             for (String s : t.sentences()) {
                 int[] ids = t.tokenizer().encode(s, 128);
                 ByteBuffer bi = ByteBuffer.allocate(ids.length * 8).order(ByteOrder.LITTLE_ENDIAN);
@@ -629,22 +775,12 @@ public final class Optimizer {
                     bm.putLong(1);
                 }
                 long[] dims = {1, ids.length};
-                out.add(List.of(new Calibrator.Feed("input_ids", 7, dims, bi.array()), new Calibrator.Feed("attention_mask", 7, dims, bm.array()),
-                        new Calibrator.Feed("token_type_ids", 7, dims, new byte[ids.length * 8])));
+                Calibrator.Feed in = new Calibrator.Feed("input_ids", 7, dims, bi.array());
+                Calibrator.Feed mask = new Calibrator.Feed("attention_mask", 7, dims, bm.array());
+                out.add(types ? List.of(in, mask, new Calibrator.Feed("token_type_ids", 7, dims, new byte[ids.length * 8])) : List.of(in, mask));
             }
             return out;
         }
-        String input = model.graph().getInput(0).getName();
-        for (float[] row : ((Rows) data).rows()) {
-            ByteBuffer b = ByteBuffer.allocate(row.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            for (float f : row) {
-                b.putFloat(f);
-            }
-            long[] dims = model.graph().getInput(0).getType().getTensorType().getShape().getDimList().stream()
-                    .mapToLong(d -> d.hasDimValue() ? d.getDimValue() : -1).toArray();
-            dims[0] = 1;
-            out.add(List.of(new Calibrator.Feed(input, 1, dims, b.array())));
-        }
-        return out;
+        return ((Samples) samplesOf(data, model)).samples();
     }
 }
