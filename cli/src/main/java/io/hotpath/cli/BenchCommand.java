@@ -589,7 +589,8 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static long vocabulary(Path file, Engine engine) {
+    /** Token ids are drawn below this: the vocabulary of the model's first integer input that shows one, else {@link #DEFAULT_VOCAB}. */
+    static long vocabulary(Path file, Engine engine) {
         for (TensorSpec t : engine.inputs()) {
             if (t.dtype() == io.hotpath.core.DType.INT64 || t.dtype() == io.hotpath.core.DType.INT32) {
                 var v = VocabularyProbe.vocabularySize(file, t.name());

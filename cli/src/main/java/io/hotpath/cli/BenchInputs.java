@@ -146,6 +146,17 @@ final class BenchInputs {
         return max;
     }
 
+    /** The largest dimension 0 among the given .npy files (0 when none): the rows they hold. */
+    long fileRows() {
+        long max = 0;
+        for (Given g : given.values()) {
+            if (g.npy != null && g.npy.shape().length > 0) {
+                max = Math.max(max, g.npy.shape()[0]);
+            }
+        }
+        return max;
+    }
+
     /**
      * Checks every given name, value and shape against the model's {@code inputs} for runs of
      * each of {@code batches} rows: known names, values that parse for the element type, files

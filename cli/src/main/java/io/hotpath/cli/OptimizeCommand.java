@@ -32,8 +32,10 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "throughput at batch 8) and writes the fastest within the accuracy budget to OUT/model.onnx with OUT/report.md and "
                 + "OUT/report.json.",
                 "Data files: for text models (inputs input_ids, attention_mask, token_type_ids), one sentence per line; for models with "
-                + "one float input, one row per line as comma-separated numbers. Without --calibration/--validation, minilm uses Hotpath's "
-                + "built-in sentences (256 each, disjoint) and other models 256 + 128 random rows in [-1, 1)."})
+                + "one float input, one row per line as comma-separated numbers. Without --calibration/--validation, text models use Hotpath's "
+                + "built-in sentences (256 + 128, disjoint) and other models 256 + 128 samples made like hotpath bench's inputs.",
+                "Other models: --input NAME=VALUE|@FILE.npy and --shape NAME=D0,D1,... set inputs as in hotpath bench; the rows of .npy "
+                + "files are the samples (the first two thirds calibrate, the last third validates)."})
 final class OptimizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -90,6 +92,15 @@ final class OptimizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the chosen model and the reports go.")
     Path out;
 
+    @Option(names = "--input", paramLabel = "NAME=VALUE|NAME=@FILE.npy", description = "Models that are not text: feed input NAME the "
+            + "constant VALUE or the values of a NumPy .npy file, as hotpath bench does; a file's rows (dimension 0) are the samples. "
+            + "Inputs not given get hotpath bench's defaults. Repeatable.")
+    List<String> inputValues;
+
+    @Option(names = "--shape", paramLabel = "NAME=D0,D1,...", description = "Models that are not text: the shape of input NAME in each "
+            + "sample (dimension 0 is the sample's rows, 1 where the model batches), as hotpath bench takes it. Repeatable.")
+    List<String> shapeValues;
+
     /** Most timed runs per variant and batch size. */
     static final int MAX_RUNS = 1_000_000;
 
@@ -119,27 +130,44 @@ final class OptimizeCommand implements Callable<Integer> {
         c.inputFile("--validation", validation);
         c.inputFile("--calibration-stats", reuseStats);
         c.outputDir("--out", out);
+        BenchInputs given = BenchInputs.parse(c, inputValues, shapeValues);
         PrintStream o = System.out;
         Path file = ModelCatalog.resolve(model);
         OnnxModel m = OnnxModel.load(file);
         ModelRows.requireInputs(m, file);
         boolean text = m.graph().getInputList().stream().anyMatch(v -> v.getName().equals("input_ids"));
+        if (given.any() && text) {
+            throw c.fail("--input/--shape apply to models that are not text; this one takes input_ids: give sentences with --calibration/--validation");
+        }
+        if (given.any() && (calibration != null || validation != null)) {
+            throw c.fail("give --calibration/--validation row files or --input/--shape, not both");
+        }
         Optimizer.Data cal;
         Optimizer.Data val;
+        String data;
         if (text) {
             var tok = ModelCatalog.minilmTokenizer();
             cal = new Optimizer.Text(tok, calibration != null ? lines(calibration) : CalibrationSentences.all());
             val = new Optimizer.Text(tok, validation != null ? lines(validation) : ValidationSentences.all().subList(0, 128));
-        } else {
+            data = "sentences: " + (calibration != null ? calibration : "built-in calibration") + ", " + (validation != null ? validation : "built-in validation")
+                    + " (MiniLM's WordPiece tokenizer)";
+        } else if (calibration != null || validation != null) {
             int width = ModelRows.width(m, file, false);
             cal = new Optimizer.Rows(calibration != null ? rows(calibration, width) : random(256, width, 1));
             val = new Optimizer.Rows(validation != null ? rows(validation, width) : random(128, width, 2));
+            data = "rows: " + (calibration != null ? calibration : "256 random") + ", " + (validation != null ? validation : "128 random");
+        } else {
+            OptimizeSamples.Split split = OptimizeSamples.build(c, file, given, seq, 256, 128);
+            cal = split.calibration();
+            val = split.validation();
+            data = split.description();
         }
         Optimizer.Config cfg = new Optimizer.Config(precs, ms, seq, runs, b, reuseStats,
                 !allowBatchDependent, !noFusions).withRounds(rounds).withInt8Scheme(scheme);
         List<Path> peers = model.equals("minilm") ? List.of(ModelCatalog.resolve("minilm-q")) : List.of();
         o.println("hotpath optimize: " + model + " (" + file + "), budget " + cfg.budget() + ", timing at seq " + seq + " in " + rounds
                 + " interleaved rounds, INT8 scheme " + scheme.label() + " on " + io.hotpath.optimizer.CpuFeatures.detect().summary());
+        o.println("  data: " + data);
         Optimizer.Report r = Optimizer.run(file, model, cal, val, peers, cfg, out);
         String md = markdown(r);
         Files.writeString(out.resolve("report.md"), md);
@@ -221,7 +249,12 @@ final class OptimizeCommand implements Callable<Integer> {
         sb.append("Speeds are medians of ").append(r.rounds()).append(" interleaved rounds (every variant timed once per round, in turn);")
                 .append(" the spread column is the lowest and highest round's rows/s. Variants whose spread reaches the fastest one's")
                 .append(" count as equally fast, and the more accurate of them is chosen.\n\n");
-        sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b8) | rows/s spread | batch invariant | passed |\n");
+        if (r.throughputBatch() == 1) {
+            sb.append("This model runs one sample at a time (no batch dimension 0, or samples that differ in shape): rows/s is at batch 1")
+                    .append(" and batch invariance does not apply (n/a).\n\n");
+        }
+        sb.append("| variant | precision | calibration | cosine mean | cosine min | max abs err | p50 us (b1) | rows/s (b").append(r.throughputBatch())
+                .append(") | rows/s spread | batch invariant | passed |\n");
         sb.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n");
         for (Optimizer.Variant v : r.variants()) {
             row(sb, v, r.chosen() == v);
@@ -236,7 +269,14 @@ final class OptimizeCommand implements Callable<Integer> {
                 v.keptFloat().forEach(k -> sb.append("- ").append(k).append('\n'));
             }
         }
-        sb.append("\nChosen: ").append(r.chosen() == null ? "none: no variant is within the budget" : r.chosen().name()).append('\n');
+        if (!r.skipped().isEmpty()) {
+            sb.append("\nNot built or not measured:\n\n");
+            r.skipped().forEach(k -> sb.append("- `").append(k.name()).append("`: ").append(k.reason()).append('\n'));
+        }
+        sb.append("\nChosen: ").append(r.chosen() != null ? r.chosen().name() : r.variants().isEmpty() ? "none: no variant could be built"
+                : r.variants().stream().anyMatch(v -> r.budget().holds(v.accuracy()))
+                        ? "none: the variants within the budget depend on their batch (--allow-batch-dependent lets them be chosen)"
+                        : "none: no variant is within the budget").append('\n');
         if (!r.peers().isEmpty()) {
             sb.append("Peers (not eligible, measured the same way): ").append(r.peers().stream().map(Optimizer.Variant::name).toList()).append('\n');
         }
@@ -247,7 +287,7 @@ final class OptimizeCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "| %s%s | %s | %s | %.6f | %.6f | %.4g | %.0f | %.1f | %.1f-%.1f | %s | %s |%n", v.name(),
                 chosen ? " **(chosen)**" : "", v.precision(), v.calibration(), v.accuracy().cosineMean(), v.accuracy().cosineMin(),
                 v.accuracy().maxAbsErr(), v.p50UsBatch1(), v.throughputPerSecondBatch8(), v.speed().throughputMin(), v.speed().throughputMax(),
-                v.batchInvariant() ? "yes" : String.format(Locale.ROOT, "no (%.2g)", v.batchDependence()),
+                Double.isNaN(v.batchDependence()) ? "n/a" : v.batchInvariant() ? "yes" : String.format(Locale.ROOT, "no (%.2g)", v.batchDependence()),
                 v.passed() ? "yes" : "no"));
     }
 
@@ -265,6 +305,8 @@ final class OptimizeCommand implements Callable<Integer> {
         j.put("chosen", r.chosen() == null ? null : r.chosen().name());
         j.put("graph_passes", r.graphPasses());
         j.put("peers", r.peers().stream().map(OptimizeCommand::variant).toList());
+        j.put("skipped", r.skipped().stream().map(k -> Map.of("name", k.name(), "reason", k.reason())).toList());
+        j.put("throughput_batch", r.throughputBatch());
         return j;
     }
 
@@ -287,7 +329,7 @@ final class OptimizeCommand implements Callable<Integer> {
         j.put("p50_us_batch1_max", v.speed().p50Max());
         j.put("timing_rounds", v.speed().rounds());
         j.put("batch_invariant", v.batchInvariant());
-        j.put("batch_dependence_max_abs", v.batchDependence());
+        j.put("batch_dependence_max_abs", Double.isNaN(v.batchDependence()) ? null : v.batchDependence());   // null: one sample per run
         j.put("passed", v.passed());
         j.put("file", v.file().toString());
         return j;
