@@ -123,16 +123,20 @@ public final class Fp16Converter {
         List<NodeProto> nodes = model.topologicalOrder();
         Set<String> blockedTypes = new TreeSet<>();
         boolean[] blocked = new boolean[nodes.size()];
+        // a subgraph (If, Loop, Scan) reads outer tensors by name, not through node inputs, so no Cast can go
+        // between: those tensors stay float32, and so do the nodes that produce them
+        Set<String> outer = new LinkedHashSet<>();
+        nodes.forEach(n -> subgraphReads(n, outer));
         for (int i = 0; i < nodes.size(); i++) {
             NodeProto n = nodes.get(i);
-            blocked[i] = isBlocked(n, o);
+            blocked[i] = isBlocked(n, o) || n.getOutputList().stream().anyMatch(outer::contains);
             if (blocked[i]) {
                 blockedTypes.add(n.getOpType());
             }
         }
         if (!o.keepIoFloat32()) {
             for (String in : inputNames) {
-                if (isFloat(types, in) && !inits.containsKey(in)) {
+                if (isFloat(types, in) && !inits.containsKey(in) && !outer.contains(in)) {
                     half.add(in);
                 }
             }
@@ -142,7 +146,7 @@ public final class Fp16Converter {
                 continue;
             }
             for (String in : nodes.get(i).getInputList()) {
-                if (inits.containsKey(in) && isFloat(types, in)) {
+                if (inits.containsKey(in) && isFloat(types, in) && !outer.contains(in)) {
                     half.add(in);
                 }
             }
@@ -228,6 +232,34 @@ public final class Fp16Converter {
         }
         ModelProto out = model.proto().toBuilder().setGraph(gb).build();
         return new Result(out, converted, casts[0], clamped, Set.of(), blockedTypes);
+    }
+
+    /** The tensors {@code n}'s subgraphs read from outside themselves (at any depth), added to {@code out}. */
+    static void subgraphReads(NodeProto n, Set<String> out) {
+        for (AttributeProto a : n.getAttributeList()) {
+            if (a.hasG()) {
+                outerReads(a.getG(), out);
+            }
+            a.getGraphsList().forEach(g -> outerReads(g, out));
+        }
+    }
+
+    private static void outerReads(GraphProto g, Set<String> out) {
+        Set<String> local = new java.util.HashSet<>();
+        g.getInputList().forEach(v -> local.add(v.getName()));
+        g.getInitializerList().forEach(t -> local.add(t.getName()));
+        g.getNodeList().forEach(n -> local.addAll(n.getOutputList()));
+        Set<String> reads = new LinkedHashSet<>();
+        for (NodeProto n : g.getNodeList()) {
+            reads.addAll(n.getInputList());
+            subgraphReads(n, reads);
+        }
+        g.getOutputList().forEach(v -> reads.add(v.getName()));
+        for (String r : reads) {
+            if (!r.isEmpty() && !local.contains(r)) {
+                out.add(r);
+            }
+        }
     }
 
     private static boolean isBlocked(NodeProto n, Options o) {

@@ -145,6 +145,51 @@ class Fp16ConverterTest {
         assertTrue(auto.autoBlocked().contains("DequantizeLinear"), "auto-blocked: " + auto.autoBlocked());
     }
 
+    @Test
+    void aTensorASubgraphReadsFromOutsideStaysFloat32WithItsProducer() {
+        // y = x * w is read by If's then-branch by name (no node input, so no Cast can go between); out = If(...) + b
+        ModelProto base = new OnnxBuilder("if", 17)
+                .input("x", OnnxBuilder.FLOAT, "batch", 4)
+                .initializer("w", new float[] {1, 2, 3, 4}, 4)
+                .initializer("b", new float[] {0.5f, 0.5f, 0.5f, 0.5f}, 4)
+                .rawInitializer("cond", 9, new byte[] {1})
+                .node("Mul", "x,w", "y")
+                .output("y", OnnxBuilder.FLOAT, "batch", 4)    // renamed to 'out' below, once the If and Add produce it
+                .build();
+        var floatType = io.hotpath.onnx.proto.Onnx.TypeProto.newBuilder()
+                .setTensorType(io.hotpath.onnx.proto.Onnx.TypeProto.Tensor.newBuilder().setElemType(OnnxBuilder.FLOAT)).build();
+        java.util.function.BiFunction<String, String, io.hotpath.onnx.proto.Onnx.GraphProto> branch = (read, name) ->
+                io.hotpath.onnx.proto.Onnx.GraphProto.newBuilder().setName(name)
+                        .addNode(io.hotpath.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Identity").addInput(read).addOutput(name + "_out"))
+                        .addOutput(io.hotpath.onnx.proto.Onnx.ValueInfoProto.newBuilder().setName(name + "_out").setType(floatType)).build();
+        var attr = io.hotpath.onnx.proto.Onnx.AttributeProto.AttributeType.GRAPH;
+        ModelProto m = base.toBuilder().setGraph(base.getGraph().toBuilder()
+                .setOutput(0, base.getGraph().getOutput(0).toBuilder().setName("out"))
+                .addNode(io.hotpath.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("If").setName("if").addInput("cond").addOutput("z")
+                        .addAttribute(io.hotpath.onnx.proto.Onnx.AttributeProto.newBuilder().setName("then_branch").setType(attr)
+                                .setG(branch.apply("y", "then")))
+                        .addAttribute(io.hotpath.onnx.proto.Onnx.AttributeProto.newBuilder().setName("else_branch").setType(attr)
+                                .setG(branch.apply("x", "else"))))
+                .addNode(io.hotpath.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Add").setName("add").addInput("z").addInput("b").addOutput("out")))
+                .build();
+        Fp16Converter.Result r = Fp16Converter.convert(OnnxModel.of(m), Fp16Converter.Options.defaults());   // loads in ONNX Runtime, or throws
+        assertTrue(r.blockedNodeTypes().contains("Mul"), "y's producer kept float32: " + r.blockedNodeTypes());
+        assertTrue(r.casts() > 0, "the Add after the If still runs in float16");
+        float[] x = {1, 1, 1, 1, -2, 0.25f, 3, 8};
+        try (OrtCpuEngine e = OrtCpuEngine.open(write(r.model(), "if-fp16.onnx"), CpuEngineOptions.builder().maxBatchSize(2).build())) {
+            Batch b = e.newBatch();
+            Tensor in = b.input(0).reshape(2, 4);
+            for (int i = 0; i < x.length; i++) {
+                in.putFloat(i, x[i]);
+            }
+            e.run(b);
+            float[] w = {1, 2, 3, 4};
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(x[i] * w[i % 4] + 0.5f, b.output(0).getFloat(i), 1e-2, "element " + i);
+            }
+        }
+    }
+
     /** Mean-pooled embeddings of each sentence (each run alone, padded to {@code seq}, mask-weighted). */
     private static float[][] embed(Path model, WordPieceTokenizer tok, List<String> sentences, int seq) {
         float[][] out = new float[sentences.size()][384];
