@@ -5,7 +5,9 @@ import io.hotpath.core.HotpathException;
 /**
  * How far an optimized model's outputs are from the original's on the same inputs: max and mean
  * absolute error over all values, cosine similarity per row (mean and min) and, for classifier
- * outputs, top-1 agreement (the share of rows whose arg-max class is the same).
+ * outputs, top-1 agreement (the share of rows whose arg-max class is the same). Rows of one value
+ * each (a score per sample, as a wake-word detector gives) would make every row's cosine 1 or -1,
+ * its sign: their cosine is taken over the column of all rows instead (mean and min alike).
  */
 public record Accuracy(double maxAbsErr, double meanAbsErr, double cosineMean, double cosineMin, double top1Agreement, int rows) {
 
@@ -55,6 +57,18 @@ public record Accuracy(double maxAbsErr, double meanAbsErr, double cosineMean, d
             if (argA == argB) {
                 agree++;
             }
+        }
+        if (ref.length > 1 && ref[0].length == 1 && java.util.Arrays.stream(ref).allMatch(row -> row.length == 1)) {
+            double dot = 0;
+            double na = 0;
+            double nb = 0;
+            for (int r = 0; r < ref.length; r++) {
+                dot += (double) ref[r][0] * got[r][0];
+                na += (double) ref[r][0] * ref[r][0];
+                nb += (double) got[r][0] * got[r][0];
+            }
+            double column = na == 0 && nb == 0 ? 1 : na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
+            return new Accuracy(max, sumAbs / n, column, column, (double) agree / ref.length, ref.length);
         }
         return new Accuracy(max, sumAbs / n, cosSum / ref.length, cosMin, (double) agree / ref.length, ref.length);
     }

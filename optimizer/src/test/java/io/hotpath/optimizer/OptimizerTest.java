@@ -139,6 +139,20 @@ class OptimizerTest {
     }
 
     @Test
+    void oneScorePerRowIsComparedOverTheColumnNotBySign() {
+        // a wake-word score per sample: per row, any positive pair has cosine 1
+        float[][] ref = {{0.01f}, {0.02f}, {0.9f}, {0.03f}};
+        float[][] far = {{0.30f}, {0.25f}, {0.2f}, {0.35f}};
+        Accuracy a = Accuracy.compare(ref, far);
+        assertTrue(a.cosineMean() < 0.7 && a.cosineMin() == a.cosineMean(), a.toString());
+        assertEquals(1.0, Accuracy.compare(ref, ref).cosineMin(), 1e-12);
+        float[][] close = {{0.011f}, {0.019f}, {0.89f}, {0.031f}};
+        assertTrue(Accuracy.compare(ref, close).cosineMean() > 0.9999, Accuracy.compare(ref, close).toString());
+        // rows of several values keep their per-row cosine
+        assertEquals(1.0, Accuracy.compare(new float[][] {{1, 2}, {3, 4}}, new float[][] {{2, 4}, {6, 8}}).cosineMin(), 1e-12);
+    }
+
+    @Test
     void budgetsParseOrSayWhatIsWrong() {
         Optimizer.Budget b = Optimizer.Budget.parse("cosine>=0.995,cosine_min>=0.98,max_abs_err<=0.1");
         assertEquals(0.995, b.cosineMean());
