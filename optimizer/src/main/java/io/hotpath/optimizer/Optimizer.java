@@ -153,7 +153,7 @@ public final class Optimizer {
     public record Skipped(String name, String reason) {
         static Skipped of(String name, RuntimeException e) {
             String m = e.getMessage() == null ? e.getClass().getSimpleName()
-                    : (e instanceof HotpathException ? "" : e.getClass().getSimpleName() + ": ") + e.getMessage();
+                    : (e instanceof HotpathException || e instanceof NotApplicable ? "" : e.getClass().getSimpleName() + ": ") + e.getMessage();
             return new Skipped(name, m.strip().replaceAll("\\s*\\R\\s*", " "));
         }
     }
@@ -313,8 +313,8 @@ public final class Optimizer {
                 Path f = outDir.resolve("variants/fp16.onnx");
                 Fp16Converter.Result h = Fp16Converter.convert(original, Fp16Converter.Options.defaults());
                 if (h.convertedInitializers() == 0 && h.casts() == 0) {
-                    throw new HotpathException(HotpathException.Category.UNSUPPORTED, "nothing to convert: every float operator of the main graph "
-                            + "is kept in float32 (" + h.blockedNodeTypes() + ") and subgraphs are not converted");
+                    throw new NotApplicable("nothing to convert: every float operator of the main graph is kept in float32 ("
+                            + h.blockedNodeTypes() + ") and subgraphs are not converted");
                 }
                 OnnxModel.of(h.model()).save(f);
                 return measure("fp16", "fp16", "none", f, GraphOptimization.ALL, reference, val, cfg);
@@ -385,8 +385,8 @@ public final class Optimizer {
                 Path dyn = outDir.resolve("variants/int8-dynamic.onnx");
                 DynamicQuantizer.Result d = DynamicQuantizer.quantize(original);
                 if (d.quantizedNodes().isEmpty()) {
-                    throw new HotpathException(HotpathException.Category.UNSUPPORTED, "nothing to quantize: no MatMul with a float32 weight "
-                            + "initializer in the main graph (subgraphs are not quantized)");
+                    throw new NotApplicable("nothing to quantize: no MatMul with a float32 weight initializer in the main graph "
+                            + "(subgraphs are not quantized)");
                 }
                 OnnxModel.of(d.model()).save(dyn);
                 return measure("int8-dynamic", "int8", "dynamic (weights only)", dyn, GraphOptimization.ALL, reference, val, cfg);
@@ -407,6 +407,15 @@ public final class Optimizer {
         List<Variant> tp = timed.subList(variants.size(), timed.size());
         return new Report(label, cfg.budget(), cfg.seq(), List.copyOf(tv), choose(tv), List.copyOf(tp), statsFile, fused.passes(),
                 CpuFeatures.detect().summary(), cfg.int8Scheme(), cfg.rounds(), skipped, throughputRows);
+    }
+
+    /** A variant that would be the original model again (nothing for its pass to change): left out, with the reason. */
+    private static final class NotApplicable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotApplicable(String why) {
+            super(why, null, false, false);
+        }
     }
 
     /** Builds and measures one variant; a failure leaves it out, named in {@code skipped} with its reason. */
