@@ -60,6 +60,13 @@ final class OptimizeSamples {
                 throw c.fail("making samples like hotpath bench's inputs: " + HotpathCommand.withoutCategory(e)
                         + " (give that input's shape with --shape NAME=D0,D1,...)");
             }
+            try {
+                engine.run(b);     // a model that needs other shapes or values (Silero's 512 samples) says so here, before any variant
+            } catch (io.hotpath.core.HotpathException e) {
+                throw c.fail("the model does not run on samples made like hotpath bench's inputs (" + (rows > 1 ? "the --input files' rows"
+                        : "--seq " + seq + " for dynamic dimensions") + "): " + HotpathCommand.withoutCategory(e)
+                        + "; give the inputs' shapes with --shape NAME=D0,D1,... or values with --input NAME=VALUE|@FILE.npy");
+            }
             boolean batches = engine.inputs().stream().allMatch(t -> t.shape().rank() > 0 && t.shape().isDynamic(0));
             if (fileRows == 0) {
                 List<List<Calibrator.Feed>> cal = new ArrayList<>();
