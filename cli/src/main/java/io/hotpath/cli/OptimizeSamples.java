@@ -50,6 +50,11 @@ final class OptimizeSamples {
         OrtCpuEngine engine = c.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder().maxBatchSize(rows)
                 .defaultMaxDimension(capacity).build()));
         try (engine) {
+            for (var t : engine.inputs()) {
+                if (t.dtype() == io.hotpath.core.DType.STRING) {
+                    throw c.fail("input '" + t.name() + "' is a string tensor; the optimizer calibrates, validates and times numeric inputs only");
+                }
+            }
             c.memory(sized, Checks.batchBytes(engine.inputs(), rows, capacity));
             given.bind(c, engine.inputs(), new int[] {rows});
             long vocab = BenchCommand.vocabulary(file, engine);

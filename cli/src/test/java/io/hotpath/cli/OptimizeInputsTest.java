@@ -113,12 +113,17 @@ class OptimizeInputsTest {
     @Test
     void badInputOptionsAreRefusedInOneLineBeforeAnyWork() throws Exception {
         Path out = tmp.resolve("out");
+        // string inputs run on the engine, but there is nothing numeric to calibrate
+        Path strings = tmp.resolve("strings.onnx");
+        io.hotpath.optimizer.OnnxModel.of(new io.hotpath.onnx.OnnxBuilder("s", 17).input("s", io.hotpath.onnx.OnnxBuilder.STRING, "batch")
+                .node("Identity", "s", "t").output("t", io.hotpath.onnx.OnnxBuilder.STRING, "batch").build()).save(strings);
         String[][] cases = {
             {"--model", "minilm-q", "--input", "input_ids=1", "--out", out.toString()},
             {"--model", "mlp", "--input", "features=0.5", "--calibration", rows(2).toString(), "--out", out.toString()},
             {"--model", "mlp", "--input", "nope=1", "--out", out.toString()},
             {"--model", "mlp", "--shape", "features=1,63", "--out", out.toString()},
             {"--model", "mlp", "--input", "features", "--out", out.toString()},
+            {"--model", strings.toString(), "--out", out.toString()},
         };
         String[] expected = {
             "hotpath: --input/--shape apply to models that are not text",
@@ -126,6 +131,7 @@ class OptimizeInputsTest {
             "hotpath: --input nope=1: the model has no input 'nope'; its inputs: features",
             "hotpath: --shape features: shape [1,63] does not fit input 'features' declared [batch,64] (dimension 1 is 63, expected 64)",
             "hotpath: --input 'features': expected NAME=VALUE or NAME=@FILE.npy",
+            "hotpath: input 's' is a string tensor; the optimizer calibrates, validates and times numeric inputs only",
         };
         for (int i = 0; i < cases.length; i++) {
             String[] args = new String[cases[i].length + 1];
