@@ -91,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--state", defaultValue = "auto", paramLabel = "auto|none|OUT=IN[,OUT=IN...]", description = "Direct mode, stateful models: "
             + "feed each run's output OUT back as the next run's input IN without a copy (Hotpath's StateLoop); auto (default) pairs an output named "
-            + "like an input plus n, N, _out, out or _new (hn -> h); the state starts at zeros.")
+            + "like an input plus n or N (hn -> h), or plus _out, out or _new when the input is named like state (state_out -> state); the state starts at zeros.")
     String state;
 
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads; 0 = one per core (default ${DEFAULT-VALUE}).")

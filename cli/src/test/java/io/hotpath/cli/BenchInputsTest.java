@@ -351,7 +351,9 @@ class BenchInputsTest {
         assertTrue(out.contains("input   x: from ") && out.contains("input   s: constant 2.5 (--input)"), out);
         Object[] d = bench(echo(), "--seq", "4", "--threads", "1", "--shape", "input_ids=1,6");
         assertEquals(0, d[0], (String) d[2]);
-        assertTrue(((String) d[1]).contains("state         : zeros (name suggests recurrent state"), (String) d[1]);
+        String header = (String) d[1];
+        assertTrue(header.contains("state         : recurrent state: zeros, then each run's output")
+                && header.contains("state   state_out -> state (each run's state output") && header.contains("sr            : 16000"), header);
     }
 
     private void assertUsage(Object[] r, String... parts) {

@@ -25,9 +25,11 @@ import java.util.Map;
  * </pre>
  *
  * <p>State pairs are named explicitly ({@link #of(Engine, Map)}, output name to input name) or found
- * by {@link #of(Engine)}: an output named like an input plus {@code n}, {@code N}, {@code _out},
- * {@code out} or {@code _new} ({@code hn -> h}, {@code cn -> c}, {@code stateN -> state}), with
- * the same element type and rank. A state output must be preallocated (its shape follows from the
+ * by {@link #of(Engine)}: an output named like an input plus {@code n} or {@code N}
+ * ({@code hn -> h}, {@code cn -> c}, {@code stateN -> state}), or plus {@code _out}, {@code out}
+ * or {@code _new} when the input's name says state ({@code state}, {@code hidden}, {@code cache},
+ * {@code memory}, {@code h}, {@code c}: {@code state_out -> state}; {@code noise_out} is an echo,
+ * not state), with the same element type and rank. A state output must be preallocated (its shape follows from the
  * inputs), not engine-allocated. Not thread-safe: one caller steps a loop.
  */
 public final class StateLoop {
@@ -96,6 +98,9 @@ public final class StateLoop {
             for (String suffix : STATE_SUFFIXES) {
                 if (out.name().length() > suffix.length() && out.name().endsWith(suffix)) {
                     String base = out.name().substring(0, out.name().length() - suffix.length());
+                    if (!suffix.equalsIgnoreCase("n") && !namesState(base)) {
+                        continue;       // x -> x_out alone is an echo, not state: the longer suffixes need a state-like name
+                    }
                     for (TensorSpec in : engine.inputs()) {
                         if (in.name().equals(base) && in.dtype() == out.dtype() && in.shape().rank() == out.shape().rank()
                                 && !engine.outputEngineAllocated(o) && !found.containsValue(base)) {
@@ -106,6 +111,11 @@ public final class StateLoop {
             }
         }
         return found;
+    }
+
+    private static boolean namesState(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        return n.contains("state") || n.contains("hidden") || n.contains("cache") || n.contains("memory") || n.equals("h") || n.equals("c");
     }
 
     private void check(String output, String input) {

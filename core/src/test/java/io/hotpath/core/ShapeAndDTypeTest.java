@@ -66,7 +66,10 @@ class ShapeAndDTypeTest {
         assertEquals(2, DType.UINT16.byteSize());
         assertEquals(4, DType.UINT32.byteSize());
         assertEquals(8, DType.UINT64.byteSize());
-        assertNull(DType.fromOnnxCode(8), "string is not supported");
+        assertEquals(DType.STRING, DType.fromOnnxCode(8));
+        assertEquals(DType.FLOAT8E5M2, DType.fromOnnxCode(19));
+        assertEquals(1, DType.FLOAT8E4M3FN.byteSize());
+        assertNull(DType.fromOnnxCode(23), "float4e2m1 is not supported");
         assertNull(DType.fromOnnxCode(14), "complex64 is not supported");
         assertNull(DType.fromOnnxCode(99));
         assertThrows(HotpathException.class, () -> DType.parse("complex64"));
@@ -79,8 +82,8 @@ class ShapeAndDTypeTest {
         assertEquals(HotpathException.Category.UNSUPPORTED, e.category());
         assertTrue(e.getMessage().startsWith("UNSUPPORTED: output 'z' has element type complex64, which Hotpath does not support (supported: float32, float64,"),
                 e.getMessage());
-        String f8 = assertThrows(HotpathException.class, () -> DType.ofTensor("input", "q", 17)).getMessage();
-        assertTrue(f8.contains("input 'q' has element type float8e4m3fn,"), f8);
+        String f4 = assertThrows(HotpathException.class, () -> DType.ofTensor("input", "q", 23)).getMessage();
+        assertTrue(f4.contains("input 'q' has element type float4e2m1,"), f4);
         assertEquals("string", DType.onnxName(8));
         assertEquals("float8e5m2", DType.onnxName(19));
         assertEquals("int4", DType.onnxName(22));
