@@ -213,22 +213,14 @@ class EngineAllocatedOutputsTest {
     /** The run path stays off the Java heap: the view is reused while ONNX Runtime's arena returns the same memory. */
     @Test
     void steadyStateRunsWithEngineAllocatedOutputsAllocateNothingOnTheHeap() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         Path m = new OnnxBuilder("topk", 13).input("x", F, "n", 8).input("k", I64, 1)
                 .output("values", F, "n", "k_out").output("indices", I64, "n", "k_out")
                 .node("TopK", "x,k", "values,indices").write(tmp.resolve("topk.onnx"));
         try (OrtCpuEngine e = OrtCpuEngine.open(m)) {
             Batch b = e.newBatch();
             fill(b, Map.of("x", new Object[] {new float[] {5, 1, 4, 2, 8, 3, 7, 6}, new long[] {1, 8}}, "k", new Object[] {new long[] {3}, new long[] {1}}));
-            for (int i = 0; i < 2_000; i++) {
-                e.run(b);
-            }
             int runs = 5_000;
-            long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < runs; i++) {
-                e.run(b);
-            }
-            long perRun = (mx.getCurrentThreadAllocatedBytes() - before) / runs;
+            long perRun = Fixtures.heapBytesPerCall(2_000, runs, () -> e.run(b));
             System.out.println("engine-allocated outputs (TopK, k=3): " + perRun + " bytes allocated on the Java heap per run, over " + runs + " runs");
             assertTrue(perRun <= 16, "bytes allocated per run with engine-allocated outputs: " + perRun);
             assertEquals(8f, b.output("values").getFloat(0));

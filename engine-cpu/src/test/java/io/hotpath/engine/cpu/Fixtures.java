@@ -25,6 +25,22 @@ final class Fixtures {
     private Fixtures() {
     }
 
+    /**
+     * Bytes the calling thread allocates on the Java heap per call of {@code call}, over
+     * {@code calls} calls after {@code warmup} unmeasured ones (JIT compiled, buffers made).
+     */
+    static long heapBytesPerCall(int warmup, int calls, Runnable call) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        for (int i = 0; i < warmup; i++) {
+            call.run();
+        }
+        long before = mx.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < calls; i++) {
+            call.run();
+        }
+        return (mx.getCurrentThreadAllocatedBytes() - before) / calls;
+    }
+
     static Path mlp() {
         return ModelCatalog.resolve("mlp");
     }

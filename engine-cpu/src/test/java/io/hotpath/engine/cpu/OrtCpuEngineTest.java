@@ -209,39 +209,23 @@ class OrtCpuEngineTest {
 
     @Test
     void steadyStateRunsAllocateNothingOnTheHeap() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.mlp(), CpuEngineOptions.builder().maxBatchSize(8).build())) {
             Batch b = e.newBatch();
             b.input(0).reshape(1, 64);
-            for (int i = 0; i < 2_000; i++) {
-                e.run(b);
-            }
             int runs = 5_000;
-            long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < runs; i++) {
-                e.run(b);
-            }
-            long perRun = (mx.getCurrentThreadAllocatedBytes() - before) / runs;
+            long perRun = Fixtures.heapBytesPerCall(2_000, runs, () -> e.run(b));
             assertTrue(perRun <= 16, "bytes allocated per run: " + perRun);
         }
     }
 
     @Test
     void steadyStateMiniLmRunsAllocateNothingOnTheHeap() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         try (OrtCpuEngine e = OrtCpuEngine.open(Fixtures.minilm(),
                 CpuEngineOptions.builder().maxBatchSize(2).maxDimension("sequence_length", 16).build())) {
             Batch b = e.newBatch();
             Fixtures.fillMinilm(b, Fixtures.SENTENCES.subList(0, 2), 16);
-            for (int i = 0; i < 50; i++) {
-                e.run(b);
-            }
             int runs = 300;
-            long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < runs; i++) {
-                e.run(b);
-            }
-            long perRun = (mx.getCurrentThreadAllocatedBytes() - before) / runs;
+            long perRun = Fixtures.heapBytesPerCall(50, runs, () -> e.run(b));
             assertTrue(perRun <= 16, "bytes allocated per MiniLM run: " + perRun);
         }
     }

@@ -71,19 +71,12 @@ class StateLoopTest {
 
     @Test
     void stepsAllocateNothingOnTheHeap() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         try (OrtCpuEngine e = OrtCpuEngine.open(leaky(tmp))) {
             StateLoop loop = StateLoop.of(e);
             loop.reset(2, 1, 3);
-            for (int i = 0; i < 2_000; i++) {
-                loop.step();
-            }
             int steps = 5_000;
-            long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < steps; i++) {
-                loop.step();
-            }
-            long perStep = (mx.getCurrentThreadAllocatedBytes() - before) / steps;
+            long perStep = Fixtures.heapBytesPerCall(2_000, steps, loop::step);
+            System.out.println("StateLoop: " + perStep + " bytes allocated on the Java heap per step, over " + steps + " steps");
             assertTrue(perStep <= 16, "bytes allocated per step: " + perStep);
         }
     }

@@ -130,7 +130,6 @@ class StringTensorsTest {
 
     @Test
     void stringRunsAllocateOnlyTheStringsThemselves() {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         Path m = new OnnxBuilder("id", 13).input("s", S, "n").output("o", S, "n").node("Identity", "s", "o").write(tmp.resolve("id.onnx"));
         try (OrtCpuEngine e = OrtCpuEngine.open(m, BATCH)) {
             Batch b = e.newBatch();
@@ -138,15 +137,8 @@ class StringTensorsTest {
             for (int i = 0; i < 4; i++) {
                 s.putString(i, WORDS[i]);
             }
-            for (int i = 0; i < 1_000; i++) {
-                e.run(b);
-            }
             int runs = 3_000;
-            long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < runs; i++) {
-                e.run(b);
-            }
-            long perRun = (mx.getCurrentThreadAllocatedBytes() - before) / runs;
+            long perRun = Fixtures.heapBytesPerCall(1_000, runs, () -> e.run(b));
             System.out.println("string Identity, 4 elements: " + perRun + " bytes allocated on the Java heap per run");
             assertTrue(perRun <= 16, "a run copies strings natively, allocating nothing on the heap: " + perRun);
             assertEquals(WORDS[2], b.output("o").getString(2));

@@ -151,14 +151,9 @@ public final class RunArguments extends NativeHandle {
      */
     public void readOutput(int index, OutputView view) {
         checkOpen();
-        long a = slots.get(index);
-        if (a == 0) {
-            throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.ENGINE_FAILURE,
-                    "output " + index + " has no value: the last run did not produce it");
-        }
         Ort ort = Ort.get();
         org.bytedeco.onnxruntime.OrtApi api = ort.api();
-        org.bytedeco.onnxruntime.OrtValue v = valueRef.at(a);
+        org.bytedeco.onnxruntime.OrtValue v = valueRef.at(filledSlot(index));
         ort.check(api.GetTensorTypeAndShape(v, scratch), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's shape");
         InfoRef info = infoRef.at(scratchAddress.get(0));
         try {
