@@ -83,6 +83,31 @@ class PublishedModelsCliTest {
         assertTrue(Double.parseDouble(row.group(1)) > 0 && Double.parseDouble(row.group(2)) > 0, row.group());
     }
 
+    static Stream<String> openwakeword() {
+        return Stream.of("alexa_v0.1.onnx", "embedding_model.onnx", "hey_jarvis_v0.1.onnx", "hey_mycroft_v0.1.onnx", "hey_rhasspy_v0.1.onnx",
+                "melspectrogram.onnx", "silero_vad.onnx", "timer_v0.1.onnx", "weather_v0.1.onnx");
+    }
+
+    /** Every openwakeword model under bench; the two with audio of any length get a frame's shape, Silero steps its state. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("openwakeword")
+    void benchRunsEachOpenWakeWordModel(String name) {
+        Path model = wakeWordModel(name);
+        List<String> args = new java.util.ArrayList<>(List.of("bench", "--model", model.toString(), "--iterations", "20", "--warmup", "5"));
+        if (name.equals("silero_vad.onnx")) {
+            args.addAll(List.of("--shape", "input=1,512"));
+        } else if (name.equals("melspectrogram.onnx")) {
+            args.addAll(List.of("--shape", "input=1,1280"));
+        }
+        CliRun.Result r = CliRun.run(args.toArray(new String[0]));
+        assertNoStackTrace(r);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Pattern.compile("(?m)^  1\\s+[0-9.]+\\s").matcher(r.out()).find(), "a result row at batch 1:\n" + r.out());
+        if (name.equals("silero_vad.onnx")) {
+            assertTrue(r.out().contains("state   hn -> h, cn -> c"), r.out());
+        }
+    }
+
     @Test
     void optimizeOnAWakeWordHeadWithAFixedBatchOfOneTimesItAtBatchOne() throws Exception {
         Path model = wakeWordModel("alexa_v0.1.onnx");
