@@ -1,0 +1,66 @@
+package io.hotpath.cli;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one-way arrows between Hotpath's modules, checked on the main classes of every module (this
+ * module's test classpath holds them all): a module's package may use only the packages of the
+ * modules it declares, and only the native bindings touch JavaCPP ({@code org.bytedeco}). A class
+ * that crosses an arrow fails the build with ArchUnit's list of the offending dependencies.
+ */
+class ModuleArrowsTest {
+    /** Each module's package and the Hotpath packages it may use besides its own. */
+    static final Map<String, List<String>> ALLOWED = Map.of(
+            "batcher", List.of(),
+            "cache", List.of(),
+            "onnx", List.of(),
+            "core", List.of("batcher", "cache"),
+            "nativebindings", List.of("core", "onnx"),
+            "engine.cpu", List.of("core", "nativebindings", "onnx"),
+            "engine.tensorrt", List.of("core", "nativebindings", "engine.cpu", "onnx"),
+            // the calibrator reads engine-allocated outputs through the ONNX Runtime bindings (engine-cpu brings them)
+            "optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings"));
+
+    static final List<String> MODULES = List.of("batcher", "cache", "onnx", "core", "nativebindings", "engine.cpu", "engine.tensorrt",
+            "optimizer", "cli");
+
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importMainClasses() {
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.hotpath");
+    }
+
+    @Test
+    void eachModuleUsesOnlyTheModulesItDeclares() {
+        for (var e : ALLOWED.entrySet()) {
+            List<String> forbidden = new ArrayList<>();
+            for (String m : MODULES) {
+                if (!m.equals(e.getKey()) && !e.getValue().contains(m)) {
+                    forbidden.add("io.hotpath." + m + "..");
+                }
+            }
+            noClasses().that().resideInAPackage("io.hotpath." + e.getKey() + "..")
+                    .should().dependOnClassesThat().resideInAnyPackage(forbidden.toArray(new String[0]))
+                    .because("module " + e.getKey() + " may use only " + e.getValue())
+                    .check(classes);
+        }
+    }
+
+    @Test
+    void onlyTheNativeBindingsTouchJavaCpp() {
+        noClasses().that().resideOutsideOfPackage("io.hotpath.nativebindings..")
+                .should().dependOnClassesThat().resideInAPackage("org.bytedeco..")
+                .because("JavaCPP stays behind native-bindings, so the engines' and the optimizer's code never holds a raw native pointer")
+                .check(classes);
+    }
+}
