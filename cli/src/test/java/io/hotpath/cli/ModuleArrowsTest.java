@@ -56,6 +56,16 @@ class ModuleArrowsTest {
         }
     }
 
+    /** The CPU path never reaches CUDA or TensorRT (they live in native-bindings-gpu, which only the TensorRT engine and the CLI declare). */
+    @Test
+    void theCpuPathNeverTouchesTheGpuBindings() {
+        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.engine.cpu..", "io.hotpath.optimizer..",
+                        "io.hotpath.nativebindings", "io.hotpath.nativebindings.ort..", "io.hotpath.batcher..", "io.hotpath.cache..", "io.hotpath.onnx..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.hotpath.nativebindings.cuda..", "io.hotpath.nativebindings.trt..")
+                .because("a CPU-only application depends on engine-cpu and must not need the CUDA or TensorRT libraries")
+                .check(classes);
+    }
+
     @Test
     void onlyTheNativeBindingsTouchJavaCpp() {
         noClasses().that().resideOutsideOfPackage("io.hotpath.nativebindings..")
