@@ -5,8 +5,8 @@ import io.hotpath.core.Tensor;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.nativebindings.ort.GraphOptimization;
-import io.hotpath.onnx.ModelCatalog;
-import io.hotpath.onnx.SampleSentences;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.models.SampleSentences;
 import io.hotpath.onnx.WordPieceTokenizer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -104,8 +104,8 @@ final class DemoCommand implements Callable<Integer> {
         io.hotpath.optimizer.Optimizer.Config cfg = new io.hotpath.optimizer.Optimizer.Config(List.of("fp32", "fp16", "int8"),
                 List.of(io.hotpath.optimizer.CalibrationStats.Method.MINMAX), seq, 5, new io.hotpath.optimizer.Optimizer.Budget(0.99, 0.97));
         io.hotpath.optimizer.Optimizer.Report rep = io.hotpath.optimizer.Optimizer.run(model, "minilm",
-                new io.hotpath.optimizer.Optimizer.Text(tok, io.hotpath.onnx.CalibrationSentences.all().subList(0, 64)),
-                new io.hotpath.optimizer.Optimizer.Text(tok, io.hotpath.onnx.ValidationSentences.all().subList(0, 32)),
+                new io.hotpath.optimizer.Optimizer.Text(tok, io.hotpath.models.CalibrationSentences.all().subList(0, 64)),
+                new io.hotpath.optimizer.Optimizer.Text(tok, io.hotpath.models.ValidationSentences.all().subList(0, 32)),
                 List.of(ModelCatalog.resolve("minilm-q")), cfg, reportDir.resolve("optimize"));
         java.util.Map<String, io.hotpath.optimizer.Optimizer.Variant> v = new java.util.LinkedHashMap<>();
         rep.variants().forEach(x -> v.put(x.name(), x));

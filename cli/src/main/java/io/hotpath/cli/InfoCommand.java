@@ -20,7 +20,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream out = System.out;
         if (model != null) {
-            tensors(out, io.hotpath.onnx.ModelCatalog.resolve(model));
+            tensors(out, io.hotpath.models.ModelCatalog.resolve(model));
         }
         out.println("system     " + SystemInfo.detect().summary());
         io.hotpath.optimizer.CpuFeatures cpu = io.hotpath.optimizer.CpuFeatures.detect();

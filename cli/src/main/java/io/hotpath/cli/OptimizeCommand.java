@@ -2,9 +2,9 @@ package io.hotpath.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.hotpath.onnx.CalibrationSentences;
-import io.hotpath.onnx.ModelCatalog;
-import io.hotpath.onnx.ValidationSentences;
+import io.hotpath.models.CalibrationSentences;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.models.ValidationSentences;
 import io.hotpath.optimizer.CalibrationStats;
 import io.hotpath.optimizer.OnnxModel;
 import io.hotpath.optimizer.Optimizer;

@@ -9,7 +9,7 @@ import io.hotpath.core.HotpathException;
 import io.hotpath.core.InferenceService;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.OnnxBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -84,7 +84,7 @@ class HotpathCommandFuzzTest {
             case 6 -> DIR.resolve("missing.onnx").toString();
             default -> {
                 String s = d.consumeString(16);
-                yield io.hotpath.onnx.ModelCatalog.isAlias(s) ? "mlp" : s;     // never the (slow) MiniLM models
+                yield io.hotpath.models.ModelCatalog.isAlias(s) ? "mlp" : s;     // never the (slow) MiniLM models
             }
         };
     }

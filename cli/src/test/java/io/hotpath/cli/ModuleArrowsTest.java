@@ -23,6 +23,8 @@ class ModuleArrowsTest {
             "batcher", List.of(),
             "cache", List.of(),
             "onnx", List.of(),
+            // the built-in models: only the CLI, benchmarks, examples and tests use them, never an engine or the optimizer
+            "models", List.of("onnx"),
             "core", List.of("batcher", "cache"),
             "nativebindings", List.of("core", "onnx"),
             "engine.cpu", List.of("core", "nativebindings", "onnx"),
@@ -30,7 +32,7 @@ class ModuleArrowsTest {
             // the calibrator reads engine-allocated outputs through the ONNX Runtime bindings (engine-cpu brings them)
             "optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings"));
 
-    static final List<String> MODULES = List.of("batcher", "cache", "onnx", "core", "nativebindings", "engine.cpu", "engine.tensorrt",
+    static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "nativebindings", "engine.cpu", "engine.tensorrt",
             "optimizer", "cli");
 
     private static JavaClasses classes;

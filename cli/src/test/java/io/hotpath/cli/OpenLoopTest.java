@@ -9,7 +9,7 @@ import io.hotpath.core.InferenceService;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;

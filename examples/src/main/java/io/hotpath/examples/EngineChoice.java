@@ -3,7 +3,7 @@ package io.hotpath.examples;
 import io.hotpath.core.Batch;
 import io.hotpath.core.Engine;
 import io.hotpath.engine.tensorrt.Engines;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 
 /**
  * Choosing the engine by what the machine has: TensorRT when a CUDA device and its libraries are

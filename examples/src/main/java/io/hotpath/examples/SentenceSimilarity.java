@@ -4,7 +4,7 @@ import io.hotpath.core.Batch;
 import io.hotpath.core.Tensor;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.WordPieceTokenizer;
 
 /**

@@ -1,7 +1,7 @@
 package io.hotpath.jmh;
 
-import io.hotpath.onnx.ModelCatalog;
-import io.hotpath.onnx.SampleSentences;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.models.SampleSentences;
 import io.hotpath.onnx.WordPieceTokenizer;
 import java.util.SplittableRandom;
 

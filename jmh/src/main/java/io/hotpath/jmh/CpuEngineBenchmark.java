@@ -5,7 +5,7 @@ import io.hotpath.core.Tensor;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.nativebindings.ort.GraphOptimization;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;

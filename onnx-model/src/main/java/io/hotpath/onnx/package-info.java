@@ -1,16 +1,15 @@
 /**
  * ONNX models as data: Hotpath's own protobuf rendering of the ONNX schema
  * ({@code io.hotpath.onnx.proto.Onnx}), a builder that writes models from Java
- * ({@link io.hotpath.onnx.OnnxBuilder}), the built-in models ({@link io.hotpath.onnx.BuiltinModels},
- * {@link io.hotpath.onnx.ModelCatalog}: {@code minilm}, {@code minilm-q}, {@code mlp}, {@code cnn})
- * and MiniLM's WordPiece tokenizer ({@link io.hotpath.onnx.WordPieceTokenizer}).
+ * ({@link io.hotpath.onnx.OnnxBuilder}) and a WordPiece tokenizer
+ * ({@link io.hotpath.onnx.WordPieceTokenizer}). The built-in models and their data live in the
+ * module {@code models} ({@code io.hotpath.models}), so this module carries no model file.
  *
- * <p>A module of its own (not in ARCHITECTURE.md's list) because three others need it and none
- * of them can own it: {@code engine-cpu}'s tests build models with it, the {@code optimizer}
- * builds its IR on the same generated classes, and {@code cli} resolves aliases through it;
- * putting it in the optimizer would make {@code engine-cpu} depend on a module that depends on it.
+ * <p>A module of its own because three others need it and none of them can own it:
+ * {@code engine-cpu}'s tests build models with it, the {@code optimizer} builds its IR on the same
+ * generated classes, and {@code models} writes the generated built-in models with it.
  *
- * <p>May depend on: protobuf-java, Jackson (to read {@code tokenizer.json}) and the Maven
- * artifacts that ship MiniLM. No native library, no engine.
+ * <p>May depend on: protobuf-java and Jackson (to read {@code tokenizer.json}). No native
+ * library, no engine, no model.
  */
 package io.hotpath.onnx;

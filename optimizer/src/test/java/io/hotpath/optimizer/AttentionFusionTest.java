@@ -7,7 +7,7 @@ import io.hotpath.core.Batch;
 import io.hotpath.core.Tensor;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.WordPieceTokenizer;
 import io.hotpath.onnx.proto.Onnx.NodeProto;
 import java.nio.file.Path;

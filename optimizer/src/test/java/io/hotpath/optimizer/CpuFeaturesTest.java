@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.HotpathException;
-import io.hotpath.onnx.BuiltinModels;
+import io.hotpath.models.BuiltinModels;
 import io.hotpath.onnx.proto.Onnx.TensorProto;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.HotpathException;
 import io.hotpath.core.HotpathException.Category;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.OnnxBuilder;
 import io.hotpath.onnx.proto.Onnx.ModelProto;
 import io.hotpath.onnx.proto.Onnx.NodeProto;

@@ -2,7 +2,7 @@ package io.hotpath.engine.cpu;
 
 import io.hotpath.core.Batch;
 import io.hotpath.core.Tensor;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.WordPieceTokenizer;
 import java.nio.file.Path;
 import java.util.List;

@@ -20,7 +20,7 @@ import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.nativebindings.trt.Int8Calibrators;
 import io.hotpath.nativebindings.trt.TensorRt;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

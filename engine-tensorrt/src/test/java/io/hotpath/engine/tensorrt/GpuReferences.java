@@ -5,7 +5,7 @@ import io.hotpath.core.DType;
 import io.hotpath.core.Tensor;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.WordPieceTokenizer;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
  * The file holds each tensor as: name (UTF), dtype name (UTF), rank, dims, byte count, bytes.
  */
 final class GpuReferences {
-    static final List<String> SENTENCES = io.hotpath.onnx.SampleSentences.WORKLOAD;
+    static final List<String> SENTENCES = io.hotpath.models.SampleSentences.WORKLOAD;
 
     /** A tensor's dtype, dims and bytes. */
     record Data(DType dtype, long[] dims, byte[] bytes) {

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.DType;
 import io.hotpath.onnx.OnnxBuilder;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import io.hotpath.onnx.proto.Onnx.ModelProto;
 import io.hotpath.onnx.proto.Onnx.TensorProto;
 import io.hotpath.onnx.proto.Onnx.TypeProto;

@@ -9,7 +9,7 @@ import io.hotpath.core.HotpathException.Category;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.nativebindings.cuda.Cuda;
 import io.hotpath.nativebindings.trt.TensorRt;
-import io.hotpath.onnx.ModelCatalog;
+import io.hotpath.models.ModelCatalog;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 

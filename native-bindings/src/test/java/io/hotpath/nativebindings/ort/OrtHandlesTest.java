@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.HotpathException;
 import io.hotpath.core.HotpathException.Category;
-import io.hotpath.onnx.BuiltinModels;
+import io.hotpath.models.BuiltinModels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,4 +1,4 @@
-package io.hotpath.onnx;
+package io.hotpath.models;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.hotpath.onnx;
+package io.hotpath.models;
 
 import io.hotpath.onnx.proto.Onnx.GraphProto;
 import io.hotpath.onnx.proto.Onnx.ModelProto;

@@ -1,5 +1,6 @@
 package io.hotpath.onnx;
 
+import io.hotpath.models.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

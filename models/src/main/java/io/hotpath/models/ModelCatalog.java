@@ -1,4 +1,6 @@
-package io.hotpath.onnx;
+package io.hotpath.models;
+
+import io.hotpath.onnx.WordPieceTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;

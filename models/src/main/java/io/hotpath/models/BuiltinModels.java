@@ -1,4 +1,6 @@
-package io.hotpath.onnx;
+package io.hotpath.models;
+
+import io.hotpath.onnx.OnnxBuilder;
 
 import io.hotpath.onnx.proto.Onnx.ModelProto;
 import java.util.SplittableRandom;
