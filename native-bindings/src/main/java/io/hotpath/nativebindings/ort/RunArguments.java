@@ -74,48 +74,22 @@ public final class RunArguments extends NativeHandle {
      * with {@link #output}: the run fills the slot). For calibration and checks, not the hot path.
      */
     public AllocatedOutput allocatedOutput(int index) {
-        checkOpen();
-        Ort ort = Ort.get();
-        org.bytedeco.onnxruntime.OrtValue v = valueAt(index);
-        if (v == null || v.isNull()) {
-            throw new IllegalStateException("output " + index + " has no value: run first, and leave its value unset");
+        OutputView v = new OutputView();
+        readOutput(index, v);
+        long count = 1;
+        for (int d = 0; d < v.rank; d++) {
+            count *= v.dims[d];
         }
-        org.bytedeco.onnxruntime.OrtTensorTypeAndShapeInfo info = new org.bytedeco.onnxruntime.OrtTensorTypeAndShapeInfo();
-        ort.check(ort.api().GetTensorTypeAndShape(v, info), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output shape");
-        try {
-            int[] elem = new int[1];
-            ort.check(ort.api().GetTensorElementType(info, elem), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output type");
-            int rank;
-            try (org.bytedeco.javacpp.SizeTPointer n = new org.bytedeco.javacpp.SizeTPointer(1)) {
-                ort.check(ort.api().GetDimensionsCount(info, n), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output rank");
-                rank = (int) n.get();
-            }
-            long[] dims = new long[rank];
-            ort.check(ort.api().GetDimensions(info, dims, rank), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output dims");
-            long count = 1;
-            for (long d : dims) {
-                count *= d;
-            }
-            int size = io.hotpath.core.DType.ofTensor("output", "#" + index, elem[0]).byteSize();
-            try (PointerPointer<?> data = new PointerPointer<>(1)) {
-                ort.check(ort.api().GetTensorMutableData(v, data), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading output data");
-                return new AllocatedOutput(elem[0], dims, io.hotpath.nativebindings.SegmentPointers.segment(data.get(0), count * size));
-            }
-        } finally {
-            ort.api().ReleaseTensorTypeAndShapeInfo(info);
-        }
+        int size = io.hotpath.core.DType.ofTensor("output", "#" + index, v.elementType).byteSize();
+        @SuppressWarnings("restricted")     // ONNX Runtime vouches for the extent; read before releaseAllocatedOutputs
+        java.lang.foreign.MemorySegment data = java.lang.foreign.MemorySegment.ofAddress(v.address).reinterpret(count * size);
+        return new AllocatedOutput(v.elementType, java.util.Arrays.copyOf(v.dims, v.rank), data);
     }
 
     /** Frees the outputs ONNX Runtime allocated on the last run and clears their slots for the next. */
     public void releaseAllocatedOutputs() {
-        checkOpen();
-        Ort ort = Ort.get();
         for (int i = 0; i < outputCount; i++) {
-            org.bytedeco.onnxruntime.OrtValue v = valueAt(i);
-            if (v != null && !v.isNull()) {
-                ort.api().ReleaseValue(v);
-                outputValues.put(i, (org.bytedeco.javacpp.Pointer) null);
-            }
+            releaseOutput(i);
         }
     }
 
@@ -127,7 +101,10 @@ public final class RunArguments extends NativeHandle {
         /** Native address of the output's first element (ONNX Runtime owns it until {@link #releaseOutput}). */
         public long address;
         public int rank;
+        /** ONNX element-type code. */
+        public int elementType;
         public final long[] dims = new long[io.hotpath.core.Shape.MAX_RANK];
+        private final int[] elementScratch = new int[1];
     }
 
     /**
@@ -157,6 +134,8 @@ public final class RunArguments extends NativeHandle {
         ort.check(api.GetTensorTypeAndShape(v, scratch), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's shape");
         InfoRef info = infoRef.at(scratchAddress.get(0));
         try {
+            ort.check(api.GetTensorElementType(info, view.elementScratch), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's type");
+            view.elementType = view.elementScratch[0];
             ort.check(api.GetDimensionsCount(info, count), io.hotpath.core.HotpathException.Category.ENGINE_FAILURE, "reading an output's rank");
             long rank = count.get(0);
             if (rank > view.dims.length) {
@@ -245,10 +224,6 @@ public final class RunArguments extends NativeHandle {
         }
     }
 
-    private org.bytedeco.onnxruntime.OrtValue valueAt(int index) {
-        org.bytedeco.javacpp.Pointer p = outputValues.get(index);
-        return p == null || p.isNull() ? null : new org.bytedeco.onnxruntime.OrtValue(p);
-    }
 
     void checkUsable() {
         checkOpen();

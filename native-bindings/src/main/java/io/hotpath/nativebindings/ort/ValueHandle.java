@@ -14,6 +14,7 @@ public final class ValueHandle extends NativeHandle {
     private final Ort ort;
     private final OrtValue value;
     private final MemorySegment memory;
+    private final AddressArray addresses = new AddressArray();
 
     private ValueHandle(Ort ort, OrtValue value, MemorySegment memory) {
         super("ONNX Runtime tensor value");
@@ -56,8 +57,6 @@ public final class ValueHandle extends NativeHandle {
         }
         ort.check(ort.api().FillStringTensor(raw(), addresses.at(pointers.address()), count), Category.INVALID_ARGUMENT, "filling a string tensor");
     }
-
-    private final AddressArray addresses = new AddressArray();
 
     /** A {@code const char**} re-pointed at memory Hotpath owns, so passing it allocates nothing. */
     static final class AddressArray extends org.bytedeco.javacpp.PointerPointer<org.bytedeco.javacpp.Pointer> {
