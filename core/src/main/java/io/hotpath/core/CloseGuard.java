@@ -56,7 +56,10 @@ public final class CloseGuard {
         return (state & CLOSED) != 0;
     }
 
-    /** Threads inside now. */
+    /**
+     * Threads inside now; after close, a refused {@link #tryEnter()} may count itself here for an
+     * instant before it undoes its add (it never runs the guarded code).
+     */
     public int inside() {
         return state & (CLOSED - 1);
     }

@@ -53,12 +53,14 @@ class CloseGuardTest {
             go.await();
             int outcome = guard.close(5_000_000_000L);
             assertEquals(CloseGuard.DRAINED, outcome);
-            assertEquals(0, guard.inside());
             arena.close();
             for (Thread th : users) {
                 th.join(5_000);
                 assertFalse(th.isAlive());
             }
+            // once the users are gone: a refused tryEnter counts itself for an instant before it undoes it,
+            // so right after close() a racing refusal could still show as 1 (it never touches memory)
+            assertEquals(0, guard.inside());
             assertEquals(null, bad.get(), "memory was freed while a thread was inside the guard");
             assertFalse(guard.tryEnter(), "no entry after close");
             assertEquals(CloseGuard.ALREADY_CLOSED, guard.close(0));
