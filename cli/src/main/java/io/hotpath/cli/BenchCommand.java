@@ -8,7 +8,7 @@ import io.hotpath.engine.tensorrt.CalibrationData;
 import io.hotpath.engine.tensorrt.Engines;
 import io.hotpath.engine.tensorrt.TensorRtEngine;
 import io.hotpath.engine.tensorrt.TensorRtOptions;
-import io.hotpath.core.InferenceService;
+import io.hotpath.service.InferenceService;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
@@ -462,7 +462,7 @@ final class BenchCommand implements Callable<Integer> {
             java.util.List<org.HdrHistogram.Histogram> hists = new java.util.ArrayList<>();
             java.util.List<String> tags = new java.util.ArrayList<>();
             int n = open ? rates.length : concs.length;
-            io.hotpath.core.Request[] pool = open ? OpenLoop.pool(svc, maxInFlight, seq) : null;
+            io.hotpath.service.Request[] pool = open ? OpenLoop.pool(svc, maxInFlight, seq) : null;
             StringBuilder table = new StringBuilder();   // printed after the progress bar is done, so the two do not interleave
             me.tongfei.progressbar.ProgressBar bar = Measurement.progress(open ? "open-loop steps" : "closed-loop steps", n, System.err);
             for (int k = 0; k < n; k++) {

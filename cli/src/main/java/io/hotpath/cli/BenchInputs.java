@@ -339,7 +339,7 @@ final class BenchInputs {
 
     /**
      * The batcher path: each file's shape must be a request's, one row with its dynamic dimension
-     * 1 = {@code length} (see {@link io.hotpath.core.Request#length(int)}).
+     * 1 = {@code length} (see {@link io.hotpath.service.Request#length(int)}).
      */
     void requestShapes(Checks c, int length) {
         for (TensorSpec t : inputs) {

@@ -246,12 +246,12 @@ final class DemoCommand implements Callable<Integer> {
 
     private ServiceBench.Result serve(Path f, int conc, double repeat, boolean cache, int warmup, int per) {
         OrtCpuEngine e = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(8).defaultMaxDimension(seq).spinWait(false).build());
-        io.hotpath.core.InferenceService.Builder b = io.hotpath.core.InferenceService.builder(e)
+        io.hotpath.service.InferenceService.Builder b = io.hotpath.service.InferenceService.builder(e)
                 .batching(c -> c.maxBatchSize(8).maxQueueDelayMicros(2000).maxRequests(conc));
         if (cache) {
             b.cache(c -> c.budgetBytes(64L << 20));
         }
-        try (io.hotpath.core.InferenceService svc = b.build()) {
+        try (io.hotpath.service.InferenceService svc = b.build()) {
             return ServiceBench.run(svc, conc, warmup, per, seq, 30522, 3, repeat);
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();

@@ -1,9 +1,9 @@
 package io.hotpath.cli;
 
 import io.hotpath.batcher.BatchStatus;
-import io.hotpath.core.InferenceService;
-import io.hotpath.core.Request;
-import io.hotpath.core.RequestCallback;
+import io.hotpath.service.InferenceService;
+import io.hotpath.service.Request;
+import io.hotpath.service.RequestCallback;
 import io.hotpath.core.Tensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;

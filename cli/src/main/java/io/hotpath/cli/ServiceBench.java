@@ -2,8 +2,8 @@ package io.hotpath.cli;
 
 import io.hotpath.batcher.BatchStatus;
 import io.hotpath.core.HotpathException;
-import io.hotpath.core.InferenceService;
-import io.hotpath.core.Request;
+import io.hotpath.service.InferenceService;
+import io.hotpath.service.Request;
 import io.hotpath.core.Tensor;
 import java.util.ArrayList;
 import java.util.List;

@@ -409,11 +409,11 @@ class BenchInputsTest {
         // what each client does to its request, checked on the answer
         BenchInputs in = BenchInputs.parse(checks(), List.of("x=@" + x, "s=2"), null);
         OrtCpuEngine e = OrtCpuEngine.open(scaled(), CpuEngineOptions.builder().maxBatchSize(1).intraOpThreads(1).spinWait(false).build());
-        try (io.hotpath.core.InferenceService svc = io.hotpath.core.InferenceService.builder(e)
+        try (io.hotpath.service.InferenceService svc = io.hotpath.service.InferenceService.builder(e)
                 .batching(c -> c.maxBatchSize(1).maxRequests(2)).build()) {
             in.bind(checks(), e.inputs(), null);
             in.requestShapes(checks(), 1);
-            io.hotpath.core.Request req = svc.newRequest();
+            io.hotpath.service.Request req = svc.newRequest();
             java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
             for (int i = 0; i < e.inputs().size(); i++) {
                 in.fill(req.input(i), rnd, 100);

@@ -25,14 +25,16 @@ class ModuleArrowsTest {
             "onnx", List.of(),
             // the built-in models: only the CLI, benchmarks, examples and tests use them, never an engine or the optimizer
             "models", List.of("onnx"),
-            "core", List.of("batcher", "cache"),
+            "core", List.of(),
+            // the serving path: finds engines through core's EngineProvider at run time, names none
+            "service", List.of("core", "batcher", "cache"),
             "nativebindings", List.of("core", "onnx"),
             "engine.cpu", List.of("core", "nativebindings", "onnx"),
             "engine.tensorrt", List.of("core", "nativebindings", "engine.cpu", "onnx"),
             // the calibrator reads engine-allocated outputs through the ONNX Runtime bindings (engine-cpu brings them)
             "optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings"));
 
-    static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "nativebindings", "engine.cpu", "engine.tensorrt",
+    static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "service", "nativebindings", "engine.cpu", "engine.tensorrt",
             "optimizer", "cli");
 
     private static JavaClasses classes;
@@ -61,7 +63,7 @@ class ModuleArrowsTest {
     /** The CPU path never reaches CUDA or TensorRT (they live in native-bindings-gpu, which only the TensorRT engine and the CLI declare). */
     @Test
     void theCpuPathNeverTouchesTheGpuBindings() {
-        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.engine.cpu..", "io.hotpath.optimizer..",
+        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.service..", "io.hotpath.engine.cpu..", "io.hotpath.optimizer..",
                         "io.hotpath.nativebindings", "io.hotpath.nativebindings.ort..", "io.hotpath.batcher..", "io.hotpath.cache..", "io.hotpath.onnx..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.hotpath.nativebindings.cuda..", "io.hotpath.nativebindings.trt..")
                 .because("a CPU-only application depends on engine-cpu and must not need the CUDA or TensorRT libraries")

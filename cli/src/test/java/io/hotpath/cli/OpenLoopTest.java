@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.Batch;
 import io.hotpath.core.Engine;
-import io.hotpath.core.InferenceService;
+import io.hotpath.service.InferenceService;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;

@@ -203,7 +203,7 @@ class EngineAllocatedOutputsTest {
                 .node("NonZero", "x", "idx").write(tmp.resolve("nonzero.onnx"));
         OrtCpuEngine e = OrtCpuEngine.open(m);
         try (e) {
-            HotpathException ex = assertThrows(HotpathException.class, () -> io.hotpath.core.InferenceService.builder(e).closeEngine(false).build());
+            HotpathException ex = assertThrows(HotpathException.class, () -> io.hotpath.service.InferenceService.builder(e).closeEngine(false).build());
             assertEquals(HotpathException.Category.UNSUPPORTED, ex.category());
             assertTrue(ex.getMessage().contains("output 'idx' [2,nnz] has a size known only after the run") && !ex.getMessage().contains("\n"),
                     ex.getMessage());

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.hotpath.batcher.BatchStatus;
 import io.hotpath.core.Batch;
-import io.hotpath.core.InferenceService;
-import io.hotpath.core.Request;
+import io.hotpath.service.InferenceService;
+import io.hotpath.service.Request;
 import io.hotpath.onnx.OnnxBuilder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

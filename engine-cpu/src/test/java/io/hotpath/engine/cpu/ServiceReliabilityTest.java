@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.batcher.BatchStatus;
-import io.hotpath.core.InferenceService;
-import io.hotpath.core.Request;
+import io.hotpath.service.InferenceService;
+import io.hotpath.service.Request;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

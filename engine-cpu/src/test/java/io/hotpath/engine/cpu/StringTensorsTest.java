@@ -11,7 +11,7 @@ import ai.onnxruntime.OrtSession;
 import io.hotpath.core.Batch;
 import io.hotpath.core.DType;
 import io.hotpath.core.HotpathException;
-import io.hotpath.core.InferenceService;
+import io.hotpath.service.InferenceService;
 import io.hotpath.core.Tensor;
 import io.hotpath.onnx.OnnxBuilder;
 import java.nio.FloatBuffer;

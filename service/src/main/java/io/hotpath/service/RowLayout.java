@@ -1,5 +1,9 @@
-package io.hotpath.core;
+package io.hotpath.service;
 
+import io.hotpath.core.DType;
+import io.hotpath.core.HotpathException;
+import io.hotpath.core.Shape;
+import io.hotpath.core.TensorSpec;
 import java.util.List;
 
 /**

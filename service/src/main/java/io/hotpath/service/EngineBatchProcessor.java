@@ -1,5 +1,8 @@
-package io.hotpath.core;
+package io.hotpath.service;
 
+import io.hotpath.core.Tensor;
+import io.hotpath.core.Batch;
+import io.hotpath.core.Engine;
 import io.hotpath.batcher.BatchProcessor;
 import io.hotpath.batcher.BatchRequest;
 import java.lang.foreign.Arena;

@@ -1,5 +1,9 @@
-package io.hotpath.core;
+package io.hotpath.service;
 
+import io.hotpath.core.HotpathException;
+import io.hotpath.core.Shape;
+import io.hotpath.core.Tensor;
+import io.hotpath.core.TensorSpec;
 import io.hotpath.batcher.BatchRequest;
 import io.hotpath.batcher.BatchStatus;
 import io.hotpath.batcher.Completion;

@@ -1,4 +1,4 @@
-package io.hotpath.core;
+package io.hotpath.service;
 
 /** Called once on the batcher thread when a {@link Request} submitted with {@code inferAsync} is answered. */
 @FunctionalInterface

@@ -1,4 +1,4 @@
-package io.hotpath.core;
+package io.hotpath.service;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

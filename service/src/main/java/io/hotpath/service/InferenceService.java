@@ -1,5 +1,13 @@
-package io.hotpath.core;
+package io.hotpath.service;
 
+import io.hotpath.core.Shape;
+import io.hotpath.core.Batch;
+import io.hotpath.core.CloseGuard;
+import io.hotpath.core.DType;
+import io.hotpath.core.Engine;
+import io.hotpath.core.HotpathException;
+import io.hotpath.core.Tensor;
+import io.hotpath.core.TensorSpec;
 import io.hotpath.batcher.BatchStatus;
 import io.hotpath.batcher.BatcherConfig;
 import io.hotpath.batcher.BatcherMetrics;
