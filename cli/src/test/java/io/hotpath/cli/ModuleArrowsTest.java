@@ -19,23 +19,25 @@ import org.junit.jupiter.api.Test;
  */
 class ModuleArrowsTest {
     /** Each module's package and the Hotpath packages it may use besides its own. */
-    static final Map<String, List<String>> ALLOWED = Map.of(
-            "batcher", List.of(),
-            "cache", List.of(),
-            "onnx", List.of(),
+    static final Map<String, List<String>> ALLOWED = Map.ofEntries(
+            Map.entry("batcher", List.<String>of()),
+            Map.entry("cache", List.<String>of()),
+            Map.entry("onnx", List.<String>of()),
             // the built-in models: only the CLI, benchmarks, examples and tests use them, never an engine or the optimizer
-            "models", List.of("onnx"),
-            "core", List.of(),
+            Map.entry("models", List.of("onnx")),
+            Map.entry("core", List.<String>of()),
             // the serving path: finds engines through core's EngineProvider at run time, names none
-            "service", List.of("core", "batcher", "cache"),
-            "nativebindings", List.of("core", "onnx"),
-            "engine.cpu", List.of("core", "nativebindings", "onnx"),
-            "engine.tensorrt", List.of("core", "nativebindings", "engine.cpu", "onnx"),
+            Map.entry("service", List.of("core", "batcher", "cache")),
+            Map.entry("nativebindings", List.of("core", "onnx")),
+            Map.entry("engine.cpu", List.of("core", "nativebindings", "onnx")),
+            Map.entry("engine.tensorrt", List.of("core", "nativebindings", "engine.cpu", "onnx")),
             // the calibrator reads engine-allocated outputs through the ONNX Runtime bindings (engine-cpu brings them)
-            "optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings"));
+            Map.entry("optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings")),
+            // the entry point: engines only through ServiceLoader, never by name
+            Map.entry("embed", List.of("core", "service", "batcher", "cache", "optimizer", "onnx")));
 
     static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "service", "nativebindings", "engine.cpu", "engine.tensorrt",
-            "optimizer", "cli");
+            "optimizer", "embed", "cli");
 
     private static JavaClasses classes;
 
@@ -63,7 +65,7 @@ class ModuleArrowsTest {
     /** The CPU path never reaches CUDA or TensorRT (they live in native-bindings-gpu, which only the TensorRT engine and the CLI declare). */
     @Test
     void theCpuPathNeverTouchesTheGpuBindings() {
-        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.service..", "io.hotpath.engine.cpu..", "io.hotpath.optimizer..",
+        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.service..", "io.hotpath.embed..", "io.hotpath.engine.cpu..", "io.hotpath.optimizer..",
                         "io.hotpath.nativebindings", "io.hotpath.nativebindings.ort..", "io.hotpath.batcher..", "io.hotpath.cache..", "io.hotpath.onnx..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.hotpath.nativebindings.cuda..", "io.hotpath.nativebindings.trt..")
                 .because("a CPU-only application depends on engine-cpu and must not need the CUDA or TensorRT libraries")

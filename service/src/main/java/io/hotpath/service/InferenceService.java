@@ -55,9 +55,11 @@ public final class InferenceService implements AutoCloseable {
     /** Callers inside infer/inferAsync/await; close frees the cache and the service's memory only when none is. */
     private final CloseGuard guard = new CloseGuard();
     private final long closeTimeoutNanos;
+    private final ServiceReport report;
 
     private InferenceService(Builder b) {
         this.engine = b.engine;
+        this.report = b.report != null ? b.report : ServiceReport.givenEngine(engine.describe());
         this.closeEngine = b.closeEngine;
         this.closeTimeoutNanos = b.closeTimeoutNanos;
         for (TensorSpec t : java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList()) {
@@ -182,6 +184,12 @@ public final class InferenceService implements AutoCloseable {
         return limits;
     }
 
+    /** What this service runs and why: engine, precision, variant, accuracy (see {@link ServiceReport}). */
+    public ServiceReport report() {
+        return report;
+    }
+
+    /** The engine this service runs. */
     public Engine engine() {
         return engine;
     }
@@ -378,6 +386,7 @@ public final class InferenceService implements AutoCloseable {
         private java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> cacheOptions;
         private double keyQuantum;
         private long closeTimeoutNanos = 30_000_000_000L;
+        private ServiceReport report;
 
         private Builder(Engine engine) {
             this.engine = java.util.Objects.requireNonNull(engine, "engine");
@@ -444,6 +453,12 @@ public final class InferenceService implements AutoCloseable {
         /** Whether {@link InferenceService#close()} also closes the engine (default true). */
         public Builder closeEngine(boolean close) {
             this.closeEngine = close;
+            return this;
+        }
+
+        /** What {@link InferenceService#report()} returns: set by whoever chose the engine and the model variant. */
+        public Builder report(ServiceReport r) {
+            this.report = java.util.Objects.requireNonNull(r, "report");
             return this;
         }
 
