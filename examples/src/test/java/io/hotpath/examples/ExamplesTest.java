@@ -19,15 +19,43 @@ import org.junit.jupiter.api.Test;
 
 /** Each example runs as an application would run it, and its result is checked. */
 class ExamplesTest {
-    /** The README's embedding example is this module's Embed.java (without its package line), so the README's code compiles and runs. */
+    /** The README's embedding example is this module's ScoreService.java (without its package line), so the README's code compiles and runs. */
     @Test
-    void theReadmesCodeIsEmbedJava() throws Exception {
+    void theReadmesCodeIsScoreServiceJava() throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
         int start = readme.indexOf("```java\n") + "```java\n".length();
         String block = readme.substring(start, readme.indexOf("```", start));
-        String file = Files.readString(Path.of("src/main/java/io/hotpath/examples/Embed.java"))
+        String file = Files.readString(Path.of("src/main/java/io/hotpath/examples/ScoreService.java"))
                 .replaceFirst("package io.hotpath.examples;\n\n", "");
-        assertEquals(file, block, "README.md's java block and examples/.../Embed.java differ: keep them the same");
+        assertEquals(file, block, "README.md's java block and examples/.../ScoreService.java differ: keep them the same");
+    }
+
+    /** The entry point's example: it reports its choice and scores within the budget of what ONNX Runtime's Java API computes in float32. */
+    @Test
+    void scoreServiceReportsItsChoiceAndScoresWithinTheBudget() throws Exception {
+        Path mlp = ModelCatalog.resolve("mlp");
+        PrintStream saved = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            ScoreService.main(new String[] {mlp.toString()});
+        } finally {
+            System.setOut(saved);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        System.out.print(printed);
+        assertTrue(printed.contains("engine ") && printed.contains("precision ") && printed.contains("accuracy "), printed);
+        String last = printed.strip().lines().reduce((a, b) -> b).orElseThrow();
+        assertTrue(last.startsWith("score "), printed);
+        float ours = Float.parseFloat(last.substring("score ".length()));
+        float[] row = FeatureRows.sample(256, 42).get(0);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession s = env.createSession(mlp.toString(), new OrtSession.SessionOptions());
+                OnnxTensor x = OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(row), new long[] {1, 64});
+                OrtSession.Result r = s.run(Map.of("features", x))) {
+            float theirs = ((float[][]) r.get("score").orElseThrow().getValue())[0][0];
+            assertEquals(theirs, ours, 0.05f, "within the example's budget, max_abs_err<=0.05");
+        }
     }
 
     @Test
