@@ -31,13 +31,15 @@ class ModuleArrowsTest {
             Map.entry("nativebindings", List.of("core", "onnx")),
             Map.entry("engine.cpu", List.of("core", "nativebindings", "onnx")),
             Map.entry("engine.tensorrt", List.of("core", "nativebindings", "engine.cpu", "onnx")),
+            // no native code at all: reads the model with onnx-model's classes
+            Map.entry("engine.jvm", List.of("core", "onnx")),
             // the calibrator reads engine-allocated outputs through the ONNX Runtime bindings (engine-cpu brings them)
             Map.entry("optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings")),
             // the entry point: engines only through ServiceLoader, never by name
             Map.entry("embed", List.of("core", "service", "batcher", "cache", "optimizer", "onnx")));
 
     static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "service", "nativebindings", "engine.cpu", "engine.tensorrt",
-            "optimizer", "embed", "cli");
+            "engine.jvm", "optimizer", "embed", "cli");
 
     private static JavaClasses classes;
 
@@ -65,7 +67,7 @@ class ModuleArrowsTest {
     /** The CPU path never reaches CUDA or TensorRT (they live in native-bindings-gpu, which only the TensorRT engine and the CLI declare). */
     @Test
     void theCpuPathNeverTouchesTheGpuBindings() {
-        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.service..", "io.hotpath.embed..", "io.hotpath.engine.cpu..", "io.hotpath.optimizer..",
+        noClasses().that().resideInAnyPackage("io.hotpath.core..", "io.hotpath.service..", "io.hotpath.embed..", "io.hotpath.engine.cpu..", "io.hotpath.engine.jvm..", "io.hotpath.optimizer..",
                         "io.hotpath.nativebindings", "io.hotpath.nativebindings.ort..", "io.hotpath.batcher..", "io.hotpath.cache..", "io.hotpath.onnx..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.hotpath.nativebindings.cuda..", "io.hotpath.nativebindings.trt..")
                 .because("a CPU-only application depends on engine-cpu and must not need the CUDA or TensorRT libraries")

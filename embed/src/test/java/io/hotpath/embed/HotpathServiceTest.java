@@ -155,13 +155,22 @@ class HotpathServiceTest {
     }
 
     @Test
-    void bestChoosesAUsableEngineAndListsEveryEngineConsidered() {
+    void bestChoosesTheJvmEngineForASmallModelAndListsEveryEngineConsidered() {
         Path mlp = ModelCatalog.resolve("mlp");
+        float[] x = rows(1, 5).get(0);
         try (InferenceService svc = Hotpath.service(mlp).optimizedModelCache(cacheDir).build()) {
             ServiceReport r = svc.report();
-            assertEquals(2, r.considered().size(), r.considered().toString());
-            assertTrue(r.considered().get(0).startsWith("tensorrt: "), "TensorRT is preferred, so considered first: " + r.considered());
-            boolean trtUsable = r.considered().get(0).startsWith("tensorrt: usable");
+            assertEquals(List.of("jvm", "tensorrt", "cpu"), r.considered().stream().map(s -> s.substring(0, s.indexOf(':'))).toList(),
+                    "most preferred first: " + r.considered());
+            assertEquals("jvm", svc.engine().name(), r.toString());
+            assertTrue(r.engineReason().contains("under the small-model threshold"), r.engineReason());
+            assertEquals(direct(mlp, x), score(svc, x), 1e-5f, "the JVM engine agrees with ONNX Runtime");
+        }
+        Path cnn = ModelCatalog.resolve("cnn");
+        try (InferenceService svc = Hotpath.service(cnn).optimizedModelCache(cacheDir).build()) {
+            ServiceReport r = svc.report();
+            assertTrue(r.considered().get(0).startsWith("jvm: not usable, the JVM engine does not compile node 'Conv_0' (Conv)"), r.considered().get(0));
+            boolean trtUsable = r.considered().get(1).startsWith("tensorrt: usable");
             assertEquals(trtUsable ? "tensorrt" : "onnxruntime-cpu", svc.engine().name().startsWith("tensorrt") ? "tensorrt" : svc.engine().name());
         }
     }

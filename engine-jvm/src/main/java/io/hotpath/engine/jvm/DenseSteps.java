@@ -1,0 +1,514 @@
+package io.hotpath.engine.jvm;
+
+import java.util.Arrays;
+
+/**
+ * The steps a dense program runs, one per compiled layer, over per-value float buffers of
+ * {@code rows x width} laid out row after row. Each step reads and writes buffers by index; all
+ * state is in the buffers, so a step is immutable and shared by every batch's scratch.
+ */
+final class DenseSteps {
+    private DenseSteps() {
+    }
+
+    /** Activations that fuse into the step that produced their input. */
+    enum Act {
+        NONE, RELU, LEAKY_RELU, SIGMOID, TANH, CLIP;
+
+        /** Applies this activation to {@code y[from, from + n)} in place. */
+        void apply(float[] y, int from, int n, float p1, float p2) {
+            int end = from + n;
+            switch (this) {
+                case NONE -> {
+                }
+                case RELU -> {
+                    for (int j = from; j < end; j++) {
+                        y[j] = Math.max(y[j], 0f);
+                    }
+                }
+                case LEAKY_RELU -> {
+                    for (int j = from; j < end; j++) {
+                        float v = y[j];
+                        y[j] = v >= 0 ? v : v * p1;
+                    }
+                }
+                case SIGMOID -> {
+                    for (int j = from; j < end; j++) {
+                        y[j] = sigmoid(y[j]);
+                    }
+                }
+                case TANH -> {
+                    for (int j = from; j < end; j++) {
+                        y[j] = (float) Math.tanh(y[j]);
+                    }
+                }
+                case CLIP -> {
+                    for (int j = from; j < end; j++) {
+                        y[j] = Math.min(Math.max(y[j], p1), p2);
+                    }
+                }
+            }
+        }
+
+        static float sigmoid(float x) {
+            // written for both signs so that exp never overflows
+            if (x >= 0) {
+                return (float) (1.0 / (1.0 + Math.exp(-x)));
+            }
+            double e = Math.exp(x);
+            return (float) (e / (1.0 + e));
+        }
+    }
+
+    /** One compiled layer. */
+    abstract static class Step {
+        abstract void run(float[][] b, int rows);
+
+        /** Multiply-adds (or elementwise operations) per row. */
+        abstract long ops();
+
+        /** Bytes of constants a row reads. */
+        abstract long weightBytes();
+
+        abstract String describe();
+    }
+
+    /**
+     * {@code y = act(x W + bias)}: W packed once as {@code [K][N]} row-major, so the inner loop is
+     * {@code y[j] += x[k] * W[k][j]} over contiguous memory, which the JIT compiles to vector
+     * instructions (AVX2 or AVX-512, whatever the CPU has). A zero input (common after ReLU) skips
+     * its row of W; that changes nothing when every weight is finite, which the compiler checked
+     * before allowing it. Narrow layers (N below {@link #NARROW}) use dot products over W
+     * transposed instead, since a short inner loop cannot use vectors.
+     */
+    static final class Dense extends Step {
+        static final int NARROW = 8;
+        final int in;
+        final int out;
+        final int k;
+        final int n;
+        /** [K][N] row-major, or [N][K] when narrow. */
+        final float[] w;
+        final float[] bias;
+        final boolean skipZeros;
+        final boolean narrow;
+        Act act = Act.NONE;
+        float p1;
+        float p2;
+
+        Dense(int in, int out, int k, int n, float[] wKn, float[] bias) {
+            this.in = in;
+            this.out = out;
+            this.k = k;
+            this.n = n;
+            this.narrow = n < NARROW;
+            this.bias = bias;
+            boolean finite = true;
+            for (float v : wKn) {
+                finite &= Float.isFinite(v);
+            }
+            this.skipZeros = finite;
+            if (narrow) {
+                float[] t = new float[k * n];
+                for (int kk = 0; kk < k; kk++) {
+                    for (int j = 0; j < n; j++) {
+                        t[j * k + kk] = wKn[kk * n + j];
+                    }
+                }
+                this.w = t;
+            } else {
+                this.w = wKn;
+            }
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            float[] x = b[in];
+            float[] y = b[out];
+            for (int r = 0; r < rows; r++) {
+                int xo = r * k;
+                int yo = r * n;
+                if (narrow) {
+                    for (int j = 0; j < n; j++) {
+                        y[yo + j] = dot(x, xo, w, j * k, k) + (bias == null ? 0f : bias[j]);
+                    }
+                } else {
+                    if (bias != null) {
+                        System.arraycopy(bias, 0, y, yo, n);
+                    } else {
+                        Arrays.fill(y, yo, yo + n, 0f);
+                    }
+                    for (int kk = 0; kk < k; kk++) {
+                        float xk = x[xo + kk];
+                        if (xk == 0f && skipZeros) {
+                            continue;
+                        }
+                        axpy(xk, w, kk * n, y, yo, n);
+                    }
+                }
+                act.apply(y, yo, n, p1, p2);
+            }
+        }
+
+        private static void axpy(float a, float[] w, int wo, float[] y, int yo, int n) {
+            for (int j = 0; j < n; j++) {
+                y[yo + j] += a * w[wo + j];
+            }
+        }
+
+        private static float dot(float[] x, int xo, float[] w, int wo, int k) {
+            // four partial sums: independent chains the CPU overlaps
+            float s0 = 0;
+            float s1 = 0;
+            float s2 = 0;
+            float s3 = 0;
+            int i = 0;
+            for (; i + 3 < k; i += 4) {
+                s0 += x[xo + i] * w[wo + i];
+                s1 += x[xo + i + 1] * w[wo + i + 1];
+                s2 += x[xo + i + 2] * w[wo + i + 2];
+                s3 += x[xo + i + 3] * w[wo + i + 3];
+            }
+            for (; i < k; i++) {
+                s0 += x[xo + i] * w[wo + i];
+            }
+            return (s0 + s1) + (s2 + s3);
+        }
+
+        /** Multiplies output column j (its weights and bias) by {@code s[j]} (or {@code s[0]} for all). */
+        void scaleColumns(float[] s) {
+            for (int j = 0; j < n; j++) {
+                float f = s.length == 1 ? s[0] : s[j];
+                for (int kk = 0; kk < k; kk++) {
+                    w[narrow ? j * k + kk : kk * n + j] *= f;
+                }
+                if (bias != null) {
+                    bias[j] *= f;
+                }
+            }
+        }
+
+        @Override
+        long ops() {
+            return (long) k * n;
+        }
+
+        @Override
+        long weightBytes() {
+            return 4L * (w.length + (bias == null ? 0 : bias.length));
+        }
+
+        @Override
+        String describe() {
+            return "dense " + k + "x" + n + (bias == null ? "" : "+bias") + (act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    /** Elementwise operations. */
+    enum Op {
+        ADD, SUB, MUL, DIV;
+
+        float apply(float a, float b) {
+            return switch (this) {
+                case ADD -> a + b;
+                case SUB -> a - b;
+                case MUL -> a * b;
+                case DIV -> a / b;
+            };
+        }
+    }
+
+    /** {@code y = act(x op c)} with a constant broadcast along the row ({@code c.length} 1 or the width); {@code constFirst} computes {@code c op x}. */
+    static final class ConstOp extends Step {
+        final int in;
+        final int out;
+        final int width;
+        final Op op;
+        final float[] c;
+        final boolean constFirst;
+        Act act = Act.NONE;
+        float p1;
+        float p2;
+
+        ConstOp(int in, int out, int width, Op op, float[] c, boolean constFirst) {
+            this.in = in;
+            this.out = out;
+            this.width = width;
+            this.op = op;
+            this.c = c;
+            this.constFirst = constFirst;
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            float[] x = b[in];
+            float[] y = b[out];
+            for (int r = 0; r < rows; r++) {
+                int o = r * width;
+                for (int j = 0; j < width; j++) {
+                    float cj = c.length == 1 ? c[0] : c[j];
+                    y[o + j] = constFirst ? op.apply(cj, x[o + j]) : op.apply(x[o + j], cj);
+                }
+                act.apply(y, o, width, p1, p2);
+            }
+        }
+
+        @Override
+        long ops() {
+            return width;
+        }
+
+        @Override
+        long weightBytes() {
+            return 4L * c.length;
+        }
+
+        @Override
+        String describe() {
+            return op.name().toLowerCase(java.util.Locale.ROOT) + " const" + (act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    /** {@code y = act(a op b)} for two values of the same width. */
+    static final class BinaryOp extends Step {
+        final int a;
+        final int bIn;
+        final int out;
+        final int width;
+        final Op op;
+        Act act = Act.NONE;
+        float p1;
+        float p2;
+
+        BinaryOp(int a, int bIn, int out, int width, Op op) {
+            this.a = a;
+            this.bIn = bIn;
+            this.out = out;
+            this.width = width;
+            this.op = op;
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            float[] x = b[a];
+            float[] z = b[bIn];
+            float[] y = b[out];
+            int n = rows * width;
+            for (int i = 0; i < n; i++) {
+                y[i] = op.apply(x[i], z[i]);
+            }
+            for (int r = 0; r < rows; r++) {
+                act.apply(y, r * width, width, p1, p2);
+            }
+        }
+
+        @Override
+        long ops() {
+            return width;
+        }
+
+        @Override
+        long weightBytes() {
+            return 0;
+        }
+
+        @Override
+        String describe() {
+            return op.name().toLowerCase(java.util.Locale.ROOT) + (act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    /** An activation on its own (its input is also used elsewhere, so it cannot fuse). */
+    static final class Activation extends Step {
+        final int in;
+        final int out;
+        final int width;
+        final Act act;
+        final float p1;
+        final float p2;
+
+        Activation(int in, int out, int width, Act act, float p1, float p2) {
+            this.in = in;
+            this.out = out;
+            this.width = width;
+            this.act = act;
+            this.p1 = p1;
+            this.p2 = p2;
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            System.arraycopy(b[in], 0, b[out], 0, rows * width);
+            for (int r = 0; r < rows; r++) {
+                act.apply(b[out], r * width, width, p1, p2);
+            }
+        }
+
+        @Override
+        long ops() {
+            return width;
+        }
+
+        @Override
+        long weightBytes() {
+            return 0;
+        }
+
+        @Override
+        String describe() {
+            return act.name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** Softmax along the row: {@code exp(x - max) / sum}. */
+    static final class Softmax extends Step {
+        final int in;
+        final int out;
+        final int width;
+
+        Softmax(int in, int out, int width) {
+            this.in = in;
+            this.out = out;
+            this.width = width;
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            float[] x = b[in];
+            float[] y = b[out];
+            for (int r = 0; r < rows; r++) {
+                int o = r * width;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < width; j++) {
+                    max = Math.max(max, x[o + j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < width; j++) {
+                    float e = (float) Math.exp(x[o + j] - max);
+                    y[o + j] = e;
+                    sum += e;
+                }
+                float inv = (float) (1.0 / sum);
+                for (int j = 0; j < width; j++) {
+                    y[o + j] *= inv;
+                }
+            }
+        }
+
+        @Override
+        long ops() {
+            return 3L * width;
+        }
+
+        @Override
+        long weightBytes() {
+            return 0;
+        }
+
+        @Override
+        String describe() {
+            return "softmax";
+        }
+    }
+
+    /** Layer normalization along the row: {@code (x - mean) / sqrt(var + eps) * scale + bias}. */
+    static final class LayerNorm extends Step {
+        final int in;
+        final int out;
+        final int width;
+        final float[] scale;
+        final float[] bias;
+        final float eps;
+
+        LayerNorm(int in, int out, int width, float[] scale, float[] bias, float eps) {
+            this.in = in;
+            this.out = out;
+            this.width = width;
+            this.scale = scale;
+            this.bias = bias;
+            this.eps = eps;
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            float[] x = b[in];
+            float[] y = b[out];
+            for (int r = 0; r < rows; r++) {
+                int o = r * width;
+                double sum = 0;
+                for (int j = 0; j < width; j++) {
+                    sum += x[o + j];
+                }
+                float mean = (float) (sum / width);
+                double sq = 0;
+                for (int j = 0; j < width; j++) {
+                    float d = x[o + j] - mean;
+                    sq += d * d;
+                }
+                float inv = (float) (1.0 / Math.sqrt(sq / width + eps));
+                for (int j = 0; j < width; j++) {
+                    float s = scale.length == 1 ? scale[0] : scale[j];
+                    float c = bias == null ? 0f : bias.length == 1 ? bias[0] : bias[j];
+                    y[o + j] = (x[o + j] - mean) * inv * s + c;
+                }
+            }
+        }
+
+        @Override
+        long ops() {
+            return 4L * width;
+        }
+
+        @Override
+        long weightBytes() {
+            return 4L * (scale.length + (bias == null ? 0 : bias.length));
+        }
+
+        @Override
+        String describe() {
+            return "layernorm";
+        }
+    }
+
+    /** Concatenation along the row. */
+    static final class Concat extends Step {
+        final int[] ins;
+        final int[] widths;
+        final int out;
+        final int width;
+
+        Concat(int[] ins, int[] widths, int out, int width) {
+            this.ins = ins;
+            this.widths = widths;
+            this.out = out;
+            this.width = width;
+        }
+
+        @Override
+        void run(float[][] b, int rows) {
+            float[] y = b[out];
+            for (int r = 0; r < rows; r++) {
+                int o = r * width;
+                for (int i = 0; i < ins.length; i++) {
+                    System.arraycopy(b[ins[i]], r * widths[i], y, o, widths[i]);
+                    o += widths[i];
+                }
+            }
+        }
+
+        @Override
+        long ops() {
+            return width;
+        }
+
+        @Override
+        long weightBytes() {
+            return 0;
+        }
+
+        @Override
+        String describe() {
+            return "concat";
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.hotpath.engine.jvm;
+
+import io.hotpath.core.Engine;
+import io.hotpath.core.EngineProvider;
+import io.hotpath.core.HotpathException;
+import io.hotpath.onnx.proto.Onnx.ModelProto;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The JVM engine as {@link EngineProvider} {@code jvm}: usable for a model when every node compiles
+ * and the model is small ({@link #MAX_OPS_PER_ROW} multiply-adds per row and {@link #MAX_WEIGHT_BYTES}
+ * of weights at most: past those, ONNX Runtime's kernels are faster; see docs/engine-jvm.md for
+ * the measured crossover). Preferred over every other engine when usable: for a model this small
+ * the per-call overhead of a native runtime (or a trip to a GPU) is most of the latency.
+ */
+public final class JvmEngineProvider implements EngineProvider {
+    /** Above this many multiply-adds per row ONNX Runtime's kernels win (measured crossover, docs/engine-jvm.md). */
+    public static final long MAX_OPS_PER_ROW = 4L << 20;
+    /** Above this many bytes of weights (beyond the L2 cache of the CPUs measured) the JVM engine is not chosen. */
+    public static final long MAX_WEIGHT_BYTES = 16L << 20;
+
+    @Override
+    public String kind() {
+        return "jvm";
+    }
+
+    @Override
+    public int preference() {
+        return 200;
+    }
+
+    @Override
+    public Availability availability(Path model) {
+        try {
+            if (Files.size(model) > JvmEngine.MAX_MODEL_BYTES) {
+                return Availability.unusable("the model is larger than the JVM engine's " + (JvmEngine.MAX_MODEL_BYTES >> 20) + " MiB");
+            }
+            Program p = JvmCompiler.compile(ModelProto.parseFrom(JvmEngine.read(model)));
+            Program.Cost c = p.cost();
+            if (c.operationsPerRow() > MAX_OPS_PER_ROW || c.weightBytes() > MAX_WEIGHT_BYTES) {
+                return Availability.unusable("compiles, but " + c.operationsPerRow() + " multiply-adds per row and " + c.weightBytes()
+                        + " weight bytes exceed the small-model threshold (" + MAX_OPS_PER_ROW + ", " + MAX_WEIGHT_BYTES + ")");
+            }
+            return Availability.usable("compiled for the JVM: " + p.describe() + ", " + c.operationsPerRow() + " multiply-adds per row, "
+                    + c.weightBytes() + " weight bytes (under the small-model threshold)");
+        } catch (HotpathException e) {
+            return Availability.unusable(e.getMessage().replaceFirst("^[A-Z_]+: ", ""));
+        } catch (java.io.IOException | RuntimeException e) {
+            return Availability.unusable("the model could not be read: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public Engine open(Path model, Settings settings) {
+        return JvmEngine.open(model, JvmEngineOptions.builder().maxBatchSize(settings.maxBatchSize()).build());
+    }
+
+    @Override
+    public boolean runsContribOperators() {
+        return false;
+    }
+}
