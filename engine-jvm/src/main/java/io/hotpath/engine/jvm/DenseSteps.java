@@ -1,13 +1,14 @@
 package io.hotpath.engine.jvm;
 
-import java.util.Arrays;
-
 /**
  * The steps a dense program runs, one per compiled layer, over per-value float buffers of
  * {@code rows x width} laid out row after row. Each step reads and writes buffers by index; all
  * state is in the buffers, so a step is immutable and shared by every batch's scratch.
  */
 final class DenseSteps {
+    /** The kernels every dense step runs (read once: a constant the JIT folds). */
+    static final Kernels KERNELS = Kernels.BEST;
+
     private DenseSteps() {
     }
 
@@ -125,54 +126,19 @@ final class DenseSteps {
         void run(float[][] b, int rows) {
             float[] x = b[in];
             float[] y = b[out];
+            Kernels kern = KERNELS;
             for (int r = 0; r < rows; r++) {
                 int xo = r * k;
                 int yo = r * n;
                 if (narrow) {
                     for (int j = 0; j < n; j++) {
-                        y[yo + j] = dot(x, xo, w, j * k, k) + (bias == null ? 0f : bias[j]);
+                        y[yo + j] = kern.dot(x, xo, w, j * k, k) + (bias == null ? 0f : bias[j]);
                     }
                 } else {
-                    if (bias != null) {
-                        System.arraycopy(bias, 0, y, yo, n);
-                    } else {
-                        Arrays.fill(y, yo, yo + n, 0f);
-                    }
-                    for (int kk = 0; kk < k; kk++) {
-                        float xk = x[xo + kk];
-                        if (xk == 0f && skipZeros) {
-                            continue;
-                        }
-                        axpy(xk, w, kk * n, y, yo, n);
-                    }
+                    kern.denseRow(x, xo, k, w, n, bias, y, yo, skipZeros);
                 }
                 act.apply(y, yo, n, p1, p2);
             }
-        }
-
-        private static void axpy(float a, float[] w, int wo, float[] y, int yo, int n) {
-            for (int j = 0; j < n; j++) {
-                y[yo + j] += a * w[wo + j];
-            }
-        }
-
-        private static float dot(float[] x, int xo, float[] w, int wo, int k) {
-            // four partial sums: independent chains the CPU overlaps
-            float s0 = 0;
-            float s1 = 0;
-            float s2 = 0;
-            float s3 = 0;
-            int i = 0;
-            for (; i + 3 < k; i += 4) {
-                s0 += x[xo + i] * w[wo + i];
-                s1 += x[xo + i + 1] * w[wo + i + 1];
-                s2 += x[xo + i + 2] * w[wo + i + 2];
-                s3 += x[xo + i + 3] * w[wo + i + 3];
-            }
-            for (; i < k; i++) {
-                s0 += x[xo + i] * w[wo + i];
-            }
-            return (s0 + s1) + (s2 + s3);
         }
 
         /** Multiplies output column j (its weights and bias) by {@code s[j]} (or {@code s[0]} for all). */
