@@ -871,6 +871,9 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** For the runner and the invoker: reports {@code t}; a handler that throws is logged, never propagated into them. */
     private void reportErrorSafely(Throwable t) {
+        if (t == FINISHED) {
+            return;     // the end of the batcher, not an error (some Agrona versions report even an expected termination)
+        }
         try {
             reportError(t);
         } catch (Throwable h) {
