@@ -41,7 +41,7 @@ public final class BatcherConfig {
         FAIL_PENDING
     }
 
-    /** Who runs the batcher's duty cycle ({@link DynamicBatcher#agent()}). */
+    /** Who runs the batcher's duty cycle (its Agrona {@code Agent}). */
     public enum Threading {
         /** The batcher starts its own daemon thread, named {@code threadName} (the default). */
         OWN_THREAD,

@@ -364,7 +364,7 @@ public final class DynamicBatcher implements AutoCloseable {
      */
     public void checkNotBatcherThread() {
         Thread t = Thread.currentThread();
-        if (t == thread || t == workerThread) {
+        if (t == thread || t == workerThread || (workLock != null && workLock.isHeldByCurrentThread())) {     // the last: a close finishing the work
             throw new IllegalStateException(invoker == null
                     ? "a blocking infer/await on the batcher thread (inside a callback) would wait for itself for ever; use inferAsync from callbacks"
                     : "a blocking infer/await on the thread that drives the batcher's invoker would wait for itself for ever; "

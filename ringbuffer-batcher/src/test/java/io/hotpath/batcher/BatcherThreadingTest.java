@@ -214,6 +214,31 @@ class BatcherThreadingTest {
         assertEquals(BatchStatus.OK, second.status(), "accepted before the close: drained");
     }
 
+    /** A close finishing the work runs callbacks on the closing thread: a blocking await there would wait for itself, so it is refused. */
+    @Test
+    void aBlockingAwaitInACallbackRunByCloseIsRefused() {
+        DoublingProcessor p = new DoublingProcessor(WIDTH, 1);
+        DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(1).maxQueueDelayMicros(0).agentInvoker().build(), p);
+        BatchRequest first = b.newRequest();
+        BatchRequest second = b.newRequest();
+        write(first, 1);
+        write(second, 2);
+        AtomicReference<Throwable> seen = new AtomicReference<>();
+        b.inferAsync(first, (req, s) -> {
+            try {
+                b.await(second);
+            } catch (Throwable t) {
+                seen.set(t);
+            }
+        });
+        b.submit(second);
+        b.close();
+        assertTrue(seen.get() instanceof IllegalStateException, String.valueOf(seen.get()));
+        assertEquals(BatchStatus.OK, first.status());
+        assertEquals(BatchStatus.OK, second.status());
+        assertTrue(b.isTerminated());
+    }
+
     /** close() on one thread while the application keeps invoking on another: every accepted request is answered exactly once. */
     @Test
     void closeRacingInvokeAnswersEveryAcceptedRequestExactlyOnce() throws Exception {
