@@ -1,6 +1,11 @@
 package io.hotpath.batcher;
 
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.agrona.concurrent.IdleStrategy;
 
 /**
  * The batcher's settings, validated once by {@link Builder#build()} (wrong values are an
@@ -21,6 +26,10 @@ import java.util.Arrays;
  *   <tr><td>closeMode</td><td>DRAIN</td><td>what {@code close()} does with requests still queued</td></tr>
  *   <tr><td>closeTimeout</td><td>30 s</td><td>longest {@code close()} waits for the batcher thread (a stuck engine run); then it returns and the thread finishes on its own</td></tr>
  *   <tr><td>errorHandler</td><td>log + count</td><td>receives every Throwable caught on the batcher thread (a callback's, a processor's, the loop's)</td></tr>
+ *   <tr><td>threadFactory</td><td>none: own thread</td><td>the batcher's thread comes from the application's factory (to pin it to a core, say)</td></tr>
+ *   <tr><td>agentInvoker</td><td>off</td><td>no thread at all: the application drives {@link DynamicBatcher#invoker()} from its own duty cycle</td></tr>
+ *   <tr><td>idleStrategy</td><td>from batcherIdle</td><td>any Agrona {@link IdleStrategy} for the batcher thread when it has nothing to do</td></tr>
+ *   <tr><td>countersFile</td><td>none: in memory</td><td>publish the counters in a memory-mapped file other processes read ({@code hotpath stat})</td></tr>
  * </table>
  */
 public final class BatcherConfig {
@@ -30,6 +39,16 @@ public final class BatcherConfig {
         DRAIN,
         /** Answer everything not yet run with {@link BatchStatus#SHUTDOWN}, then stop. */
         FAIL_PENDING
+    }
+
+    /** Who runs the batcher's duty cycle (its Agrona {@code Agent}). */
+    public enum Threading {
+        /** The batcher starts its own daemon thread, named {@code threadName} (the default). */
+        OWN_THREAD,
+        /** The batcher's thread comes from the application's {@link ThreadFactory}. */
+        THREAD_FACTORY,
+        /** No thread: the application calls {@link DynamicBatcher#invoker()}{@code .invoke()} from its own duty cycle. */
+        INVOKER
     }
 
     /** The largest maxBatchSize accepted (the batcher keeps per-row bookkeeping of this size per bucket). */
@@ -50,6 +69,13 @@ public final class BatcherConfig {
     final String threadName;
     final long closeTimeoutNanos;
     final org.agrona.ErrorHandler errorHandler;
+    final Threading threading;
+    final ThreadFactory threadFactory;
+    final Supplier<? extends IdleStrategy> idleStrategy;
+    /** Set when {@link #idleStrategy} hands out one instance: only one batcher may use it. */
+    final AtomicBoolean idleInstanceTaken;
+    final boolean publishCounters;
+    final Path countersFile;
 
     private BatcherConfig(Builder b) {
         this.maxBatchSize = b.maxBatchSize;
@@ -65,6 +91,38 @@ public final class BatcherConfig {
         this.threadName = b.threadName;
         this.closeTimeoutNanos = b.closeTimeoutNanos;
         this.errorHandler = b.errorHandler;
+        this.threading = b.invoker ? Threading.INVOKER : b.threadFactory != null ? Threading.THREAD_FACTORY : Threading.OWN_THREAD;
+        this.threadFactory = b.threadFactory;
+        this.idleStrategy = b.idleStrategy;
+        this.idleInstanceTaken = b.idleInstance ? new AtomicBoolean() : null;
+        this.publishCounters = b.publishCounters;
+        this.countersFile = b.countersFile;
+    }
+
+    /** How the batcher's duty cycle is run. */
+    public Threading threading() {
+        return threading;
+    }
+
+    /** The counters file asked for ({@link Builder#countersFile(Path)}), or null (none, or the default name). */
+    public Path countersFile() {
+        return countersFile;
+    }
+
+    /** The idle strategy for a new batcher: the configured one, or the one {@code batcherIdle} names. */
+    IdleStrategy newIdleStrategy(long maxParkNanos) {
+        if (idleStrategy == null) {
+            return batcherIdle.newBatcherStrategy(maxParkNanos);
+        }
+        if (idleInstanceTaken != null && !idleInstanceTaken.compareAndSet(false, true)) {
+            throw new IllegalStateException("the idleStrategy instance of this config is already used by another batcher "
+                    + "(an IdleStrategy keeps state): pass a Supplier to idleStrategy to build several batchers from one config");
+        }
+        IdleStrategy s = idleStrategy.get();
+        if (s == null) {
+            throw new IllegalArgumentException("the idleStrategy supplier returned null");
+        }
+        return s;
     }
 
     public static Builder builder() {
@@ -95,7 +153,8 @@ public final class BatcherConfig {
     public String toString() {
         return "maxBatch=" + maxBatchSize + " preferred=" + Arrays.toString(preferredBatchSizes) + " maxDelayUs="
                 + maxQueueDelayMicros() + " queueBytes=" + queueCapacityBytes + " batcherIdle=" + batcherIdle
-                + " callerIdle=" + callerIdle + " close=" + closeMode;
+                + " callerIdle=" + callerIdle + " close=" + closeMode + " threading=" + threading
+                + (idleStrategy != null ? " idleStrategy=custom" : "") + (publishCounters ? " counters=" + (countersFile != null ? countersFile : "default") : "");
     }
 
     /** Builds a {@link BatcherConfig}. */
@@ -113,6 +172,12 @@ public final class BatcherConfig {
         private String threadName = "hotpath-batcher";
         private long closeTimeoutNanos = 30_000_000_000L;
         private org.agrona.ErrorHandler errorHandler;
+        private ThreadFactory threadFactory;
+        private boolean invoker;
+        private Supplier<? extends IdleStrategy> idleStrategy;
+        private boolean idleInstance;
+        private boolean publishCounters;
+        private Path countersFile;
 
         private Builder() {
         }
@@ -190,7 +255,68 @@ public final class BatcherConfig {
             return this;
         }
 
+        /**
+         * Runs the batcher on a thread from {@code factory} (Agrona's
+         * {@code AgentRunner.startOnThread}), for example one that pins it to a core. The thread
+         * is named {@code threadName} after the factory made it.
+         */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = java.util.Objects.requireNonNull(factory, "threadFactory");
+            return this;
+        }
+
+        /**
+         * Starts no thread: the application drives the batcher by calling
+         * {@link DynamicBatcher#invoker()}{@code .invoke()} from its own duty cycle, and its cadence
+         * decides the latency (a staged row waits for company until an invoke sees its
+         * {@code maxQueueDelay} pass). See {@link DynamicBatcher#close()} for how close works here.
+         */
+        public Builder agentInvoker() {
+            this.invoker = true;
+            return this;
+        }
+
+        /**
+         * The batcher thread's idle strategy: any Agrona {@link IdleStrategy}. Overrides
+         * {@code batcherIdle}. An IdleStrategy keeps state, so this instance serves one batcher;
+         * use {@link #idleStrategy(Supplier)} for a config that builds several.
+         */
+        public Builder idleStrategy(IdleStrategy strategy) {
+            java.util.Objects.requireNonNull(strategy, "idleStrategy");
+            this.idleStrategy = () -> strategy;
+            this.idleInstance = true;
+            return this;
+        }
+
+        /** As {@link #idleStrategy(IdleStrategy)}, with a new strategy from {@code supplier} for each batcher. */
+        public Builder idleStrategy(Supplier<? extends IdleStrategy> supplier) {
+            this.idleStrategy = java.util.Objects.requireNonNull(supplier, "idleStrategy");
+            this.idleInstance = false;
+            return this;
+        }
+
+        /**
+         * Publishes the counters in a memory-mapped file that another process (such as
+         * {@code hotpath stat}) reads, in {@link BatcherCountersDescriptor#defaultDirectory()} named
+         * {@code <pid>-<threadName>.counters}. The file is deleted when the batcher finishes.
+         */
+        public Builder publishCounters() {
+            this.publishCounters = true;
+            return this;
+        }
+
+        /** As {@link #publishCounters()}, in {@code file} (which must not exist yet; deleted when the batcher finishes). */
+        public Builder countersFile(Path file) {
+            this.countersFile = java.util.Objects.requireNonNull(file, "countersFile");
+            this.publishCounters = true;
+            return this;
+        }
+
         public BatcherConfig build() {
+            check(!(invoker && threadFactory != null), "threadFactory and agentInvoker() exclude each other: a thread from the factory, or "
+                    + "the application's own duty cycle");
+            check(!(invoker && idleStrategy != null), "idleStrategy has no use with agentInvoker(): the application's duty cycle decides "
+                    + "how it idles");
             check(closeTimeoutNanos >= 0, "closeTimeout must not be negative, was " + closeTimeoutNanos + " ns");
             check(maxBatchSize >= 1 && maxBatchSize <= MAX_BATCH_SIZE, "maxBatchSize must be in [1, " + MAX_BATCH_SIZE + "], was " + maxBatchSize);
             for (int p : preferredBatchSizes) {

@@ -1,6 +1,5 @@
 package io.hotpath.batcher;
 
-import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
@@ -9,6 +8,9 @@ import org.HdrHistogram.SingleWriterRecorder;
  * the only writer; wait-free and allocation-free on record) for queue wait, batch size, engine time and end-to-end latency, and counters. Read an
  * interval with {@link #intervalQueueWait(Histogram)} and friends, recycling the histogram you
  * got last time so reading allocates nothing either.
+ *
+ * <p>The counters are Agrona counters ({@link BatcherConfig.Builder#countersFile}): the accessors
+ * here read the same values another process reads from the counters file.
  */
 public final class BatcherMetrics {
     static final long MAX_NANOS = 3_600_000_000_000L;
@@ -19,16 +21,10 @@ public final class BatcherMetrics {
     final SingleWriterRecorder engineNanos = new SingleWriterRecorder(1, MAX_NANOS, 3);
     final SingleWriterRecorder endToEndNanos = new SingleWriterRecorder(1, MAX_NANOS, 3);
 
-    final AtomicLong rejected = new AtomicLong();
-    final AtomicLong completed = new AtomicLong();
-    final AtomicLong timedOut = new AtomicLong();
-    final AtomicLong failed = new AtomicLong();
-    final AtomicLong shutdown = new AtomicLong();
-    final AtomicLong batches = new AtomicLong();
-    final AtomicLong failedBatches = new AtomicLong();
-    final AtomicLong errors = new AtomicLong();
+    final BatcherCounters counters;
 
-    BatcherMetrics() {
+    BatcherMetrics(BatcherCounters counters) {
+        this.counters = counters;
     }
 
     /** Enqueue to the start of the batch's engine run, per request, in nanoseconds, since the last call. */
@@ -53,37 +49,57 @@ public final class BatcherMetrics {
 
     /** Refused because the queue was full. */
     public long rejected() {
-        return rejected.get();
+        return counters.rejected.get();
     }
 
     /** Answered OK. */
     public long completed() {
-        return completed.get();
+        return counters.completed.get();
     }
 
     public long timedOut() {
-        return timedOut.get();
+        return counters.timedOut.get();
     }
 
     public long failed() {
-        return failed.get();
+        return counters.failed.get();
     }
 
     /** Answered SHUTDOWN (queued when the batcher closed with FAIL_PENDING, or submitted after close). */
     public long shutdown() {
-        return shutdown.get();
+        return counters.shutdown.get();
     }
 
     public long batches() {
-        return batches.get();
+        return counters.batches.get();
     }
 
     /** Throwables caught on the batcher thread and handed to the error handler (callbacks, processors, the loop itself). */
     public long errors() {
-        return errors.get();
+        return counters.errors.get();
     }
 
     public long failedBatches() {
-        return failedBatches.get();
+        return counters.failedBatches.get();
+    }
+
+    /** Requests accepted (submit answered PENDING). */
+    public long submitted() {
+        return counters.submitted.get();
+    }
+
+    /** Rows run through the engine, over all batches. */
+    public long batchRows() {
+        return counters.batchRows.get();
+    }
+
+    /** Accepted and not yet answered, as of the batcher's last duty cycle that did work. */
+    public long inFlight() {
+        return counters.inFlight.get();
+    }
+
+    /** The counters file other processes read, or null when the counters are in this process's memory only. */
+    public java.nio.file.Path countersFile() {
+        return counters.file();
     }
 }

@@ -10,10 +10,20 @@ import static io.hotpath.batcher.RequestRecordDescriptor.REQUEST_ID_OFFSET;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NoOpIdleStrategy;
+import org.agrona.concurrent.YieldingIdleStrategy;
 import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
@@ -45,6 +55,25 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * batcher thread as it exits, once no producer is inside {@code submit}; request handles keep
  * theirs (a submit after close answers SHUTDOWN) until they are unreachable.
  *
+ * <p><b>Threads.</b> The work loop is an Agrona {@link Agent} ({@code doWork} returns the work
+ * done; {@code roleName} is the thread name). Where it runs is chosen in {@link BatcherConfig}
+ * ({@link BatcherConfig.Threading}): on the batcher's own daemon thread (the default), on a thread
+ * from the application's {@link ThreadFactory}, both through Agrona's {@link AgentRunner} with
+ * any {@link IdleStrategy}; or on no thread of its own, the application calling
+ * {@link #invoker()}{@code .invoke()} from its duty cycle. "The batcher thread" below is
+ * whichever thread runs the agent.
+ *
+ * <p><b>Idling.</b> With nothing staged the batcher idles with the configured strategy; a parking
+ * strategy (any but busy-spin, no-op and yielding) is unparked by the next producer's commit.
+ * With rows staged and waiting for company it never hands control to the strategy: it waits on
+ * its own until the oldest row's {@code maxQueueDelay} passes (parking for long waits where the
+ * strategy parks, yielding where it yields, spinning where it spins), so the delay holds whatever
+ * the strategy. A strategy that sleeps without being unparkable ({@code SleepingMillisIdleStrategy})
+ * delays the first request that arrives while it sleeps by up to its period.
+ *
+ * <p><b>Counters.</b> Agrona counters ({@link BatcherMetrics}), in a memory-mapped file another
+ * process reads when configured ({@link BatcherCountersDescriptor}, {@code hotpath stat}).
+ *
  * <p><b>Failures.</b> Every Throwable on the batcher thread (a callback's, the processor's, the
  * loop's) is caught and handed to the configured error handler; the request concerned is
  * answered FAILED and the batcher goes on. If the thread dies anyway (the error handler itself
@@ -58,9 +87,14 @@ public final class DynamicBatcher implements AutoCloseable {
     private static final long YIELD_NANOS = 500_000L;
     private static final long MAX_PARK_NANOS = 1_000_000L;
 
+    /** Ends the agent's runner or invoker once the batcher has finished: expected, not reported, no stack trace. */
+    private static final AgentTerminationException FINISHED =
+            new AgentTerminationException("the batcher has finished", null, false, false, true);
+
     private final BatcherConfig config;
     private final BatchProcessor processor;
-    private final BatcherMetrics metrics = new BatcherMetrics();
+    private final BatcherCounters counters;
+    private final BatcherMetrics metrics;
     private final RingBuffer[] rings = new RingBuffer[2];
     private final MemorySegment[] ringMemory = new MemorySegment[2];
     private final BatchRequest[] requests;
@@ -75,7 +109,17 @@ public final class DynamicBatcher implements AutoCloseable {
     /** Producers inside {@link #trySubmit}: the ring memory is freed only when none is. */
     private final AtomicInteger producers = new AtomicInteger();
     private final org.agrona.ErrorHandler errorHandler;
+    private final BatcherAgent agent = new BatcherAgent();
+    /** The thread the batcher started (own thread or from the factory); null with an invoker. */
     private final Thread thread;
+    /** The application's invoker; null when the batcher runs on a thread. */
+    private final AgentInvoker invoker;
+    /** With an invoker only: one thread at a time does the batcher's work (invoke, or a close that finishes it). */
+    private final ReentrantLock workLock;
+    /** The thread that last ran the agent's duty cycle (the batcher thread; with an invoker, the last invoker). */
+    private volatile Thread workerThread;
+    /** Everything accepted was answered and the memory released: the processor is not touched again. */
+    private volatile boolean terminated;
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private volatile boolean batcherSleeping;
     private volatile BatcherConfig.CloseMode closeMode;
@@ -90,8 +134,22 @@ public final class DynamicBatcher implements AutoCloseable {
     private int largestPreferred;
     private boolean failQueued;
     private int stagedTotal;
+    /** Requests answered so far (for the in-flight gauge). */
+    private long answered;
+    /** Set once the batcher has seen the close: the rings' producer positions it must drain to. */
+    private boolean closeSeen;
+    private long finalTail0;
+    private long finalTail1;
     private final MessageHandler handler = this::onRecord;
+    // how the wait for company behaves, from the kind of idle strategy
+    private final boolean spinOnly;
+    private final boolean mayPark;
 
+    /**
+     * A batcher as {@code config} says: by default it starts its own thread now; with
+     * {@link BatcherConfig.Builder#threadFactory} a thread from that factory; with
+     * {@link BatcherConfig.Builder#agentInvoker()} none (drive {@link #invoker()}).
+     */
     public DynamicBatcher(BatcherConfig config, BatchProcessor processor) {
         this.config = java.util.Objects.requireNonNull(config, "config");
         this.processor = java.util.Objects.requireNonNull(processor, "processor");
@@ -99,6 +157,12 @@ public final class DynamicBatcher implements AutoCloseable {
         if (buckets < 1) {
             throw new IllegalArgumentException("processor.bucketCount() must be >= 1, was " + buckets);
         }
+        IdleStrategy idle = config.threading == BatcherConfig.Threading.INVOKER ? null : config.newIdleStrategy(MAX_PARK_NANOS);
+        this.spinOnly = idle instanceof BusySpinIdleStrategy || idle instanceof NoOpIdleStrategy;
+        this.mayPark = idle != null && !spinOnly && !(idle instanceof YieldingIdleStrategy);
+        this.counters = config.publishCounters ? BatcherCounters.mapped(config.countersFile, config.threadName)
+                : BatcherCounters.inMemory(config.threadName);
+        this.metrics = new BatcherMetrics(counters);
         for (int p = 0; p < 2; p++) {
             int bytes = config.queueCapacityBytes + RingBufferDescriptor.TRAILER_LENGTH;
             ringMemory[p] = memory.allocate(bytes, 64);
@@ -118,9 +182,29 @@ public final class DynamicBatcher implements AutoCloseable {
         }
         this.closeMode = config.closeMode;
         this.errorHandler = config.errorHandler != null ? config.errorHandler : this::logError;
-        this.thread = new Thread(this::loop, config.threadName);
-        this.thread.setDaemon(true);
-        this.thread.start();
+        if (idle == null) {
+            this.thread = null;
+            this.workLock = new ReentrantLock();
+            this.invoker = new AgentInvoker(this::reportErrorSafely, null, agent);
+            this.invoker.start();
+            return;
+        }
+        this.invoker = null;
+        this.workLock = null;
+        ThreadFactory factory = config.threading == BatcherConfig.Threading.THREAD_FACTORY ? config.threadFactory : r -> {
+            Thread t = new Thread(r);
+            t.setDaemon(true);
+            return t;
+        };
+        AgentRunner runner = new AgentRunner(new DutyCycleIdle(idle), this::reportErrorSafely, null, agent);
+        try {
+            this.thread = AgentRunner.startOnThread(runner, factory);     // names it config.threadName (the agent's roleName)
+        } catch (Throwable t) {
+            // no batcher thread will ever free them
+            memory.close();
+            counters.close();
+            throw t;
+        }
     }
 
     public BatcherConfig config() {
@@ -189,7 +273,7 @@ public final class DynamicBatcher implements AutoCloseable {
             s = trySubmit(request, callback);
         } while (s == BatchStatus.REJECTED && System.nanoTime() < end);
         if (s == BatchStatus.REJECTED) {
-            metrics.rejected.incrementAndGet();
+            counters.rejected.increment();
         }
         return s;
     }
@@ -197,7 +281,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private int submit(BatchRequest request, Completion callback) {
         int s = trySubmit(request, callback);
         if (s == BatchStatus.REJECTED) {
-            metrics.rejected.incrementAndGet();
+            counters.rejected.increment();
         }
         return s;
     }
@@ -247,6 +331,7 @@ public final class DynamicBatcher implements AutoCloseable {
         r.callback = callback;
         r.error = null;
         r.pending();
+        counters.submitted.increment();     // before the commit: the batcher cannot answer it before it is counted
         ring.commit(index);
         if (batcherSleeping) {
             LockSupport.unpark(thread);
@@ -255,7 +340,7 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     private int rejectAfterClose(BatchRequest r) {
-        metrics.shutdown.incrementAndGet();
+        counters.shutdown.increment();
         return BatchStatus.SHUTDOWN;
     }
 
@@ -274,13 +359,16 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     /**
-     * Refuses a blocking call on the batcher thread (from a callback): it would wait for the
-     * thread that has to answer it, for ever.
+     * Refuses a blocking call on the batcher thread (from a callback), or with an invoker on the
+     * thread that drives it: it would wait for the thread that has to answer it, for ever.
      */
     public void checkNotBatcherThread() {
-        if (Thread.currentThread() == thread) {
-            throw new IllegalStateException("a blocking infer/await on the batcher thread (inside a callback) would wait for itself "
-                    + "for ever; use inferAsync from callbacks");
+        Thread t = Thread.currentThread();
+        if (t == thread || t == workerThread || (workLock != null && workLock.isHeldByCurrentThread())) {     // the last: a close finishing the work
+            throw new IllegalStateException(invoker == null
+                    ? "a blocking infer/await on the batcher thread (inside a callback) would wait for itself for ever; use inferAsync from callbacks"
+                    : "a blocking infer/await on the thread that drives the batcher's invoker would wait for itself for ever; "
+                            + "use submit/inferAsync there and keep invoking");
         }
     }
 
@@ -366,64 +454,192 @@ public final class DynamicBatcher implements AutoCloseable {
 
     // ---------------------------------------------------------------- batcher thread
 
-    private void loop() {
-        boolean clean = false;
-        try {
-            runLoop();
-            clean = true;
-        } catch (Throwable t) {
-            // the error handler itself threw: the thread cannot go on
-            logError(t);
-        } finally {
-            if (!clean) {
-                failEverything();
+    /** The batcher's work loop as an Agrona agent; with an invoker, one thread at a time runs it (the others get 0). */
+    private final class BatcherAgent implements Agent {
+        @Override
+        public void onStart() {
+            if (invoker == null) {
+                workerThread = Thread.currentThread();
             }
-            releaseMemory();
+        }
+
+        @Override
+        public int doWork() {
+            if (workLock == null) {
+                return workOrFinish(duty(true));
+            }
+            if (!workLock.tryLock()) {
+                return 0;       // another thread is invoking, or a close is finishing the batcher
+            }
+            try {
+                return workOrFinish(duty(true));
+            } finally {
+                workLock.unlock();
+            }
+        }
+
+        private int workOrFinish(int work) {
+            if (work < 0) {
+                throw FINISHED;     // the runner or invoker stops and calls onClose, which has nothing left to do
+            }
+            return work;
+        }
+
+        /**
+         * The runner or invoker is closing the agent. Normally the batcher has finished by then;
+         * if not (the application closed its invoker, or interrupted the batcher thread) this is a
+         * close of the batcher: what was accepted is answered as the close mode says.
+         */
+        @Override
+        public void onClose() {
+            if (terminated) {
+                return;
+            }
+            if (invoker != null) {
+                close();
+            } else {
+                beginClose(closeMode);
+                duty(false);
+            }
+        }
+
+        @Override
+        public String roleName() {
+            return config.threadName;
         }
     }
 
-    private void runLoop() {
-        IdleStrategy idle = config.batcherIdle.newBatcherStrategy(MAX_PARK_NANOS);
-        long[] finalTail = null;
-        while (true) {
-            int work;
-            try {
-                work = drainOnce();
-                work += dispatchDue(System.nanoTime());
-            } catch (Throwable t) {
-                reportError(t);     // the loop goes on; a handler that throws ends it (see loop)
-                work = 1;
+    /**
+     * One duty cycle: drain, dispatch what is due. Once the close is seen it runs to the end (drain
+     * to the snapshot, finish the staged rows, free the memory) and returns -1; also -1 when the
+     * batcher has already finished. Catches every Throwable: an error handler that throws ends the
+     * batcher with everything pending answered.
+     */
+    private int duty(boolean markWorker) {
+        if (terminated) {
+            return -1;
+        }
+        if (markWorker) {
+            Thread t = Thread.currentThread();
+            if (workerThread != t) {
+                workerThread = t;
             }
-            if (finalTail == null && state.get() != RUNNING) {
+        }
+        try {
+            int work = workOnce();
+            if (!closeSeen && state.get() != RUNNING) {
                 // Every record claimed before this read is in the snapshot; later claims see the
                 // state and abort themselves (see trySubmit).
-                finalTail = new long[] {rings[0].producerPosition(), rings[1].producerPosition()};
+                finalTail0 = rings[0].producerPosition();
+                finalTail1 = rings[1].producerPosition();
                 failQueued = closeMode == BatcherConfig.CloseMode.FAIL_PENDING;
+                closeSeen = true;
             }
-            if (finalTail != null && rings[0].consumerPosition() >= finalTail[0] && rings[1].consumerPosition() >= finalTail[1]) {
-                finishPending();
-                return;     // loop() frees the memory and sets CLOSED
+            if (!closeSeen) {
+                if (work > 0) {
+                    updateGauges();
+                }
+                return work;
             }
-            if (work > 0) {
-                idle.reset();
+            while (rings[0].consumerPosition() < finalTail0 || rings[1].consumerPosition() < finalTail1) {
+                if (workOnce() == 0) {
+                    Thread.onSpinWait();    // a producer between its claim and its commit: a few instructions
+                }
+            }
+            finishPending();
+            updateGauges();
+            releaseMemory();
+        } catch (Throwable t) {
+            // the error handler itself threw: the batcher cannot go on
+            try {
+                logError(t);
+                failEverything();
+                updateGauges();
+            } finally {
+                releaseMemory();
+            }
+        }
+        terminated = true;
+        return -1;
+    }
+
+    /** Drains the rings once and dispatches what is due; a Throwable goes to the error handler (which may throw). */
+    private int workOnce() {
+        try {
+            return drainOnce() + dispatchDue(System.nanoTime());
+        } catch (Throwable t) {
+            reportError(t);
+            return 1;
+        }
+    }
+
+    private void updateGauges() {
+        counters.inFlight.setRelease(counters.submitted.get() - answered);
+        counters.stagedRows.setRelease(stagedTotal);
+    }
+
+    /**
+     * The batcher thread's idle strategy around the configured one: rows waiting for company never
+     * wait on the configured strategy (see {@link #waitForCompany()}), and a strategy that may park
+     * does so only after telling producers to unpark it.
+     */
+    private final class DutyCycleIdle implements IdleStrategy {
+        private final IdleStrategy strategy;
+
+        DutyCycleIdle(IdleStrategy strategy) {
+            this.strategy = strategy;
+        }
+
+        @Override
+        public void idle(int workCount) {
+            if (workCount > 0) {
+                strategy.reset();
             } else if (stagedTotal > 0) {
                 waitForCompany();
-            } else if (config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
+            } else if (mayPark) {
                 batcherSleeping = true;
                 VarHandle.fullFence();
-                if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
-                    idle.idle(0);
+                try {
+                    if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
+                        idleSafely();
+                    }
+                } finally {
+                    batcherSleeping = false;
                 }
-                batcherSleeping = false;
             } else {
-                idle.idle(0);
+                idleSafely();
             }
+        }
+
+        /** The application's strategy may throw: report it, never end the runner (which would strand requests). */
+        private void idleSafely() {
+            try {
+                strategy.idle(0);
+            } catch (Throwable t) {
+                reportErrorSafely(t);
+            }
+        }
+
+        @Override
+        public void idle() {
+            idleSafely();
+        }
+
+        @Override
+        public void reset() {
+            strategy.reset();
+        }
+
+        @Override
+        public String alias() {
+            return strategy.alias();
         }
     }
 
     /**
      * Rows are staged and waiting for company: never sleep past the oldest row's deadline of
-     * {@code maxQueueDelay}. A long wait parks (a producer's commit unparks it); a short one spins.
+     * {@code maxQueueDelay}. A long wait parks (a producer's commit unparks it) where the strategy
+     * may park; otherwise yield, or spin for a busy-spinning strategy.
      */
     private void waitForCompany() {
         long due = Long.MAX_VALUE;
@@ -435,14 +651,14 @@ public final class DynamicBatcher implements AutoCloseable {
         long remaining = due - System.nanoTime();
         // A timed park oversleeps by the kernel's timer slack (~50 us on Linux), and waking it
         // costs every producer a system call: park only for long waits, yield through short ones.
-        if (remaining > 1_000_000 && config.batcherIdle == IdleStrategyKind.BACKOFF_PARK) {
+        if (remaining > 1_000_000 && mayPark) {
             batcherSleeping = true;
             VarHandle.fullFence();
             if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
                 LockSupport.parkNanos(this, remaining - 200_000);
             }
             batcherSleeping = false;
-        } else if (remaining > 5_000 && config.batcherIdle != IdleStrategyKind.BUSY_SPIN) {
+        } else if (remaining > 5_000 && !spinOnly) {
             Thread.yield();
         } else {
             Thread.onSpinWait();
@@ -463,7 +679,7 @@ public final class DynamicBatcher implements AutoCloseable {
             stageRecord(r, id, buffer, index, length);
         } catch (Throwable t) {
             reportError(t);
-            metrics.failed.incrementAndGet();
+            counters.failed.incrementRelease();
             complete(r, BatchStatus.FAILED, t, System.nanoTime());
         }
     }
@@ -544,7 +760,7 @@ public final class DynamicBatcher implements AutoCloseable {
                 } catch (Throwable t) {
                     // this request cannot be placed: it fails; the rows already placed stay as they are
                     reportError(t);
-                    metrics.failed.incrementAndGet();
+                    counters.failed.incrementRelease();
                     complete(requests[ids[r]], BatchStatus.FAILED, t, now);
                     continue;
                 }
@@ -562,7 +778,8 @@ public final class DynamicBatcher implements AutoCloseable {
             metrics.queueWaitNanos.recordValue(Math.min(Math.max(0, start - enq[r]), BatcherMetrics.MAX_NANOS));
         }
         metrics.batchSize.recordValue(rows);
-        metrics.batches.incrementAndGet();
+        counters.batches.incrementRelease();
+        counters.batchRows.getAndAddRelease(rows);
         try {
             processor.run(b, rows);
         } catch (Throwable t) {
@@ -570,8 +787,8 @@ public final class DynamicBatcher implements AutoCloseable {
                 reportError(t);     // an engine's Exception is the batch's answer; an Error is also news for the handler
             }
             long end = System.nanoTime();
-            metrics.failedBatches.incrementAndGet();
-            metrics.failed.addAndGet(rows);
+            counters.failedBatches.incrementRelease();
+            counters.failed.getAndAddRelease(rows);
             for (int r = 0; r < rows; r++) {
                 complete(requests[ids[r]], BatchStatus.FAILED, t, end);
             }
@@ -586,14 +803,14 @@ public final class DynamicBatcher implements AutoCloseable {
                 processor.output(b, r, req);
             } catch (Throwable e) {
                 reportError(e);
-                metrics.failed.incrementAndGet();
+                counters.failed.incrementRelease();
                 complete(req, BatchStatus.FAILED, e, end);
                 continue;
             }
             ok++;
             complete(req, BatchStatus.OK, null, end);
         }
-        metrics.completed.addAndGet(ok);
+        counters.completed.getAndAddRelease(ok);
     }
 
     /** At close: pending rows run (DRAIN) or are answered SHUTDOWN (FAIL_PENDING). */
@@ -618,9 +835,9 @@ public final class DynamicBatcher implements AutoCloseable {
     private void complete(BatchRequest r, int status, Throwable error, long now) {
         try {
             if (status == BatchStatus.TIMEOUT) {
-                metrics.timedOut.incrementAndGet();
+                counters.timedOut.incrementRelease();
             } else if (status == BatchStatus.SHUTDOWN) {
-                metrics.shutdown.incrementAndGet();
+                counters.shutdown.increment();      // producers count refusals after close on this counter too
             }
             metrics.endToEndNanos.recordValue(Math.min(Math.max(0, now - r.enqueueNanos), BatcherMetrics.MAX_NANOS));
             Completion cb = r.callback;
@@ -637,6 +854,7 @@ public final class DynamicBatcher implements AutoCloseable {
                 }
             }
         } finally {
+            answered++;
             r.complete(status);
             Thread waiter = r.waiter;
             if (waiter != null) {
@@ -647,8 +865,20 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** Counts {@code t} and hands it to the error handler; a handler that throws ends the batcher thread. */
     private void reportError(Throwable t) {
-        metrics.errors.incrementAndGet();
+        counters.errors.increment();
         errorHandler.onError(t);
+    }
+
+    /** For the runner and the invoker: reports {@code t}; a handler that throws is logged, never propagated into them. */
+    private void reportErrorSafely(Throwable t) {
+        if (t == FINISHED) {
+            return;     // the end of the batcher, not an error (some Agrona versions report even an expected termination)
+        }
+        try {
+            reportError(t);
+        } catch (Throwable h) {
+            logError(h);
+        }
     }
 
     private void logError(Throwable t) {
@@ -692,17 +922,25 @@ public final class DynamicBatcher implements AutoCloseable {
         }
     }
 
-    /** Frees the rings' memory once no producer is inside submit (bounded wait; on time-out the memory stays). */
+    /**
+     * Frees the rings' memory once no producer is inside submit (bounded wait; on time-out the
+     * memory stays), and closes the counters (their file is deleted).
+     */
     private void releaseMemory() {
         state.set(CLOSED);
         long end = System.nanoTime() + config.closeTimeoutNanos;
+        boolean free = true;
         while (producers.get() != 0) {
             if (System.nanoTime() - end > 0) {
-                return;     // a producer is stuck inside submit: leave the memory to it
+                free = false;     // a producer is stuck inside submit: leave the memory to it
+                break;
             }
             Thread.onSpinWait();
         }
-        memory.close();
+        if (free) {
+            memory.close();
+        }
+        counters.close();
     }
 
     /** Closes with the configured {@link BatcherConfig.CloseMode} (DRAIN by default). */
@@ -712,25 +950,33 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     /**
-     * Stops accepting requests, then drains or fails what was accepted, and waits for the batcher
-     * thread to finish (unless called from it, for example in a callback). Idempotent.
+     * Stops accepting requests, then drains or fails what was accepted (as {@code mode} says), and
+     * waits for the batcher to finish (unless called from the batcher thread, for example in a
+     * callback; the batcher then finishes when the callback returns). Idempotent.
+     *
+     * <p>With an invoker ({@link BatcherConfig.Builder#agentInvoker()}) there is no batcher thread
+     * to wait for: close finishes the work itself, on the calling thread, one thread at a time
+     * with the application's {@code invoke()} (an invoke that runs meanwhile does nothing, and
+     * after the end the invoker closes itself). If an invoke is inside a run for longer than
+     * {@code closeTimeout} (a stuck engine), close returns and that invoke finishes the work when
+     * the run returns. Called from a callback inside an invoke, it only starts the close; that
+     * invoke finishes it. Either way every accepted request is answered exactly once and the
+     * memory is freed once.
      */
     public void close(BatcherConfig.CloseMode mode) {
-        synchronized (state) {
-            if (state.get() == RUNNING) {
-                closeMode = mode;           // written before the state the batcher thread reads first
-                state.set(CLOSING);
-            }
+        beginClose(mode);
+        if (invoker != null) {
+            finishInvoked();
+            return;
         }
         LockSupport.unpark(thread);
         if (Thread.currentThread() != thread) {
             boolean interrupted = false;
             long end = System.nanoTime() + config.closeTimeoutNanos;
-            while (thread.isAlive()) {
+            while (thread.isAlive() && !terminated) {
                 long left = end - System.nanoTime();
                 if (left <= 0) {
-                    System.getLogger(DynamicBatcher.class.getName()).log(System.Logger.Level.WARNING, "batcher " + config.threadName
-                            + ": still running after closeTimeout (a stuck engine run?); close returns, the thread finishes on its own");
+                    warnStillRunning();
                     break;
                 }
                 try {
@@ -745,8 +991,74 @@ public final class DynamicBatcher implements AutoCloseable {
         }
     }
 
-    /** True once the batcher thread has finished (everything accepted answered, memory freed). */
+    private void beginClose(BatcherConfig.CloseMode mode) {
+        synchronized (state) {
+            if (state.get() == RUNNING) {
+                closeMode = mode;           // written before the state the batcher thread reads first
+                state.set(CLOSING);
+            }
+        }
+    }
+
+    /** Invoker mode: finish the batcher's work on this thread, unless an invoke holds the work (a callback, or a stuck run). */
+    private void finishInvoked() {
+        if (terminated || workLock.isHeldByCurrentThread()) {
+            return;     // done, or called inside an invoke (a callback): that invoke finishes it
+        }
+        boolean interrupted = false;
+        long end = System.nanoTime() + config.closeTimeoutNanos;
+        boolean locked = false;
+        while (!locked) {
+            try {
+                locked = workLock.tryLock(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (!locked) {
+                    warnStillRunning();
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (locked) {
+            try {
+                duty(false);
+            } finally {
+                workLock.unlock();
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void warnStillRunning() {
+        System.getLogger(DynamicBatcher.class.getName()).log(System.Logger.Level.WARNING, "batcher " + config.threadName
+                + ": still running after closeTimeout (a stuck engine run?); close returns, the batcher finishes on its own");
+    }
+
+    /**
+     * True once the batcher has finished: everything accepted answered, the memory freed, the
+     * processor no longer used.
+     */
     public boolean isTerminated() {
-        return !thread.isAlive();
+        return terminated;
+    }
+
+    /**
+     * The invoker the application drives the batcher with, from its own duty cycle, when the config
+     * says {@link BatcherConfig.Builder#agentInvoker()}: already started; each {@code invoke()} does
+     * one duty cycle and returns the work done (0: nothing to do; idle as you like). The thread that
+     * invokes must not block in {@link #infer}/{@link #await} (refused). Its agent
+     * ({@code invoker().agent()}) may also be composed into the application's own Agrona agents;
+     * one thread at a time runs it. Closing the invoker closes the batcher.
+     *
+     * @throws IllegalStateException when the batcher runs on a thread of its own
+     */
+    public AgentInvoker invoker() {
+        if (invoker == null) {
+            throw new IllegalStateException("batcher " + config.threadName + " runs on its own thread (" + config.threading
+                    + "); an invoker exists only with BatcherConfig.Builder.agentInvoker()");
+        }
+        return invoker;
     }
 }
