@@ -1,27 +1,23 @@
 package io.hotpath.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hotpath.core.Batch;
 import io.hotpath.core.Engine;
 import io.hotpath.engine.tensorrt.CalibrationData;
 import io.hotpath.engine.tensorrt.Engines;
 import io.hotpath.engine.tensorrt.TensorRtEngine;
 import io.hotpath.engine.tensorrt.TensorRtOptions;
-import io.hotpath.service.InferenceService;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
-import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.nativebindings.ort.GraphOptimization;
 import io.hotpath.models.ModelCatalog;
 import io.hotpath.models.VocabularyProbe;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -60,8 +56,13 @@ final class BenchCommand implements Callable<Integer> {
             + "int8 calibrates with TensorRT's calibrator on built-in sentences (minilm) or random rows unless the model has Q/DQ nodes.")
     String precision;
 
-    @Option(names = "--calibration", defaultValue = "entropy", description = "TensorRT int8 calibrator: entropy or minmax (default ${DEFAULT-VALUE}).")
-    String calibration;
+    @Option(names = "--calibration-method", defaultValue = "entropy", paramLabel = "entropy|minmax",
+            description = "TensorRT int8 calibration algorithm: entropy or minmax (default ${DEFAULT-VALUE}).")
+    String calibrationMethod;
+
+    /** The old spelling of --calibration-method, kept for scripts: in optimize, --calibration names a data file. */
+    @Option(names = "--calibration", hidden = true)
+    String deprecatedCalibration;
 
     @Option(names = "--cuda-graphs", description = "TensorRT: capture each shape as a CUDA graph and replay it.")
     boolean cudaGraphs;
@@ -123,49 +124,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the result as JSON to FILE.")
     Path json;
 
-    @Option(names = "--concurrency", split = ",", paramLabel = "N[,N...]", description = "Client threads (1..1024) sending single-row requests through the dynamic batcher; a list sweeps them "
-            + "(closed loop). Giving this, --max-batch or --max-delay-us selects the batcher path.")
-    int[] concurrency;
-
-    @Option(names = "--rate", split = ",", paramLabel = "R[,R...]", description = "Batcher path, open loop: requests per second "
-            + "(Poisson arrivals), one step per rate; latency from each request's intended send time (coordinated omission corrected).")
-    double[] rates;
-
-    @Option(names = "--duration-s", defaultValue = "5", description = "Open loop: seconds per rate step (default ${DEFAULT-VALUE}).")
-    double durationS;
-
-    @Option(names = "--max-in-flight", defaultValue = "256", description = "Open loop: most requests outstanding at once, 1..65536 (default ${DEFAULT-VALUE}).")
-    int maxInFlight;
-
-    @Option(names = "--csv", paramLabel = "FILE", description = "Batcher path: also write one CSV row per step.")
-    Path csv;
-
-    @Option(names = "--hdr-log", paramLabel = "FILE", description = "Batcher path: also write each step's latency histogram to an "
-            + "HdrHistogram log (tagged by step; HistogramLogAnalyzer reads it).")
-    Path hdrLog;
-
-    @Option(names = "--max-batch", description = "Batcher: largest batch, 1..65536; 1 = no batching (default 8 on the batcher path).")
-    Integer maxBatch;
-
-    @Option(names = "--cache-mb", description = "Batcher path: put an off-heap prediction cache of N MiB in front of the batcher (at most half the physical memory).")
-    Long cacheMb;
-
-    @Option(names = "--repeat-fraction", defaultValue = "0", description = "Batcher path: share of requests that repeat an earlier input of their client, 0..1 (default ${DEFAULT-VALUE}).")
-    double repeatFraction;
-
-    @Option(names = "--idle", defaultValue = "backoff-park",
-            description = "Batcher: how the batcher thread and waiting clients wait: busy-spin, yield, backoff-park (default ${DEFAULT-VALUE}).")
-    String idle;
-
-    @Option(names = "--max-delay-us", description = "Batcher: longest the oldest request waits for company, microseconds; 0 = run what is there (default 100).")
-    Long maxDelayUs;
+    @Mixin
+    LoadGeneratorOptions load;
 
     private io.hotpath.engine.tensorrt.Engines.Kind kind;
     private GraphOptimization level;
 
     /** Whether the options select the batcher path (load generator) rather than direct runs. */
     private boolean batcherPath() {
-        return concurrency != null || rates != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0;
+        return load.selected();
     }
 
     /** Every option, before any work: values and caps first, then combinations, then the output paths (see {@link Checks}). */
@@ -183,39 +150,48 @@ final class BenchCommand implements Callable<Integer> {
         if (precision != null) {
             c.parse("--precision", precision, io.hotpath.engine.tensorrt.Precision::parse);
         }
-        c.oneOf("--calibration", calibration, "entropy", "minmax");
+        if (deprecatedCalibration != null) {
+            if (calibrationMethod != null && spec.commandLine().getParseResult() != null
+                    && spec.commandLine().getParseResult().hasMatchedOption("--calibration-method")) {
+                throw c.fail("give --calibration-method only (--calibration is its deprecated spelling)");
+            }
+            spec.commandLine().getErr().println("hotpath: bench --calibration is deprecated; use --calibration-method "
+                    + "(optimize's --calibration names a calibration data file)");
+            calibrationMethod = deprecatedCalibration;
+        }
+        c.oneOf("--calibration-method", calibrationMethod, "entropy", "minmax");
         c.each("--trt-buckets", trtBuckets, 1, Checks.MAX_BATCH);
         c.range("--builder-level", builderLevel, 0, 5);
-        c.each("--concurrency", concurrency, 1, Checks.MAX_CONCURRENCY);
-        c.positive("--duration-s", durationS, Checks.MAX_SECONDS);
-        if (rates != null) {
-            for (double r : rates) {
+        c.each("--concurrency", load.concurrency, 1, Checks.MAX_CONCURRENCY);
+        c.positive("--duration-s", load.durationS, Checks.MAX_SECONDS);
+        if (load.rates != null) {
+            for (double r : load.rates) {
                 c.positive("--rate", r, Checks.MAX_RATE);
-                if (r * durationS > Integer.MAX_VALUE) {
-                    throw c.fail("--rate " + r + " with --duration-s " + durationS + ": " + (long) (r * durationS)
+                if (r * load.durationS > Integer.MAX_VALUE) {
+                    throw c.fail("--rate " + r + " with --duration-s " + load.durationS + ": " + (long) (r * load.durationS)
                             + " requests per step; at most " + Integer.MAX_VALUE);
                 }
             }
         }
-        c.range("--max-in-flight", maxInFlight, 1, Checks.MAX_IN_FLIGHT);
-        if (maxBatch != null) {
-            c.range("--max-batch", maxBatch, 1, Checks.MAX_BATCH);
+        c.range("--max-in-flight", load.maxInFlight, 1, Checks.MAX_IN_FLIGHT);
+        if (load.maxBatch != null) {
+            c.range("--max-batch", load.maxBatch, 1, Checks.MAX_BATCH);
         }
-        if (cacheMb != null) {
-            c.range("--cache-mb", cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
+        if (load.cacheMb != null) {
+            c.range("--cache-mb", load.cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
         }
-        c.between("--repeat-fraction", repeatFraction, 0, 1);
-        c.oneOf("--idle", idle, "busy-spin", "yield", "backoff-park");
-        if (maxDelayUs != null) {
-            c.range("--max-delay-us", maxDelayUs, 0, Checks.MAX_DELAY_US, "the batcher's limit");
+        c.between("--repeat-fraction", load.repeatFraction, 0, 1);
+        c.oneOf("--idle", load.idle, "busy-spin", "yield", "backoff-park");
+        if (load.maxDelayUs != null) {
+            c.range("--max-delay-us", load.maxDelayUs, 0, Checks.MAX_DELAY_US, "the batcher's limit");
         }
-        if (concurrency != null && java.util.Arrays.stream(concurrency).asLongStream().sum() > Checks.MAX_IN_FLIGHT) {
-            throw c.fail("--concurrency " + java.util.Arrays.toString(concurrency) + ": " + java.util.Arrays.stream(concurrency).asLongStream().sum()
+        if (load.concurrency != null && java.util.Arrays.stream(load.concurrency).asLongStream().sum() > Checks.MAX_IN_FLIGHT) {
+            throw c.fail("--concurrency " + java.util.Arrays.toString(load.concurrency) + ": " + java.util.Arrays.stream(load.concurrency).asLongStream().sum()
                     + " client threads over the sweep; at most " + Checks.MAX_IN_FLIGHT);
         }
         var parsed = spec.commandLine().getParseResult();
         if (batcherPath()) {
-            if (rates != null && concurrency != null) {
+            if (load.rates != null && load.concurrency != null) {
                 throw c.fail("give --rate (open loop) or --concurrency (closed loop), not both");
             }
             if (precision != null || kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU || batches.length > 1) {
@@ -242,7 +218,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw c.fail("--ort-profile applies to --engine cpu");
             }
         }
-        if (rates == null) {
+        if (load.rates == null) {
             for (String o : new String[] {"--duration-s", "--max-in-flight"}) {
                 if (parsed != null && parsed.hasMatchedOption(o)) {
                     throw c.fail(o + " applies to the open loop (--rate)");
@@ -250,7 +226,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if (kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
-            for (String o : new String[] {"--calibration", "--cuda-graphs", "--trt-buckets", "--builder-level", "--trt-cache"}) {
+            for (String o : new String[] {"--calibration-method", "--calibration", "--cuda-graphs", "--trt-buckets", "--builder-level", "--trt-cache"}) {
                 if (parsed != null && parsed.hasMatchedOption(o)) {
                     throw c.fail(o + " applies to --engine tensorrt or best");
                 }
@@ -260,8 +236,8 @@ final class BenchCommand implements Callable<Integer> {
             throw c.fail("--trt-buckets must reach the largest --batch (" + java.util.Arrays.stream(batches).max().orElse(0) + ")");
         }
         c.outputFile("--json", json);
-        c.outputFile("--csv", csv);
-        c.outputFile("--hdr-log", hdrLog);
+        c.outputFile("--csv", load.csv);
+        c.outputFile("--hdr-log", load.hdrLog);
         c.outputFile("--ort-profile", ortProfile);
         c.outputDir("--trt-cache", trtCache);
     }
@@ -293,7 +269,7 @@ final class BenchCommand implements Callable<Integer> {
         batch = java.util.Arrays.stream(batches).max().orElse(0);
         Path file = ModelCatalog.resolve(model);
         if (batcherPath()) {
-            return serviceBench(out, file, level, checks);
+            return new LoadBench(this, batch, load).run(out, file, level, checks);
         }
         BenchInputs given = BenchInputs.parse(checks, inputValues, shapeValues);
         // the buffers of every dynamic dimension after the batch hold --seq and any larger size a --shape or .npy gives
@@ -330,7 +306,7 @@ final class BenchCommand implements Callable<Integer> {
                         + trt.planFile().toString().replace(".plan", ".layers.json") + ")");
             }
             out.println("  run     batch=" + java.util.Arrays.toString(batches) + " seq=" + seq + " warmup=" + warmup + " iterations=" + iterations);
-            java.util.List<Map<String, Object>> rows = new java.util.ArrayList<>();
+            java.util.List<BenchResult> rows = new java.util.ArrayList<>();
             java.util.List<LatencyStats> stats = new java.util.ArrayList<>();
             Batch b = loop != null ? loop.batch() : engine.newBatch();
             Runnable step = loop != null ? loop::step : () -> engine.run(b);
@@ -338,9 +314,7 @@ final class BenchCommand implements Callable<Integer> {
                 given.fill(b, bs, seq, v, seed);
                 LatencyStats s = Measurement.run(step, bs, warmup, iterations, "bench b" + bs, System.err);
                 stats.add(s);
-                Map<String, Object> j = baseJson(file, engine, sys, s, s.itemsPerSecond());
-                j.put("batch", bs);
-                rows.add(j);
+                rows.add(result(file, engine, sys, bs, s, s.itemsPerSecond()));
             }
             out.println();
             out.printf("  %-10s %10s %10s %10s %10s %10s %14s%n", "batch", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "items/s");
@@ -350,15 +324,7 @@ final class BenchCommand implements Callable<Integer> {
                         s.p999Us(), s.maxUs(), s.itemsPerSecond());
             }
             if (json != null) {
-                if (rows.size() == 1) {
-                    writeJson(json, rows.get(0));
-                } else {
-                    Map<String, Object> all = new LinkedHashMap<>();
-                    all.put("model", model);
-                    all.put("engine", engine.name());
-                    all.put("results", rows);
-                    writeJson(json, all);
-                }
+                BenchJson.writeDirect(json, model, engine.name(), rows);
                 out.println("\n  wrote " + json);
             }
         }
@@ -381,10 +347,10 @@ final class BenchCommand implements Callable<Integer> {
             b.cacheDirectory(trtCache);
         }
         if (p == io.hotpath.engine.tensorrt.Precision.INT8 && io.hotpath.nativebindings.trt.TensorRt.status().available()) {
-            var alg = switch (calibration.toLowerCase(java.util.Locale.ROOT)) {
+            var alg = switch (calibrationMethod.toLowerCase(java.util.Locale.ROOT)) {
                 case "entropy" -> io.hotpath.nativebindings.trt.Int8Calibrators.Algorithm.ENTROPY;
                 case "minmax" -> io.hotpath.nativebindings.trt.Int8Calibrators.Algorithm.MINMAX;
-                default -> throw new IllegalStateException("--calibration was checked: " + calibration);
+                default -> throw new IllegalStateException("--calibration-method was checked: " + calibrationMethod);
             };
             CalibrationData data = TrtCalibration.forModel(model, file, seq, vocab == null ? DEFAULT_VOCAB : vocab, seed);
             if (data != null) {
@@ -394,200 +360,6 @@ final class BenchCommand implements Callable<Integer> {
         return b.build();
     }
 
-    private int serviceBench(PrintStream out, Path file, GraphOptimization level, Checks checks) throws IOException {
-        int[] concs = concurrency == null ? new int[] {1} : concurrency;
-        int mb = maxBatch == null ? 8 : maxBatch;
-        long delay = maxDelayUs == null ? 100 : maxDelayUs;
-        boolean open = rates != null;
-        // closed-loop clients take new request handles each step; the open loop reuses one pool
-        int slots = open ? maxInFlight : java.util.Arrays.stream(concs).sum();
-        io.hotpath.batcher.IdleStrategyKind idleKind =
-                io.hotpath.batcher.IdleStrategyKind.valueOf(idle.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-        SystemInfo sys = SystemInfo.detect();
-        String sized = "--max-batch " + mb + " with " + (open ? "--max-in-flight " + maxInFlight : "--concurrency " + java.util.Arrays.toString(concs))
-                + " at --seq " + seq;
-        BenchInputs given = BenchInputs.parse(checks, inputValues, null);
-        OrtCpuEngine engine = checks.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level)
-                .intraOpThreads(threads).spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build()));
-        long v;
-        InferenceService svc;
-        try {
-            // the engine's batch (max-batch rows), one row in and out per request handle, and each closed-loop client's inputs to repeat
-            var tensors = java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList();
-            long row = Checks.batchBytes(tensors, 1, seq);
-            long need = Checks.saturatingAdd(Checks.saturatingMultiply(row, (long) mb + slots),
-                    open ? 0 : Checks.saturatingMultiply(Checks.batchBytes(engine.inputs(), 1, seq), (long) ServiceBench.REPEAT_POOL * slots));
-            checks.memory(sized, need);
-            v = vocab != null ? vocab : vocabulary(file, engine);
-            given.bind(checks, engine.inputs(), null);
-            // a model that cannot batch (a scalar input, a fixed batch of 1) runs batches of one unless --max-batch asked for more
-            int batchRows = maxBatch == null ? Math.min(mb, engine.maxBatchSize()) : mb;
-            if (batchRows < mb) {
-                out.println("  note    the model runs batches of at most " + engine.maxBatchSize() + " (an input without a dynamic batch dimension)");
-            }
-            InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(batchRows).maxQueueDelayMicros(delay)
-                    .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(slots));
-            if (cacheMb != null) {
-                sb.cache(c -> c.budgetBytes(cacheMb << 20));   // cacheMb was checked against the memory limit: no overflow
-            }
-            try {
-                svc = sb.build();
-            } catch (IllegalArgumentException e) {
-                // the batcher's and the cache's own checks: this model with these options does not fit them
-                throw checks.fail("the batcher path cannot run " + model + " with these options: " + e.getMessage());
-            }
-            try {
-                given.requestShapes(checks, svc.maxLength() > 1 ? Math.min(seq, svc.maxLength()) : 1);
-            } catch (Throwable e) {
-                svc.close();
-                throw e;
-            }
-        } catch (Throwable e) {
-            engine.close();
-            throw e;
-        }
-        String failedStep = null;   // the first step none of whose requests was answered OK
-        try (svc) {
-            out.println("hotpath bench (dynamic batcher, " + (open ? "open loop" : "closed loop") + "): " + model + " (" + file + ")");
-            out.println("  engine  " + engine.describe());
-            given.describe(v).forEach(out::println);
-            out.println("  system  " + sys.summary());
-            out.println("  run     " + (open ? "rates=" + java.util.Arrays.toString(rates) + "/s duration=" + durationS + "s/step max-in-flight="
-                    + maxInFlight : "concurrency=" + java.util.Arrays.toString(concs) + " iterations=" + iterations + " (total per step)")
-                    + " max-batch=" + mb + " max-delay-us=" + delay + " idle=" + idle
-                    + (svc.maxLength() > 1 ? " seq=" + Math.min(seq, svc.maxLength()) : "") + " warmup=" + warmup
-                    + (cacheMb != null ? " cache-mb=" + cacheMb : "") + " repeat-fraction=" + repeatFraction);
-            out.println();
-            java.util.List<Map<String, Object>> steps = new java.util.ArrayList<>();
-            java.util.List<org.HdrHistogram.Histogram> hists = new java.util.ArrayList<>();
-            java.util.List<String> tags = new java.util.ArrayList<>();
-            int n = open ? rates.length : concs.length;
-            io.hotpath.service.Request[] pool = open ? OpenLoop.pool(svc, maxInFlight, seq) : null;
-            StringBuilder table = new StringBuilder();   // printed after the progress bar is done, so the two do not interleave
-            me.tongfei.progressbar.ProgressBar bar = Measurement.progress(open ? "open-loop steps" : "closed-loop steps", n, System.err);
-            for (int k = 0; k < n; k++) {
-                svc.metrics().intervalBatchSize(null);
-                svc.metrics().intervalQueueWait(null);
-                svc.metrics().intervalEngineTime(null);
-                long hits0 = svc.cache() == null ? 0 : svc.cache().hits();
-                long miss0 = svc.cache() == null ? 0 : svc.cache().misses();
-                org.HdrHistogram.Histogram latency;
-                org.HdrHistogram.Histogram batchSizes = null;
-                org.HdrHistogram.Histogram queue = null;
-                org.HdrHistogram.Histogram engineTime = null;
-                double throughput;
-                long okN;
-                long bad;
-                Map<String, Object> j;
-                try {
-                    if (open) {
-                        int requests = Math.max(1, (int) (rates[k] * durationS));
-                        OpenLoop.Result r = OpenLoop.run(svc, pool, rates[k], (int) Math.min(10L * warmup, requests), requests, v, seed + k, given);
-                        latency = r.corrected();
-                        throughput = r.throughput();
-                        okN = r.ok();
-                        bad = r.notOk();
-                        j = baseJson(file, engine, sys, LatencyStats.of(latency, r.wallNanos(), 1), throughput);
-                        j.put("rate_per_s", rates[k]);
-                        j.put("uncorrected_p99_us", r.uncorrected().getValueAtPercentile(99) / 1e3);
-                        j.put("uncorrected_p999_us", r.uncorrected().getValueAtPercentile(99.9) / 1e3);
-                        tags.add("rate=" + rates[k]);
-                    } else {
-                        int perThread = Math.max(1, iterations / concs[k]);
-                        ServiceBench.Result r = ServiceBench.run(svc, concs[k], warmup, perThread, seq, v, seed + k, repeatFraction, given);
-                        latency = r.latencyHistogram();
-                        throughput = r.throughput();
-                        okN = r.ok();
-                        bad = r.failed();
-                        j = baseJson(file, engine, sys, r.latency(), throughput);
-                        j.put("concurrency", concs[k]);
-                        // the closed loop reads the batcher's recorders itself, for its measured phase only
-                        batchSizes = r.batchSizes();
-                        queue = r.queueWait();
-                        engineTime = r.engineTime();
-                        tags.add("concurrency=" + concs[k]);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.SHUTDOWN, "interrupted while measuring", e);
-                }
-                if (batchSizes == null) {
-                    batchSizes = svc.metrics().intervalBatchSize(null);
-                    queue = svc.metrics().intervalQueueWait(null);
-                    engineTime = svc.metrics().intervalEngineTime(null);
-                }
-                double hitRate = 0;
-                if (svc.cache() != null) {
-                    long h = svc.cache().hits() - hits0;
-                    long m = svc.cache().misses() - miss0;
-                    hitRate = h + m == 0 ? 0 : (double) h / (h + m);
-                }
-                table.append(String.format(java.util.Locale.ROOT, "  %-12s %9.1f %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %9.1f %9.1f %8.2f %6.1f%%%n",
-                        open ? String.format(java.util.Locale.ROOT, "%.0f", rates[k]) : Integer.toString(concs[k]),
-                        latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3, latency.getValueAtPercentile(95) / 1e3,
-                        latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3, latency.getMaxValue() / 1e3, throughput,
-                        queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3,
-                        batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), 100 * hitRate));
-                Map<Long, Long> dist = new LinkedHashMap<>();
-                for (var bv : batchSizes.recordedValues()) {
-                    dist.put(bv.getValueIteratedTo(), bv.getCountAtValueIteratedTo());
-                }
-                table.append(String.format(java.util.Locale.ROOT, "  %12s batch size: mean %.2f, distribution %s; queue wait: p50 %.1f us, p99 %.1f us; engine per batch: p50 %.1f us, p99 %.1f us%n",
-                        "", batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), dist, queue.getValueAtPercentile(50) / 1e3,
-                        queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3, engineTime.getValueAtPercentile(99) / 1e3));
-                j.put("p95_us", latency.getValueAtPercentile(95) / 1e3);
-                j.put("max_batch", mb);
-                j.put("max_delay_us", delay);
-                j.put("mean_batch_size", batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean());
-                j.put("batch_size_distribution", dist);
-                j.put("queue_p50_us", queue.getValueAtPercentile(50) / 1e3);
-                j.put("queue_p99_us", queue.getValueAtPercentile(99) / 1e3);
-                j.put("engine_p50_us", engineTime.getValueAtPercentile(50) / 1e3);
-                j.put("engine_p99_us", engineTime.getValueAtPercentile(99) / 1e3);
-                j.put("requests_ok", okN);
-                j.put("requests_not_ok", bad);
-                j.put("repeat_fraction", repeatFraction);
-                j.put("cache_mb", cacheMb);
-                j.put("cache_hit_rate", hitRate);
-                steps.add(j);
-                if (okN == 0 && bad > 0 && failedStep == null) {
-                    failedStep = tags.get(tags.size() - 1) + ": all " + bad + " measured requests were answered not OK";
-                }
-                hists.add(latency);
-                bar.step();
-            }
-            bar.close();
-            out.printf("  %-12s %9s %9s %9s %9s %10s %10s %12s %9s %9s %8s %7s%n", open ? "rate/s" : "concurrency", "p50 us", "p90 us",
-                    "p95 us", "p99 us", "p99.9 us", "max us", "requests/s", "queue p99", "engine p50", "batch", "hits");
-            out.print(table);
-            if (json != null) {
-                if (steps.size() == 1) {
-                    writeJson(json, steps.get(0));
-                } else {
-                    Map<String, Object> all = new LinkedHashMap<>();
-                    all.put("model", model);
-                    all.put("mode", open ? "open-loop" : "closed-loop");
-                    all.put("steps", steps);
-                    writeJson(json, all);
-                }
-                out.println("\n  wrote " + json);
-            }
-            if (csv != null) {
-                LoadReports.writeCsv(csv, steps);
-                out.println("  wrote " + csv);
-            }
-            if (hdrLog != null) {
-                LoadReports.writeHdrLog(hdrLog, hists, tags);
-                out.println("  wrote " + hdrLog);
-            }
-        }
-        if (failedStep != null) {
-            // the figures above measure failures, not the model: say so and exit non-zero
-            throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.ENGINE_FAILURE,
-                    "step " + failedStep + " (the engine's own error, if any, is in its log above)");
-        }
-        return 0;
-    }
 
     /** Token ids are drawn below this: the vocabulary of the model's first integer input that shows one, else {@link #DEFAULT_VOCAB}. */
     static long vocabulary(Path file, Engine engine) {
@@ -602,56 +374,9 @@ final class BenchCommand implements Callable<Integer> {
         return DEFAULT_VOCAB;
     }
 
-    private Map<String, Object> baseJson(Path modelFile, Engine engine, SystemInfo sys, LatencyStats s, double throughput) {
-        Map<String, Object> j = new LinkedHashMap<>();
-        j.put("model", model);
-        j.put("model_file", modelFile.toString());
-        j.put("engine", engine.name());
-        j.put("engine_options", engine instanceof OrtCpuEngine o ? o.options().toString()
-                : engine instanceof TensorRtEngine t ? t.options().toString() : engine.describe());
-        j.put("engine_description", engine.describe());
-        j.put("batch", batch);
-        j.put("seq", seq);
-        j.put("threads", threads);
-        j.put("opt", opt.toLowerCase(java.util.Locale.ROOT));
-        j.put("warmup", warmup);
-        j.put("iterations", iterations);
-        j.put("p50_us", s.p50Us());
-        j.put("p90_us", s.p90Us());
-        j.put("p99_us", s.p99Us());
-        j.put("p999_us", s.p999Us());
-        j.put("max_us", s.maxUs());
-        j.put("mean_us", s.meanUs());
-        j.put("throughput_per_s", throughput);
-        j.put("runs_per_s", s.runsPerSecond());
-        j.put("cpu_model", sys.cpuModel());
-        j.put("cpu_flags", sys.cpuFlags());
-        j.put("cores", sys.cores());
-        j.put("jdk", sys.jdk());
-        j.put("os", sys.os());
-        if (engine instanceof OrtCpuEngine) {
-            j.put("onnxruntime_version", OrtCpuEngine.runtimeVersion());
-        }
-        if (engine instanceof TensorRtEngine t) {
-            j.put("precision", t.options().precision().label());
-            j.put("cuda_graphs", t.options().cudaGraphs());
-            j.put("gpu", t.device().name());
-            j.put("compute_capability", t.device().computeCapability());
-            j.put("tensorrt_version", io.hotpath.nativebindings.trt.TensorRt.status().version());
-            j.put("cuda_runtime", io.hotpath.nativebindings.cuda.Cuda.status().runtime());
-            j.put("cuda_driver", io.hotpath.nativebindings.cuda.Cuda.status().driver());
-            j.put("plan_built_now", t.builtNow());
-            j.put("build_seconds", t.buildNanos() / 1e9);
-            j.put("plan_file", t.planFile().toString());
-        }
-        return j;
-    }
-
-    private static void writeJson(Path file, Map<String, Object> j) throws IOException {
-        if (file.toAbsolutePath().getParent() != null) {
-            java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
-        }
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), j);
+    private BenchResult result(Path modelFile, Engine engine, SystemInfo sys, int rows, LatencyStats s, double throughput) {
+        return new BenchResult(model, modelFile, BenchResult.EngineFacts.of(engine), rows, seq, threads,
+                opt.toLowerCase(java.util.Locale.ROOT), warmup, iterations, s, throughput, sys);
     }
 
     /** Completion candidates for --model. */

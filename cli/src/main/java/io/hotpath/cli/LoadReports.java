@@ -17,8 +17,9 @@ final class LoadReports {
     private LoadReports() {
     }
 
-    /** Writes the steps' scalar fields as CSV (columns: the union of keys, in first-seen order; maps are skipped). */
-    static void writeCsv(Path file, List<Map<String, Object>> steps) throws IOException {
+    /** Writes the steps' scalar JSON fields as CSV (columns: the union of keys, in first-seen order; maps are skipped). */
+    static void writeCsv(Path file, List<LoadStepResult> results) throws IOException {
+        List<Map<String, Object>> steps = results.stream().map(BenchJson::fields).toList();
         Set<String> cols = new LinkedHashSet<>();
         for (Map<String, Object> s : steps) {
             for (var e : s.entrySet()) {

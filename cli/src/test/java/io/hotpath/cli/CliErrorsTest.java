@@ -88,7 +88,7 @@ class CliErrorsTest {
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--opt", "max"), List.of("--opt", "max")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--engine", "gpu"), List.of("--engine", "gpu")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--engine", "tensorrt", "--precision", "fp64"), List.of("--precision", "fp64")));
-        a.add(Arguments.of(List.of("bench", "--model", "mlp", "--engine", "tensorrt", "--calibration", "median"), List.of("--calibration", "median")));
+        a.add(Arguments.of(List.of("bench", "--model", "mlp", "--engine", "tensorrt", "--calibration-method", "median"), List.of("--calibration-method", "median")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--engine", "tensorrt", "--builder-level", "9"), List.of("--builder-level", "9")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--engine", "tensorrt", "--trt-buckets", "0"), List.of("--trt-buckets", "0")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--spin-wait", "maybe"), List.of("--spin-wait", "maybe")));
@@ -267,6 +267,20 @@ class CliErrorsTest {
         Path model = new OnnxBuilder("no_inputs", 17).initializer("c", new float[] {1, 2}, 2).node("Identity", "c", "y")
                 .output("y", OnnxBuilder.FLOAT, 2).write(tmp.resolve("no-inputs.onnx"));
         refusedUpFront(run("optimize", "--model", model.toString(), "--out", tmp.resolve("o3").toString()), "INVALID_MODEL", "no inputs");
+    }
+
+    @Test
+    void benchTakesTheOldCalibrationSpellingWithADeprecationLine() {
+        CliRun.Result r = run("bench", "--model", "mlp", "--engine", "tensorrt", "--calibration", "median");
+        String all = r.out() + r.err();
+        assertEquals(2, r.code(), all);
+        assertEquals("", r.out(), "refused before any work");
+        List<String> lines = r.err().strip().lines().toList();
+        assertEquals(2, lines.size(), all);
+        assertTrue(lines.get(0).contains("--calibration is deprecated") && lines.get(0).contains("--calibration-method"), all);
+        assertTrue(lines.get(1).contains("--calibration-method") && lines.get(1).contains("median"), all);
+        refusedUpFront(run("bench", "--model", "mlp", "--engine", "tensorrt", "--calibration", "minmax", "--calibration-method", "entropy"),
+                "--calibration-method only");
     }
 
     @Test

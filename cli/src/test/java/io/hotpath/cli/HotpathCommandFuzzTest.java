@@ -173,7 +173,7 @@ class HotpathCommandFuzzTest {
                     ? new String[] {"--concurrency", "--rate", "--duration-s", "--max-in-flight", "--max-batch", "--cache-mb",
                         "--repeat-fraction", "--idle", "--max-delay-us", "--csv", "--hdr-log", "--json", "--threads", "--seq",
                         "--spin-wait", "--vocab", "--seed", "--opt", "--input", "--shape"}
-                    : new String[] {"--batch", "--engine", "--precision", "--calibration", "--cuda-graphs", "--trt-buckets",
+                    : new String[] {"--batch", "--engine", "--precision", "--calibration-method", "--cuda-graphs", "--trt-buckets",
                         "--builder-level", "--trt-cache", "--seq", "--threads", "--spin-wait", "--ort-profile", "--opt", "--vocab",
                         "--seed", "--json", "--input", "--shape"});
             a.add(opt);

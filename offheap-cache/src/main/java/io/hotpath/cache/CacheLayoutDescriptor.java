@@ -7,6 +7,13 @@ package io.hotpath.cache;
  * entries: the small FIFO (about 10%) and the main FIFO (the rest), as in S3-FIFO.
  *
  * <pre>
+ * Segment (offsets from the segment's start; every region 8-aligned):
+ *  +-------------------+-------------+---------+-----------+----------------------+
+ *  | index: slots x 16 | ghost table | scratch | small log |       main log       |
+ *  |                   | ghosts x 8  | maxRec  | ~10%      |       the rest       |
+ *  +-------------------+-------------+---------+-----------+----------------------+
+ *  0            ghostBase(slots)  indexBytes   '-- log area: entry references count from here
+ *
  * Index slot (16 bytes):
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -45,6 +52,12 @@ public final class CacheLayoutDescriptor {
     public static final int SLOT_BYTES = 16;
     public static final int SLOT_HASH_OFFSET = 0;
     public static final int SLOT_REF_OFFSET = 8;
+    /** Low bits of a slot's entry reference: the entry's read count (records are 8-aligned). */
+    public static final long REF_READS_MASK = 7L;
+    /** The most reads a reference counts: S3-FIFO gives an entry at most this many extra rounds. */
+    public static final int MAX_READS = 3;
+    /** A ghost table entry: the hash of an evicted key. */
+    public static final int GHOST_SLOT_BYTES = 8;
 
     public static final int RECORD_LENGTH_OFFSET = 0;
     public static final int KEY_LENGTH_OFFSET = 4;
@@ -60,6 +73,31 @@ public final class CacheLayoutDescriptor {
     public static final int DEAD = -1;
 
     private CacheLayoutDescriptor() {
+    }
+
+    /** Offset of index slot {@code slot} (its hash word). */
+    public static long slotOffset(int slot) {
+        return (long) slot * SLOT_BYTES;
+    }
+
+    /** Offset of the entry reference word of index slot {@code slot}. */
+    public static long slotRefOffset(int slot) {
+        return (long) slot * SLOT_BYTES + SLOT_REF_OFFSET;
+    }
+
+    /** Offset of the ghost table: it follows an index of {@code slots} slots. */
+    public static long ghostBase(int slots) {
+        return (long) slots * SLOT_BYTES;
+    }
+
+    /** Offset of ghost slot {@code ghostSlot} in a table at {@code ghostBase}. */
+    public static long ghostOffset(long ghostBase, long ghostSlot) {
+        return ghostBase + ghostSlot * GHOST_SLOT_BYTES;
+    }
+
+    /** Bytes of an index of {@code slots} slots plus its ghost table of {@code ghostSlots} (both 8-aligned). */
+    public static long indexBytes(int slots, int ghostSlots) {
+        return (long) slots * SLOT_BYTES + (long) ghostSlots * GHOST_SLOT_BYTES;
     }
 
     /**

@@ -43,11 +43,11 @@ class OptionsAndChoiceTest {
     @Test
     void int8WithoutQdqCalibrationDataOrCacheIsAClearError() {
         TensorRtOptions o = TensorRtOptions.builder().precision(Precision.INT8).build();
-        HotpathException e = assertThrows(HotpathException.class, () -> TensorRtEngine.calibrationDescription(Precision.INT8, false, o));
+        HotpathException e = assertThrows(HotpathException.class, () -> PlanLoader.calibrationDescription(Precision.INT8, false, o));
         assertEquals(Category.INVALID_ARGUMENT, e.category());
         assertTrue(e.getMessage().contains("Q/DQ"), e.getMessage());
-        assertEquals("explicit Q/DQ (strongly typed)", TensorRtEngine.calibrationDescription(Precision.INT8, true, o));
-        assertEquals("none", TensorRtEngine.calibrationDescription(Precision.FP16, false, o));
+        assertEquals("explicit Q/DQ (strongly typed)", PlanLoader.calibrationDescription(Precision.INT8, true, o));
+        assertEquals("none", PlanLoader.calibrationDescription(Precision.FP16, false, o));
     }
 
     @Test

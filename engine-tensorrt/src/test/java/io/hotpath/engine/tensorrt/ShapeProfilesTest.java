@@ -78,8 +78,8 @@ class ShapeProfilesTest {
     @Test
     void calibrationUsesTheProfileWhoseOptBatchIsClosest() {
         List<ShapeProfiles.Profile> p = ShapeProfiles.forBuckets(NAMES, DIMS, new int[] {1, 8, 64}, 128);
-        assertEquals(1, TensorRtEngine.calibrationProfile(p, 8));
-        assertEquals(0, TensorRtEngine.calibrationProfile(p, 1));
-        assertEquals(2, TensorRtEngine.calibrationProfile(p, 50));
+        assertEquals(1, CalibrationFeed.profileFor(p, 8));
+        assertEquals(0, CalibrationFeed.profileFor(p, 1));
+        assertEquals(2, CalibrationFeed.profileFor(p, 50));
     }
 }
