@@ -69,16 +69,56 @@ public final class CorePinning {
      * {@code name}. A thread the kernel does not pin runs unpinned and says so on standard error
      * (a container may forbid the core): pinning is a latency aid, not a correctness condition.
      */
-    public static ThreadFactory onCore(int cpu, String name) {
-        return task -> {
+    public static Factory onCore(int cpu, String name) {
+        return new Factory(cpu, name);
+    }
+
+    /** The pinning {@link ThreadFactory}; it remembers what happened to the threads it made. */
+    public static final class Factory implements ThreadFactory {
+        private final int cpu;
+        private final String name;
+        private final java.util.concurrent.atomic.AtomicInteger pinned = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger unpinned = new java.util.concurrent.atomic.AtomicInteger();
+        private volatile BitSet lastAffinity;
+
+        Factory(int cpu, String name) {
+            this.cpu = cpu;
+            this.name = name;
+        }
+
+        @Override
+        public Thread newThread(Runnable task) {
             Thread t = new Thread(() -> {
-                if (!pinCurrentThread(cpu)) {
+                if (pinCurrentThread(cpu)) {
+                    pinned.incrementAndGet();
+                } else {
+                    unpinned.incrementAndGet();
                     System.err.println(name + ": could not pin to CPU " + cpu + "; running unpinned");
                 }
+                lastAffinity = currentAffinity();
                 task.run();
             }, name);
             t.setDaemon(true);
             return t;
-        };
+        }
+
+        /** Threads pinned so far. */
+        public int pinned() {
+            return pinned.get();
+        }
+
+        /** Threads the kernel refused to pin. */
+        public int unpinned() {
+            return unpinned.get();
+        }
+
+        /** The CPUs the last thread made here was allowed to run on, read back from the kernel after pinning; null before any thread ran. */
+        public BitSet lastAffinity() {
+            return lastAffinity;
+        }
+
+        public int cpu() {
+            return cpu;
+        }
     }
 }

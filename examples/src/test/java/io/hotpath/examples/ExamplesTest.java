@@ -103,6 +103,22 @@ class ExamplesTest {
         assertEquals(0.0, r.bytesPerEvent(), 0.01, "heap bytes allocated per event on the scoring thread");
     }
 
+    /** The trading example: a million events from the market-data thread through a pinned, busy-spinning batcher, allocating nothing. */
+    @Test
+    void aMillionEventsThroughThePinnedBatcherAllocateNothingOnTheMarketDataThread() {
+        TradingLoop.Result r = TradingLoop.run(ModelCatalog.resolve("mlp"), 1_000_000);
+        System.out.printf("TradingLoop: %d events, %.0f ns per round trip, %.4f heap bytes per event, engine %s, batcher CPUs %s%n", r.events(),
+                r.nanosPerEvent(), r.bytesPerEvent(), r.engine(), r.batcherAffinity());
+        assertEquals(1_000_000, r.events());
+        assertTrue(Double.isFinite(r.checksum()), "scores are numbers: " + r.checksum());
+        assertEquals(0.0, r.bytesPerEvent(), 0.01, "heap bytes allocated per event on the market-data thread");
+        assertEquals("jvm", r.engine(), "a model this small runs on the JVM engine");
+        assertEquals(1, r.pinnedThreads(), "the batcher's one thread came from the application's factory and was pinned");
+        java.util.BitSet only = new java.util.BitSet();
+        only.set(Runtime.getRuntime().availableProcessors() - 1);
+        assertEquals(only, r.batcherAffinity(), "the kernel reports the batcher's thread on its one core");
+    }
+
     @Test
     void theEngineChoiceSaysWhatItPickedAndWhy() {
         String[] r = EngineChoice.chooseAndRun();

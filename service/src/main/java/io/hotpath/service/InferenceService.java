@@ -189,6 +189,16 @@ public final class InferenceService implements AutoCloseable {
         return report;
     }
 
+    /**
+     * The batcher's {@link org.agrona.concurrent.AgentInvoker} when the service was built with
+     * {@code batching(b -> b.agentInvoker())}: the application calls {@code invoke()} from its own
+     * duty cycle and the batches run there (see docs/batcher.md). {@link IllegalStateException}
+     * when the batcher runs on a thread of its own.
+     */
+    public org.agrona.concurrent.AgentInvoker invoker() {
+        return batcher.invoker();
+    }
+
     /** The engine this service runs. */
     public Engine engine() {
         return engine;
