@@ -193,4 +193,53 @@ class InferenceServiceTest {
             assertThrows(HotpathException.class, () -> InferenceService.builder(engine).batching(c -> c.maxQueueDelayMicros(-5)).build());
         }
     }
+
+    /** Invoker mode: no batcher thread; the application's own duty cycle runs the batches, requests come from another thread. */
+    @Test
+    void theApplicationsDutyCycleRunsTheBatchesInInvokerMode() throws Exception {
+        java.nio.file.Path mlp = io.hotpath.models.ModelCatalog.resolve("mlp");
+        float[] x = new float[64];
+        for (int i = 0; i < 64; i++) {
+            x[i] = (i % 9) / 9f - 0.4f;
+        }
+        float expected;
+        try (OrtCpuEngine ref = OrtCpuEngine.open(mlp)) {
+            Batch b = ref.newBatch();
+            b.input("features").reshape(1, 64);
+            for (int i = 0; i < 64; i++) {
+                b.input("features").putFloat(i, x[i]);
+            }
+            ref.run(b);
+            expected = b.output("score").getFloat(0);
+        }
+        try (InferenceService svc = InferenceService.builder(OrtCpuEngine.open(mlp, CpuEngineOptions.builder().maxBatchSize(8).build()))
+                .batching(c -> c.maxBatchSize(8).maxQueueDelayMicros(50).agentInvoker()).build()) {
+            org.agrona.concurrent.AgentInvoker invoker = svc.invoker();
+            AtomicInteger answered = new AtomicInteger();
+            AtomicInteger wrong = new AtomicInteger();
+            Thread caller = new Thread(() -> {
+                Request r = svc.newRequest();
+                for (int n = 0; n < 500; n++) {
+                    for (int i = 0; i < 64; i++) {
+                        r.input("features").putFloat(i, x[i]);
+                    }
+                    if (svc.infer(r) != BatchStatus.OK || Math.abs(r.output("score").getFloat(0) - expected) > 1e-5) {
+                        wrong.incrementAndGet();
+                    }
+                    answered.incrementAndGet();
+                }
+            });
+            caller.start();
+            long work = 0;
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (caller.isAlive() && System.nanoTime() < end) {
+                work += invoker.invoke();          // the application's duty cycle
+            }
+            caller.join(1_000);
+            assertEquals(500, answered.get());
+            assertEquals(0, wrong.get());
+            assertTrue(work >= 500, "the batches ran inside invoke(): work " + work);
+            assertThrows(IllegalStateException.class, () -> svc.infer(svc.newRequest()), "a blocking infer on the invoking thread would never return");
+        }
+    }
 }
