@@ -27,6 +27,11 @@ final class DenseProgram implements Program {
         this.outputBuf = outputBuf;
         this.widths = widths;
         this.steps = steps;
+        for (DenseSteps.Step s : steps) {
+            if (s instanceof DenseSteps.Dense d) {
+                d.pack();
+            }
+        }
     }
 
     @Override
@@ -53,18 +58,27 @@ final class DenseProgram implements Program {
         for (int i = 0; i < widths.length; i++) {
             b[i] = new float[widths[i] * maxRows];
         }
-        return b;
+        int maxK = 1;
+        int tmp = 0;
+        for (DenseSteps.Step s : steps) {
+            if (s instanceof DenseSteps.Dense d) {
+                maxK = Math.max(maxK, d.k);
+                tmp = Math.max(tmp, d.tmpFloats());
+            }
+        }
+        return new DenseScratch(b, maxK, tmp);
     }
 
     @Override
     public void run(Object scratch, Tensor[] in, Tensor[] out, int rows) {
-        float[][] b = (float[][]) scratch;
+        DenseScratch sc = (DenseScratch) scratch;
+        float[][] b = sc.bufs;
         for (int m = 0; m < in.length; m++) {
             int buf = inputBuf[m];
             MemorySegment.copy(in[m].data(), JAVA_FLOAT_UNALIGNED, 0, b[buf], 0, rows * widths[buf]);
         }
         for (DenseSteps.Step s : steps) {
-            s.run(b, rows);
+            s.run(sc, rows);
         }
         for (int o = 0; o < out.length; o++) {
             if (out[o] != null) {

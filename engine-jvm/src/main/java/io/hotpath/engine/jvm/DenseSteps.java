@@ -63,7 +63,7 @@ final class DenseSteps {
 
     /** One compiled layer. */
     abstract static class Step {
-        abstract void run(float[][] b, int rows);
+        abstract void run(DenseScratch sc, int rows);
 
         /** Multiply-adds (or elementwise operations) per row. */
         abstract long ops();
@@ -122,22 +122,65 @@ final class DenseSteps {
             }
         }
 
+        /** The weights packed into panels for {@link #KERNELS} (and the bias padded to match): made once the layer's folding is done. */
+        float[] packed;
+        float[] biasPad;
+        int panels;
+
+        /** Packs the weights for the kernels; the compiler calls it once every fold into this layer is done. */
+        void pack() {
+            if (narrow) {
+                return;
+            }
+            int p = KERNELS.panel();
+            panels = (n + p - 1) / p;
+            packed = new float[panels * k * p];
+            for (int q = 0; q < panels; q++) {
+                for (int kk = 0; kk < k; kk++) {
+                    for (int c = 0; c < p && q * p + c < n; c++) {
+                        packed[(q * k + kk) * p + c] = w[kk * n + q * p + c];
+                    }
+                }
+            }
+            if (bias != null) {
+                biasPad = java.util.Arrays.copyOf(bias, panels * p);
+            }
+        }
+
+        /** Floats of the padded output rows the kernels write (two rows). */
+        int tmpFloats() {
+            return narrow ? 0 : 2 * panels * KERNELS.panel();
+        }
+
         @Override
-        void run(float[][] b, int rows) {
-            float[] x = b[in];
-            float[] y = b[out];
+        void run(DenseScratch sc, int rows) {
+            float[] x = sc.bufs[in];
+            float[] y = sc.bufs[out];
+            float[] tmp = sc.tmp;
             Kernels kern = KERNELS;
-            for (int r = 0; r < rows; r++) {
-                int xo = r * k;
-                int yo = r * n;
-                if (narrow) {
+            int r = 0;
+            if (narrow) {
+                for (; r < rows; r++) {
+                    int xo = r * k;
+                    int yo = r * n;
                     for (int j = 0; j < n; j++) {
                         y[yo + j] = kern.dot(x, xo, w, j * k, k) + (bias == null ? 0f : bias[j]);
                     }
-                } else {
-                    kern.denseRow(x, xo, k, w, n, bias, y, yo, skipZeros);
                 }
-                act.apply(y, yo, n, p1, p2);
+            } else {
+                int pad = panels * kern.panel();
+                for (; r + 1 < rows; r += 2) {
+                    kern.denseRow2(x, r * k, (r + 1) * k, k, packed, panels, biasPad, tmp, 0, pad);
+                    System.arraycopy(tmp, 0, y, r * n, n);
+                    System.arraycopy(tmp, pad, y, (r + 1) * n, n);
+                }
+                for (; r < rows; r++) {
+                    kern.denseRow(x, r * k, k, packed, panels, biasPad, tmp, 0, skipZeros ? sc.idx : null, sc.val);
+                    System.arraycopy(tmp, 0, y, r * n, n);
+                }
+            }
+            for (r = 0; r < rows; r++) {
+                act.apply(y, r * n, n, p1, p2);
             }
         }
 
@@ -206,7 +249,8 @@ final class DenseSteps {
         }
 
         @Override
-        void run(float[][] b, int rows) {
+        void run(DenseScratch sc, int rows) {
+            float[][] b = sc.bufs;
             float[] x = b[in];
             float[] y = b[out];
             for (int r = 0; r < rows; r++) {
@@ -255,7 +299,8 @@ final class DenseSteps {
         }
 
         @Override
-        void run(float[][] b, int rows) {
+        void run(DenseScratch sc, int rows) {
+            float[][] b = sc.bufs;
             float[] x = b[a];
             float[] z = b[bIn];
             float[] y = b[out];
@@ -303,7 +348,8 @@ final class DenseSteps {
         }
 
         @Override
-        void run(float[][] b, int rows) {
+        void run(DenseScratch sc, int rows) {
+            float[][] b = sc.bufs;
             System.arraycopy(b[in], 0, b[out], 0, rows * width);
             for (int r = 0; r < rows; r++) {
                 act.apply(b[out], r * width, width, p1, p2);
@@ -339,7 +385,8 @@ final class DenseSteps {
         }
 
         @Override
-        void run(float[][] b, int rows) {
+        void run(DenseScratch sc, int rows) {
+            float[][] b = sc.bufs;
             float[] x = b[in];
             float[] y = b[out];
             for (int r = 0; r < rows; r++) {
@@ -396,7 +443,8 @@ final class DenseSteps {
         }
 
         @Override
-        void run(float[][] b, int rows) {
+        void run(DenseScratch sc, int rows) {
+            float[][] b = sc.bufs;
             float[] x = b[in];
             float[] y = b[out];
             for (int r = 0; r < rows; r++) {
@@ -451,7 +499,8 @@ final class DenseSteps {
         }
 
         @Override
-        void run(float[][] b, int rows) {
+        void run(DenseScratch sc, int rows) {
+            float[][] b = sc.bufs;
             float[] y = b[out];
             for (int r = 0; r < rows; r++) {
                 int o = r * width;

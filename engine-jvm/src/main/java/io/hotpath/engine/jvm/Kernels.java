@@ -1,10 +1,13 @@
 package io.hotpath.engine.jvm;
 
 /**
- * The inner loops of a dense layer, for one row. Two implementations: {@link VectorKernels} with
- * the JDK's Vector API (explicit SIMD: AVX2 or AVX-512, whatever the CPU has), used when the JVM
- * runs with {@code --add-modules jdk.incubator.vector}; otherwise {@link ScalarKernels}, plain
- * loops (the JIT does not vectorize them: it cannot prove the output and weight arrays apart).
+ * The inner loops of a dense layer. Weights are packed once into panels of {@link #panel()}
+ * output columns: panel p holds, for each input k, its {@code panel()} weights side by side
+ * ({@code wp[(p * K + k) * panel() + c] = W[k][p * panel() + c]}), zero-padded past the last
+ * column, so a row's pass over one panel reads memory in order. Two implementations:
+ * {@link VectorKernels} with the JDK's Vector API (explicit SIMD at the CPU's width), used when
+ * the JVM runs with {@code --add-modules jdk.incubator.vector}; otherwise {@link ScalarKernels}
+ * (the JIT does not vectorize these loops: it cannot prove the output and weight arrays apart).
  */
 interface Kernels {
     /** The kernels this JVM can run: vector when the incubator module is present (and not switched off with {@code -Dhotpath.jvm.vector=false}). */
@@ -24,15 +27,24 @@ interface Kernels {
         return new ScalarKernels();
     }
 
+    /** Output columns per panel. */
+    int panel();
+
     /**
-     * {@code y[yo + j] = bias[j] + sum_k x[xo + k] * w[k * n + j]} for {@code j < n} (bias may be
-     * null: 0). With {@code skipZeros}, a zero {@code x} skips its row of {@code w}.
+     * One row: {@code out[oo + j] = biasPad[j] + sum_k x[xo + k] * W[k][j]} for every padded column
+     * {@code j < panels * panel()}. With {@code idx} and {@code val} (length at least k) the row's
+     * non-zero inputs are gathered first (after a ReLU about half are zero) and only their weights
+     * are read; the caller passes them only when every weight is finite (so a zero contributes
+     * exactly nothing). Null: every input is used.
      */
-    void denseRow(float[] x, int xo, int k, float[] w, int n, float[] bias, float[] y, int yo, boolean skipZeros);
+    void denseRow(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val);
+
+    /** Two rows at once (inputs at {@code xo0}, {@code xo1}; outputs at {@code oo0}, {@code oo1}): each weight is loaded once for both. */
+    void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1);
 
     /** {@code sum_i x[xo + i] * w[wo + i]} for {@code i < k}. */
     float dot(float[] x, int xo, float[] w, int wo, int k);
 
-    /** {@code vector (AVX2, 8 lanes)} or {@code scalar}: for reports. */
+    /** {@code vector (8 float lanes)} or {@code scalar}: for reports. */
     String describe();
 }

@@ -1,26 +1,39 @@
 package io.hotpath.engine.jvm;
 
-import java.util.Arrays;
-
 /** {@link Kernels} in plain Java loops: correct everywhere, several times slower than {@link VectorKernels}. */
 final class ScalarKernels implements Kernels {
+    private static final int P = 32;
+
     @Override
-    public void denseRow(float[] x, int xo, int k, float[] w, int n, float[] bias, float[] y, int yo, boolean skipZeros) {
-        if (bias != null) {
-            System.arraycopy(bias, 0, y, yo, n);
-        } else {
-            Arrays.fill(y, yo, yo + n, 0f);
-        }
-        for (int kk = 0; kk < k; kk++) {
-            float xk = x[xo + kk];
-            if (xk == 0f && skipZeros) {
-                continue;
+    public int panel() {
+        return P;
+    }
+
+    @Override
+    public void denseRow(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
+        for (int p = 0; p < panels; p++) {
+            int o = oo + p * P;
+            for (int c = 0; c < P; c++) {
+                out[o + c] = biasPad == null ? 0f : biasPad[p * P + c];
             }
-            int wo = kk * n;
-            for (int j = 0; j < n; j++) {
-                y[yo + j] = Math.fma(xk, w[wo + j], y[yo + j]);
+            int base = p * k * P;
+            for (int kk = 0; kk < k; kk++) {
+                float xk = x[xo + kk];
+                if (xk == 0f && idx != null) {
+                    continue;
+                }
+                int wo = base + kk * P;
+                for (int c = 0; c < P; c++) {
+                    out[o + c] = Math.fma(xk, wp[wo + c], out[o + c]);
+                }
             }
         }
+    }
+
+    @Override
+    public void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1) {
+        denseRow(x, xo0, k, wp, panels, biasPad, out, oo0, null, null);
+        denseRow(x, xo1, k, wp, panels, biasPad, out, oo1, null, null);
     }
 
     @Override

@@ -5,58 +5,108 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Kernels} with the Vector API at the CPU's preferred width (8 lanes on AVX2, 16 on
- * AVX-512). A dense row keeps four vectors of outputs in registers while it walks the inputs
- * (a register-blocked matrix-vector product: each weight is loaded once, each output stored
- * once), with fused multiply-adds as ONNX Runtime's kernels use them. Loaded by name only when
- * the JVM has {@code jdk.incubator.vector}.
+ * {@link Kernels} with the Vector API at the CPU's preferred width (8 float lanes on AVX2, 16 on
+ * AVX-512). A panel is four vectors wide: a row keeps its four output vectors in registers while it
+ * walks the inputs, reading each input's panel weights in order (a register-blocked matrix-vector
+ * product: each weight loaded once per row, each output stored once), with fused multiply-adds
+ * as ONNX Runtime's kernels use them. Two rows at once share every weight load. Loaded by name
+ * only when the JVM has {@code jdk.incubator.vector}.
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    private static final int P = 4 * L;
 
     @Override
-    public void denseRow(float[] x, int xo, int k, float[] w, int n, float[] bias, float[] y, int yo, boolean skipZeros) {
-        int j = 0;
-        for (; j + 4 * L <= n; j += 4 * L) {
-            FloatVector a0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, j);
-            FloatVector a1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, j + L);
-            FloatVector a2 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, j + 2 * L);
-            FloatVector a3 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, j + 3 * L);
+    public int panel() {
+        return P;
+    }
+
+    @Override
+    public void denseRow(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
+        int m = k;
+        if (idx != null) {
+            // the non-zero inputs, gathered once without a branch per input (the zeros follow no pattern)
+            m = 0;
             for (int kk = 0; kk < k; kk++) {
                 float xk = x[xo + kk];
-                if (xk == 0f && skipZeros) {
-                    continue;
-                }
-                FloatVector xb = FloatVector.broadcast(S, xk);
-                int wo = kk * n + j;
-                a0 = FloatVector.fromArray(S, w, wo).fma(xb, a0);
-                a1 = FloatVector.fromArray(S, w, wo + L).fma(xb, a1);
-                a2 = FloatVector.fromArray(S, w, wo + 2 * L).fma(xb, a2);
-                a3 = FloatVector.fromArray(S, w, wo + 3 * L).fma(xb, a3);
+                idx[m] = kk * P;
+                val[m] = xk;
+                m += xk != 0f ? 1 : 0;
             }
-            a0.intoArray(y, yo + j);
-            a1.intoArray(y, yo + j + L);
-            a2.intoArray(y, yo + j + 2 * L);
-            a3.intoArray(y, yo + j + 3 * L);
         }
-        for (; j + L <= n; j += L) {
-            FloatVector a = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, j);
-            for (int kk = 0; kk < k; kk++) {
-                float xk = x[xo + kk];
-                if (xk == 0f && skipZeros) {
-                    continue;
+        for (int p = 0; p < panels; p++) {
+            int base = p * k * P;
+            int bo = p * P;
+            FloatVector a0 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo);
+            FloatVector a1 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + L);
+            FloatVector a2 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 2 * L);
+            FloatVector a3 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 3 * L);
+            if (idx != null) {
+                for (int i = 0; i < m; i++) {
+                    FloatVector xb = FloatVector.broadcast(S, val[i]);
+                    int wo = base + idx[i];
+                    a0 = FloatVector.fromArray(S, wp, wo).fma(xb, a0);
+                    a1 = FloatVector.fromArray(S, wp, wo + L).fma(xb, a1);
+                    a2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(xb, a2);
+                    a3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(xb, a3);
                 }
-                a = FloatVector.fromArray(S, w, kk * n + j).fma(FloatVector.broadcast(S, xk), a);
+            } else {
+                for (int kk = 0; kk < k; kk++) {
+                    FloatVector xb = FloatVector.broadcast(S, x[xo + kk]);
+                    int wo = base + kk * P;
+                    a0 = FloatVector.fromArray(S, wp, wo).fma(xb, a0);
+                    a1 = FloatVector.fromArray(S, wp, wo + L).fma(xb, a1);
+                    a2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(xb, a2);
+                    a3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(xb, a3);
+                }
             }
-            a.intoArray(y, yo + j);
+            int o = oo + bo;
+            a0.intoArray(out, o);
+            a1.intoArray(out, o + L);
+            a2.intoArray(out, o + 2 * L);
+            a3.intoArray(out, o + 3 * L);
         }
-        for (; j < n; j++) {
-            float s = bias == null ? 0f : bias[j];
+    }
+
+    @Override
+    public void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1) {
+        for (int p = 0; p < panels; p++) {
+            int base = p * k * P;
+            int bo = p * P;
+            FloatVector p0 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo);
+            FloatVector p1 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + L);
+            FloatVector p2 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 2 * L);
+            FloatVector p3 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 3 * L);
+            FloatVector q0 = p0;
+            FloatVector q1 = p1;
+            FloatVector q2 = p2;
+            FloatVector q3 = p3;
             for (int kk = 0; kk < k; kk++) {
-                s = Math.fma(x[xo + kk], w[kk * n + j], s);
+                int wo = base + kk * P;
+                FloatVector xp = FloatVector.broadcast(S, x[xo0 + kk]);
+                FloatVector xq = FloatVector.broadcast(S, x[xo1 + kk]);
+                FloatVector w0 = FloatVector.fromArray(S, wp, wo);
+                p0 = w0.fma(xp, p0);
+                q0 = w0.fma(xq, q0);
+                FloatVector w1 = FloatVector.fromArray(S, wp, wo + L);
+                p1 = w1.fma(xp, p1);
+                q1 = w1.fma(xq, q1);
+                FloatVector w2 = FloatVector.fromArray(S, wp, wo + 2 * L);
+                p2 = w2.fma(xp, p2);
+                q2 = w2.fma(xq, q2);
+                FloatVector w3 = FloatVector.fromArray(S, wp, wo + 3 * L);
+                p3 = w3.fma(xp, p3);
+                q3 = w3.fma(xq, q3);
             }
-            y[yo + j] = s;
+            p0.intoArray(out, oo0 + bo);
+            p1.intoArray(out, oo0 + bo + L);
+            p2.intoArray(out, oo0 + bo + 2 * L);
+            p3.intoArray(out, oo0 + bo + 3 * L);
+            q0.intoArray(out, oo1 + bo);
+            q1.intoArray(out, oo1 + bo + L);
+            q2.intoArray(out, oo1 + bo + 2 * L);
+            q3.intoArray(out, oo1 + bo + 3 * L);
         }
     }
 
