@@ -34,6 +34,14 @@ public interface Engine extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether runs on different batches may proceed on different threads at once (each batch still
+     * used by one thread at a time). False unless the engine documents otherwise.
+     */
+    default boolean concurrentRuns() {
+        return false;
+    }
+
     /** The largest batch (dimension 0) one run accepts. */
     int maxBatchSize();
 

@@ -106,7 +106,7 @@ final class EngineBatchProcessor implements BatchProcessor {
         engine.run(batch);
     }
 
-    private static void reshape(Tensor t, int rows, int length) {
+    static void reshape(Tensor t, int rows, int length) {
         if (t.rank() == 0) {
             return;     // a scalar: the engine cannot batch (its capacity is one row), nothing to shape
         }

@@ -56,10 +56,19 @@ public final class InferenceService implements AutoCloseable {
     private final CloseGuard guard = new CloseGuard();
     private final long closeTimeoutNanos;
     private final ServiceReport report;
+    /** Direct mode: no batcher thread; each request runs on its caller's thread on its own engine batch. */
+    private final boolean direct;
+    /** Direct mode over an engine that runs one batch at a time: callers take turns. Null otherwise. */
+    private final java.util.concurrent.locks.ReentrantLock directLock;
 
     private InferenceService(Builder b) {
         this.engine = b.engine;
         this.report = b.report != null ? b.report : ServiceReport.givenEngine(engine.describe());
+        this.direct = b.direct;
+        this.directLock = b.direct && !engine.concurrentRuns() ? new java.util.concurrent.locks.ReentrantLock() : null;
+        if (b.direct) {
+            b.batching.agentInvoker();      // request slots without a batcher thread: nothing is ever queued
+        }
         this.closeEngine = b.closeEngine;
         this.closeTimeoutNanos = b.closeTimeoutNanos;
         for (TensorSpec t : java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList()) {
@@ -227,6 +236,9 @@ public final class InferenceService implements AutoCloseable {
         if (cache != null) {
             r.service = this;
         }
+        if (direct) {
+            r.directBatch = engine.newBatch();
+        }
         requests[handle.id()] = r;
         return r;
     }
@@ -237,7 +249,9 @@ public final class InferenceService implements AutoCloseable {
      * Allocation-free.
      */
     public int infer(Request request) {
-        batcher.checkNotBatcherThread();
+        if (!direct) {
+            batcher.checkNotBatcherThread();
+        }
         if (!guard.tryEnter()) {
             return BatchStatus.SHUTDOWN;
         }
@@ -246,7 +260,7 @@ public final class InferenceService implements AutoCloseable {
             if (cache != null && fromCache(request)) {
                 return BatchStatus.OK;
             }
-            int s = batcher.infer(request.handle);
+            int s = direct ? runDirect(request) : batcher.infer(request.handle);
             if (s == BatchStatus.OK && cache != null) {
                 remember(request);
             }
@@ -272,6 +286,16 @@ public final class InferenceService implements AutoCloseable {
                 }
                 return BatchStatus.OK;
             }
+            if (direct) {
+                int s = runDirect(request);
+                if (s == BatchStatus.OK && cache != null) {
+                    remember(request);
+                }
+                if (callback != null) {
+                    callback.onComplete(request, s);
+                }
+                return s;
+            }
             request.callback = callback;
             return batcher.inferAsync(request.handle, request.adapter);
         } finally {
@@ -285,11 +309,49 @@ public final class InferenceService implements AutoCloseable {
      * thread, where it would wait for itself.
      */
     public int await(Request request) {
-        return request.cachedStatus != 0 ? request.cachedStatus : batcher.await(request.handle);
+        return request.cachedStatus != 0 ? request.cachedStatus : request.directStatus != 0 ? request.directStatus : batcher.await(request.handle);
+    }
+
+    /**
+     * Direct mode: the request's rows into its own engine batch, the engine run on this thread
+     * (taking turns when the engine runs one batch at a time), the outputs back into the request.
+     * A failure is the request's FAILED status and {@link Request#error()}, never an exception.
+     */
+    private int runDirect(Request r) {
+        int len = r.length();
+        io.hotpath.core.Batch batch = r.directBatch;
+        try {
+            for (int i = 0; i < inLayout.count; i++) {
+                Tensor t = batch.input(i);
+                EngineBatchProcessor.reshape(t, 1, inLayout.variable[i] ? len : -1);
+                java.lang.foreign.MemorySegment.copy(r.handle.input(), inLayout.offset[i], t.data(), 0, inLayout.rowBytes(i, len));
+            }
+            if (directLock != null) {
+                directLock.lock();
+                try {
+                    engine.run(batch);
+                } finally {
+                    directLock.unlock();
+                }
+            } else {
+                engine.run(batch);
+            }
+            for (int o = 0; o < outLayout.count; o++) {
+                java.lang.foreign.MemorySegment.copy(batch.output(o).data(), 0, r.handle.output(), outLayout.offset[o], outLayout.rowBytes(o, len));
+                r.outputShaped(o, len);
+            }
+            r.directStatus = BatchStatus.OK;
+        } catch (RuntimeException e) {
+            r.directError = e;
+            r.directStatus = BatchStatus.FAILED;
+        }
+        return r.directStatus;
     }
 
     private void prepare(Request r) {
         r.cachedStatus = 0;
+        r.directStatus = 0;
+        r.directError = null;
         r.handle.inputLength((int) inLayout.totalBytes);
         r.handle.lengthKey(r.length());
     }
@@ -397,6 +459,7 @@ public final class InferenceService implements AutoCloseable {
         private double keyQuantum;
         private long closeTimeoutNanos = 30_000_000_000L;
         private ServiceReport report;
+        private boolean direct;
 
         private Builder(Engine engine) {
             this.engine = java.util.Objects.requireNonNull(engine, "engine");
@@ -463,6 +526,18 @@ public final class InferenceService implements AutoCloseable {
         /** Whether {@link InferenceService#close()} also closes the engine (default true). */
         public Builder closeEngine(boolean close) {
             this.closeEngine = close;
+            return this;
+        }
+
+        /**
+         * Direct mode: no batcher thread and no batching; {@code infer} runs the engine on the
+         * caller's thread, on the request's own engine batch (made by {@code newRequest}). The
+         * lowest latency for one caller; several callers run at once on an engine that allows it
+         * ({@link Engine#concurrentRuns()}, the JVM engine does) and take turns otherwise. The
+         * cache works as before; the batcher's metrics stay empty.
+         */
+        public Builder direct() {
+            this.direct = true;
             return this;
         }
 

@@ -37,6 +37,10 @@ public final class Request {
     int cachedStatus;
     /** The service, set when it has a cache, so async answers are offered to it. */
     InferenceService service;
+    /** Direct mode: this request's own engine batch, and the status and error of its last run (0 and null otherwise). */
+    io.hotpath.core.Batch directBatch;
+    int directStatus;
+    Throwable directError;
 
     Request(BatchRequest handle, List<TensorSpec> inSpecs, RowLayout inLayout, List<TensorSpec> outSpecs, RowLayout outLayout,
             int maxLength, boolean hasLength, java.lang.foreign.MemorySegment key) {
@@ -150,7 +154,7 @@ public final class Request {
 
     /** The status of the last inference ({@link BatchStatus}). */
     public int status() {
-        return cachedStatus != 0 ? cachedStatus : handle.status();
+        return cachedStatus != 0 ? cachedStatus : directStatus != 0 ? directStatus : handle.status();
     }
 
     /** Whether the last inference was answered from the prediction cache. */
@@ -160,7 +164,7 @@ public final class Request {
 
     /** Why the last inference FAILED, or null. */
     public Throwable error() {
-        return handle.error();
+        return directBatch != null ? directError : handle.error();
     }
 
     /** Enqueue and completion times of the last inference ({@code System.nanoTime()}). */

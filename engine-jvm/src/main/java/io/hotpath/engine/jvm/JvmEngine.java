@@ -119,6 +119,12 @@ public final class JvmEngine implements Engine {
         return program.outputs();
     }
 
+    /** True: each batch carries its own working memory. */
+    @Override
+    public boolean concurrentRuns() {
+        return true;
+    }
+
     @Override
     public int maxBatchSize() {
         return options.maxBatchSize();

@@ -15,10 +15,14 @@ import java.nio.file.Path;
  * the per-call overhead of a native runtime (or a trip to a GPU) is most of the latency.
  */
 public final class JvmEngineProvider implements EngineProvider {
-    /** Above this many multiply-adds per row ONNX Runtime's kernels win (measured crossover, docs/engine-jvm.md). */
-    public static final long MAX_OPS_PER_ROW = 4L << 20;
-    /** Above this many bytes of weights (beyond the L2 cache of the CPUs measured) the JVM engine is not chosen. */
-    public static final long MAX_WEIGHT_BYTES = 16L << 20;
+    /**
+     * The most multiply-adds per row for which the JVM engine is chosen. Measured at batch 1 on the
+     * AMD EPYC (Zen 3) here (docs/engine-jvm.md): 64-512-512-1 (295K, 1.2 MB of weights) is 1.5x
+     * faster on the JVM engine, 64-1024-1024-1 (1.1M, 4.5 MB) 1.15x slower; the threshold sits between.
+     */
+    public static final long MAX_OPS_PER_ROW = 1L << 19;
+    /** The most bytes of weights for which the JVM engine is chosen (between the same two models: 1.2 MB wins, 4.5 MB loses). */
+    public static final long MAX_WEIGHT_BYTES = 2L << 20;
 
     @Override
     public String kind() {
