@@ -48,7 +48,8 @@ final class BenchCommand implements Callable<Integer> {
     /** Capacity of the dynamic dimensions after the batch: --seq, or more when --shape or an .npy file asks for it. */
     private int capacity;
 
-    @Option(names = "--engine", defaultValue = "cpu", description = "cpu (ONNX Runtime), tensorrt, or best (TensorRT when a GPU and "
+    @Option(names = "--engine", defaultValue = "cpu", description = "cpu (ONNX Runtime), jvm (small models compiled for the JVM), "
+            + "tensorrt, or best (jvm when the model compiles and is under its small-model threshold, else TensorRT when a GPU and "
             + "its libraries are present, else cpu) (default ${DEFAULT-VALUE}).")
     String engineKind;
 
@@ -128,6 +129,8 @@ final class BenchCommand implements Callable<Integer> {
     LoadGeneratorOptions load;
 
     private io.hotpath.engine.tensorrt.Engines.Kind kind;
+    /** --engine jvm (kind is then CPU for the option checks that concern TensorRT). */
+    boolean jvmEngine;
     private GraphOptimization level;
 
     /** Whether the options select the batcher path (load generator) rather than direct runs. */
@@ -145,7 +148,8 @@ final class BenchCommand implements Callable<Integer> {
         if (vocab != null) {
             c.range("--vocab", vocab, 1, Integer.MAX_VALUE, null);
         }
-        kind = c.parse("--engine", engineKind, io.hotpath.engine.tensorrt.Engines.Kind::parse);
+        jvmEngine = engineKind.trim().equalsIgnoreCase("jvm");
+        kind = jvmEngine ? io.hotpath.engine.tensorrt.Engines.Kind.CPU : c.parse("--engine", engineKind, BenchCommand::engineKind);
         level = c.parse("--opt", opt, GraphOptimization::parse);
         if (precision != null) {
             c.parse("--precision", precision, io.hotpath.engine.tensorrt.Precision::parse);
@@ -195,7 +199,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw c.fail("give --rate (open loop) or --concurrency (closed loop), not both");
             }
             if (precision != null || kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU || batches.length > 1) {
-                throw c.fail("the batcher path runs on --engine cpu with one --max-batch; use direct mode for --engine/--precision/--batch lists");
+                throw c.fail("the batcher path runs on --engine cpu or jvm with one --max-batch; use direct mode for --engine/--precision/--batch lists");
             }
             if (shapeValues != null) {
                 throw c.fail("--shape applies to direct mode (without --concurrency, --rate, --max-batch, --max-delay-us, --cache-mb); "
@@ -214,7 +218,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw c.fail("--precision applies to --engine tensorrt or best; "
                         + "the CPU engine runs the model's own precision (quantize it with the optimizer)");
             }
-            if (ortProfile != null && kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU) {
+            if (ortProfile != null && (kind != io.hotpath.engine.tensorrt.Engines.Kind.CPU || jvmEngine)) {
                 throw c.fail("--ort-profile applies to --engine cpu");
             }
         }
@@ -243,6 +247,33 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The state pairs --state asks for: found by name (auto), none, or given as OUT=IN pairs. */
+    /** --engine: jvm asked for, best (the JVM engine when it takes the model, else TensorRT or the CPU), or the TensorRT module's choice. */
+    private Engines.Choice open(Path file, CpuEngineOptions options) {
+        int mb = java.util.Arrays.stream(batches).max().orElse(1);
+        if (jvmEngine) {
+            return new Engines.Choice(io.hotpath.engine.jvm.JvmEngine.open(file, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(mb).build()),
+                    "the JVM engine: asked for");
+        }
+        if (kind == io.hotpath.engine.tensorrt.Engines.Kind.BEST) {
+            var jvm = new io.hotpath.engine.jvm.JvmEngineProvider().availability(file);
+            if (jvm.usable()) {
+                return new Engines.Choice(io.hotpath.engine.jvm.JvmEngine.open(file, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(mb)
+                        .build()), jvm.reason());
+            }
+            Engines.Choice c = Engines.open(file, kind, trtOptions(file), options);
+            return new Engines.Choice(c.engine(), c.reason() + "; not the JVM engine: " + jvm.reason());
+        }
+        return Engines.open(file, kind, kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options);
+    }
+
+    static io.hotpath.engine.tensorrt.Engines.Kind engineKind(String s) {
+        try {
+            return io.hotpath.engine.tensorrt.Engines.Kind.parse(s);
+        } catch (io.hotpath.core.HotpathException e) {
+            throw io.hotpath.core.HotpathException.invalidArgument("unknown engine '" + s + "'; use best, jvm, cpu or tensorrt");
+        }
+    }
+
     private Map<String, String> statePairs(Checks checks, Engine engine) {
         if ("auto".equals(state)) {
             return io.hotpath.core.StateLoop.findPairs(engine);
@@ -281,8 +312,7 @@ final class BenchCommand implements Callable<Integer> {
                 .spinWait(spinWait == null || spinWait).maxBatchSize(batch).defaultMaxDimension(capacity).profilePrefix(ortProfile).build();
         SystemInfo sys = SystemInfo.detect();
         String sized = "--batch " + batch + " at --seq " + seq + (capacity > seq ? " (dimensions up to " + capacity + " from --shape/--input)" : "");
-        Engines.Choice choice = checks.opening(sized, () -> Engines.open(file, kind,
-                kind == io.hotpath.engine.tensorrt.Engines.Kind.CPU ? null : trtOptions(file), options));
+        Engines.Choice choice = checks.opening(sized, () -> open(file, options));
         try (Engine engine = choice.engine()) {
             checks.memory(sized, Checks.batchBytes(
                     java.util.stream.Stream.concat(engine.inputs().stream(), engine.outputs().stream()).toList(), batch, capacity));

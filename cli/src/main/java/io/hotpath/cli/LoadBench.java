@@ -42,9 +42,12 @@ final class LoadBench {
     private final double repeatFraction;
     private final String idle;
     private final Long maxDelayUs;
+    /** --engine jvm: the JVM engine behind the batcher instead of ONNX Runtime. */
+    private final boolean jvm;
 
     /** The bench's shared options (batch: the largest --batch) and its load-generator options. */
     LoadBench(BenchCommand bench, int batch, LoadGeneratorOptions load) {
+        this.jvm = bench.jvmEngine;
         this.model = bench.model;
         this.batch = batch;
         this.seq = bench.seq;
@@ -84,8 +87,10 @@ final class LoadBench {
         String sized = "--max-batch " + mb + " with " + (open ? "--max-in-flight " + maxInFlight : "--concurrency " + java.util.Arrays.toString(concs))
                 + " at --seq " + seq;
         BenchInputs given = BenchInputs.parse(checks, inputValues, null);
-        OrtCpuEngine engine = checks.opening(sized, () -> OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level)
-                .intraOpThreads(threads).spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build()));
+        io.hotpath.core.Engine engine = checks.opening(sized, () -> jvm
+                ? io.hotpath.engine.jvm.JvmEngine.open(file, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(mb).build())
+                : OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(level)
+                        .intraOpThreads(threads).spinWait(spinWait != null && spinWait).maxBatchSize(mb).defaultMaxDimension(seq).build()));
         long v;
         InferenceService svc;
         try {
