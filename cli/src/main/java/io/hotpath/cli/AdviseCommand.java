@@ -45,7 +45,10 @@ final class AdviseCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "FILE|ALIAS", description = "An ONNX file or a built-in alias.")
+    @picocli.CommandLine.Mixin
+    ModelOption modelOption;
+
+    /** --model, from {@link #modelOption} (set first thing in call()). */
     String model;
 
     @Option(names = "--price", required = true, split = ",", paramLabel = "KIND=USD_PER_HOUR",
@@ -90,6 +93,7 @@ final class AdviseCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        model = modelOption.model;
         PrintStream out = System.out;
         Checks c = new Checks(spec);
         for (var e : prices.entrySet()) {

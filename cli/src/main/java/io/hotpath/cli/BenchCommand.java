@@ -35,8 +35,10 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "FILE|ALIAS",
-            description = "An ONNX file or a built-in alias: ${COMPLETION-CANDIDATES}.", completionCandidates = Aliases.class)
+    @picocli.CommandLine.Mixin
+    ModelOption modelOption;
+
+    /** --model, from {@link #modelOption} (set first thing in call()). */
     String model;
 
     @Option(names = "--batch", defaultValue = "1", split = ",", paramLabel = "N[,N...]",
@@ -294,6 +296,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        model = modelOption.model;
         PrintStream out = System.out;
         Checks checks = new Checks(spec);
         validate(checks);

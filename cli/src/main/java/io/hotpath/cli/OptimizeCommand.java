@@ -40,7 +40,10 @@ final class OptimizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "FILE|ALIAS", description = "An ONNX file or a built-in alias.")
+    @picocli.CommandLine.Mixin
+    ModelOption modelOption;
+
+    /** --model, from {@link #modelOption} (set first thing in call()). */
     String model;
 
     @Option(names = "--calibration", paramLabel = "FILE", description = "Calibration data (see above).")
@@ -106,6 +109,7 @@ final class OptimizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        model = modelOption.model;
         Checks c = new Checks(spec);
         if (!engine.equalsIgnoreCase("cpu")) {
             throw c.fail("--engine " + engine + ": the optimizer times variants on the CPU engine in this version (TensorRT builds Q/DQ models as they are)");

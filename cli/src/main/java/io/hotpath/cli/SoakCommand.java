@@ -44,8 +44,12 @@ final class SoakCommand implements Callable<Integer> {
     @Option(names = "--requests", defaultValue = "10000000", description = "Requests in all (default ${DEFAULT-VALUE}).")
     long requests;
 
-    @Option(names = "--threads", defaultValue = "4", description = "Caller threads (default ${DEFAULT-VALUE}).")
+    @Option(names = "--callers", defaultValue = "4", description = "Caller threads (default ${DEFAULT-VALUE}).")
     int threads;
+
+    /** The old spelling of --callers: in bench and demo, --threads means ONNX Runtime's intra-op threads. */
+    @Option(names = "--threads", hidden = true)
+    Integer deprecatedThreads;
 
     @Option(names = "--cache-mb", defaultValue = "4", description = "Prediction cache budget in MiB (default ${DEFAULT-VALUE}).")
     int cacheMb;
@@ -66,8 +70,17 @@ final class SoakCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checks check = new Checks(spec);
+        if (deprecatedThreads != null) {
+            var parsed = spec.commandLine().getParseResult();
+            if (parsed != null && parsed.hasMatchedOption("--callers")) {
+                throw check.fail("give --callers only (--threads is its deprecated spelling)");
+            }
+            spec.commandLine().getErr().println("hotpath: soak --threads is deprecated; use --callers (--threads means ONNX Runtime's "
+                    + "intra-op threads in bench and demo)");
+            threads = deprecatedThreads;
+        }
         check.range("--requests", requests, 1, 1_000_000_000_000L, null);
-        check.range("--threads", threads, 1, Checks.MAX_CONCURRENCY);
+        check.range("--callers", threads, 1, Checks.MAX_CONCURRENCY);
         check.range("--cache-mb", cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
         check.range("--distinct", distinct, 1, 1_000_000);
         check.range("--invalidate-every", invalidateEvery, 1, Long.MAX_VALUE, null);
@@ -90,7 +103,7 @@ final class SoakCommand implements Callable<Integer> {
             }
         }
         float[][] expected = reference(file, rows);
-        out.println("hotpath soak: " + requests + " requests, " + threads + " threads, model " + model + ", cache " + cacheMb + " MiB, "
+        out.println("hotpath soak: " + requests + " requests, " + threads + " callers, model " + model + ", cache " + cacheMb + " MiB, "
                 + distinct + " distinct inputs, invalidation every " + invalidateEvery + ", on " + SystemInfo.detect().summary());
 
         AtomicLong issued = new AtomicLong();
