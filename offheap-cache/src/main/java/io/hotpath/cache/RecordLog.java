@@ -100,9 +100,17 @@ final class RecordLog {
         return tail - head >= length;
     }
 
-    /** Like {@link #roomAtHead} but an empty log keeps its head where it is. */
+    /**
+     * Whether {@code length} contiguous bytes are free at the head without moving the tail,
+     * wrapping the head (padding the end) where that makes them so. An empty log starts again at
+     * offset 0: keeping its head where it was would let a record longer than the rest of the log
+     * be appended past its end, over the next region of the segment (the main log's re-insertion
+     * of its only record did that).
+     */
     boolean hasRoom(int length) {
         if (used == 0) {
+            head = 0;
+            tail = 0;
             return cap >= length;
         }
         if (head > tail) {
