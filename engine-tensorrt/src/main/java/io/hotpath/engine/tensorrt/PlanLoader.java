@@ -85,8 +85,15 @@ final class PlanLoader {
      */
     private static Loaded loaded(TrtPlan plan, PlanCacheKey key, Path planFile, boolean builtNow, long buildNanos, boolean qdq,
                                  List<ShapeProfiles.Profile> profiles, Cuda.Device dev) {
-        PlanTensors tensors = PlanTensors.of(plan, profiles);
-        String layersJson = plan.layerInformationJson();
+        PlanTensors tensors;
+        String layersJson;
+        try {
+            tensors = PlanTensors.of(plan, profiles);
+            layersJson = plan.layerInformationJson();
+        } catch (RuntimeException | Error e) {
+            plan.close();       // a plan that cannot run is freed here, not left to the garbage collector (the caller may rebuild)
+            throw e;
+        }
         return new Loaded(plan, tensors, layersJson, key, planFile, builtNow, buildNanos, qdq, profiles, dev);
     }
 
