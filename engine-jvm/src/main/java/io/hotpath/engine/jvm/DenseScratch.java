@@ -1,6 +1,6 @@
 package io.hotpath.engine.jvm;
 
-/** One batch's working memory for a dense program: a float buffer per value, the gather lists of one row's non-zero inputs, two padded output rows. */
+/** One batch's working memory for a dense program: a float buffer per value, the gather lists of one row's non-zero inputs, four padded output rows. */
 final class DenseScratch {
     final float[][] bufs;
     final int[] idx;

@@ -147,9 +147,9 @@ final class DenseSteps {
             }
         }
 
-        /** Floats of the padded output rows the kernels write (two rows). */
+        /** Floats of the padded output rows the kernels write (four rows). */
         int tmpFloats() {
-            return narrow ? 0 : 2 * panels * KERNELS.panel();
+            return narrow ? 0 : 4 * panels * KERNELS.panel();
         }
 
         @Override
@@ -169,6 +169,12 @@ final class DenseSteps {
                 }
             } else {
                 int pad = panels * kern.panel();
+                for (; r + 3 < rows; r += 4) {
+                    kern.denseRow4(x, r * k, k, packed, panels, biasPad, tmp, 0, pad);
+                    for (int q = 0; q < 4; q++) {
+                        System.arraycopy(tmp, q * pad, y, (r + q) * n, n);
+                    }
+                }
                 for (; r + 1 < rows; r += 2) {
                     kern.denseRow2(x, r * k, (r + 1) * k, k, packed, panels, biasPad, tmp, 0, pad);
                     System.arraycopy(tmp, 0, y, r * n, n);

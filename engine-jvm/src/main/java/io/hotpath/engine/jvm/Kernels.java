@@ -42,6 +42,12 @@ interface Kernels {
     /** Two rows at once (inputs at {@code xo0}, {@code xo1}; outputs at {@code oo0}, {@code oo1}): each weight is loaded once for both. */
     void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1);
 
+    /**
+     * Four rows at once, inputs at {@code xo + r * k} and outputs at {@code oo + r * stride} for
+     * {@code r < 4}: each weight is loaded once for four rows.
+     */
+    void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride);
+
     /** {@code sum_i x[xo + i] * w[wo + i]} for {@code i < k}. */
     float dot(float[] x, int xo, float[] w, int wo, int k);
 

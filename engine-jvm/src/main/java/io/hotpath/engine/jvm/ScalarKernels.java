@@ -37,6 +37,13 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
+        for (int r = 0; r < 4; r++) {
+            denseRow(x, xo + r * k, k, wp, panels, biasPad, out, oo + r * stride, null, null);
+        }
+    }
+
+    @Override
     public float dot(float[] x, int xo, float[] w, int wo, int k) {
         // four partial sums: independent chains the CPU overlaps
         float s0 = 0;

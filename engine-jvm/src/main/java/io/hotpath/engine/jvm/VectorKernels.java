@@ -111,6 +111,58 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
+        int x0 = xo;
+        int x1 = xo + k;
+        int x2 = xo + 2 * k;
+        int x3 = xo + 3 * k;
+        for (int p = 0; p < panels; p++) {
+            int base = p * k * P;
+            // half a panel (two vectors) at a time: 4 rows x 2 vectors = 8 accumulators, which leaves
+            // registers for the loads on AVX2's sixteen
+            for (int h = 0; h < 2; h++) {
+                int col = p * P + h * 2 * L;
+                FloatVector b0 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, col);
+                FloatVector b1 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, col + L);
+                FloatVector r00 = b0;
+                FloatVector r01 = b1;
+                FloatVector r10 = b0;
+                FloatVector r11 = b1;
+                FloatVector r20 = b0;
+                FloatVector r21 = b1;
+                FloatVector r30 = b0;
+                FloatVector r31 = b1;
+                int wo = base + h * 2 * L;
+                for (int kk = 0; kk < k; kk++, wo += P) {
+                    FloatVector w0 = FloatVector.fromArray(S, wp, wo);
+                    FloatVector w1 = FloatVector.fromArray(S, wp, wo + L);
+                    FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
+                    r00 = w0.fma(a, r00);
+                    r01 = w1.fma(a, r01);
+                    a = FloatVector.broadcast(S, x[x1 + kk]);
+                    r10 = w0.fma(a, r10);
+                    r11 = w1.fma(a, r11);
+                    a = FloatVector.broadcast(S, x[x2 + kk]);
+                    r20 = w0.fma(a, r20);
+                    r21 = w1.fma(a, r21);
+                    a = FloatVector.broadcast(S, x[x3 + kk]);
+                    r30 = w0.fma(a, r30);
+                    r31 = w1.fma(a, r31);
+                }
+                int o = oo + col;
+                r00.intoArray(out, o);
+                r01.intoArray(out, o + L);
+                r10.intoArray(out, o + stride);
+                r11.intoArray(out, o + stride + L);
+                r20.intoArray(out, o + 2 * stride);
+                r21.intoArray(out, o + 2 * stride + L);
+                r30.intoArray(out, o + 3 * stride);
+                r31.intoArray(out, o + 3 * stride + L);
+            }
+        }
+    }
+
+    @Override
     public float dot(float[] x, int xo, float[] w, int wo, int k) {
         FloatVector a0 = FloatVector.zero(S);
         FloatVector a1 = FloatVector.zero(S);
