@@ -21,7 +21,23 @@ public final class BuiltinModels {
     /** {@code mlp}'s hidden width. */
     public static final int MLP_HIDDEN = 256;
 
+    /** {@code trees}' input width. */
+    public static final int TREES_FEATURES = 32;
+    /** {@code trees}' size: 500 trees of depth 6 to 8. */
+    public static final int TREES_COUNT = 500;
+    public static final int TREES_DEPTH = 8;
+
     private BuiltinModels() {
+    }
+
+    /**
+     * A gradient-boosting-style regressor ({@code ai.onnx.ml TreeEnsembleRegressor}): {@code trees}
+     * random trees of depth {@code depth - 2} to {@code depth} over {@code features float[batch,
+     * features]}, BRANCH_LEQ, summed into {@code variable float[batch,1]}. See
+     * {@link TreeEnsembleModels} for other operators, modes and aggregations.
+     */
+    public static ModelProto trees(int trees, int depth, int features, long seed) {
+        return TreeEnsembleModels.build(TreeEnsembleModels.Spec.regressor(trees, depth, features, seed));
     }
 
     /**

@@ -62,6 +62,7 @@ public final class OnnxBuilder {
 
     private final GraphProto.Builder graph = GraphProto.newBuilder();
     private final long opset;
+    private final java.util.Map<String, Long> domainOpsets = new java.util.LinkedHashMap<>();
     private final Set<String> defined = new HashSet<>();
     private int nodeCount;
 
@@ -125,11 +126,22 @@ public final class OnnxBuilder {
     /**
      * A node of the default domain. {@code inputs} and {@code outputs} are comma-separated names
      * (an empty entry is an omitted optional input); {@code attributes} are name/value pairs whose
-     * values are Long/Integer (INT), Float/Double (FLOAT), String (STRING), long[] (INTS) or
-     * float[] (FLOATS).
+     * values are Long/Integer (INT), Float/Double (FLOAT), String (STRING), long[] (INTS),
+     * float[] (FLOATS), String[] (STRINGS) or a {@link TensorProto} (TENSOR; see {@link #tensor}).
      */
     public OnnxBuilder node(String opType, String inputs, String outputs, Object... attributes) {
+        return nodeInDomain("", opType, inputs, outputs, attributes);
+    }
+
+    /**
+     * A node of operator set {@code domain} (for example {@code "ai.onnx.ml"}); otherwise as
+     * {@link #node}. The model must also import that domain ({@link #opsetImport}).
+     */
+    public OnnxBuilder nodeInDomain(String domain, String opType, String inputs, String outputs, Object... attributes) {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(opType).setName(opType + "_" + nodeCount++);
+        if (!domain.isEmpty()) {
+            n.setDomain(domain);
+        }
         for (String in : split(inputs)) {
             if (!in.isEmpty() && !defined.contains(in)) {
                 throw new IllegalArgumentException("node " + n.getName() + " reads '" + in + "', which nothing defines yet");
@@ -147,6 +159,18 @@ public final class OnnxBuilder {
             n.addAttribute(attribute((String) attributes[i], attributes[i + 1]));
         }
         graph.addNode(n);
+        return this;
+    }
+
+    /**
+     * Imports operator set {@code version} of {@code domain} besides the default domain's (given
+     * to the constructor); nodes of that domain are added with {@link #nodeInDomain}.
+     */
+    public OnnxBuilder opsetImport(String domain, long version) {
+        if (domain.isEmpty() || domain.equals("ai.onnx")) {
+            throw new IllegalArgumentException("the default domain's opset is the constructor's (" + opset + ")");
+        }
+        domainOpsets.put(domain, version);
         return this;
     }
 
@@ -180,9 +204,32 @@ public final class OnnxBuilder {
                     a.addFloats(f);
                 }
             }
+            case String[] ss -> {
+                a.setType(AttributeProto.AttributeType.STRINGS);
+                for (String s : ss) {
+                    a.addStrings(ByteString.copyFromUtf8(s));
+                }
+            }
+            case TensorProto t -> a.setType(AttributeProto.AttributeType.TENSOR).setT(t);
             default -> throw new IllegalArgumentException("attribute '" + name + "': unsupported value type " + v.getClass());
         }
         return a.build();
+    }
+
+    /** A tensor of element type {@code elemType} from its little-endian bytes: for TENSOR attributes. */
+    public static TensorProto tensor(int elemType, byte[] littleEndian, long... dims) {
+        TensorProto.Builder t = TensorProto.newBuilder().setDataType(elemType).setRawData(ByteString.copyFrom(littleEndian));
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        return t.build();
+    }
+
+    /** A float32 tensor of shape {@code [values.length]}: for TENSOR attributes. */
+    public static TensorProto tensor(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return tensor(FLOAT, b.array(), values.length);
     }
 
     static ValueInfoProto valueInfo(String name, int elemType, Object... dims) {
@@ -210,13 +257,13 @@ public final class OnnxBuilder {
                 throw new IllegalArgumentException("graph output '" + out.getName() + "' is never produced");
             }
         }
-        return ModelProto.newBuilder()
+        ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .setProducerName("hotpath")
                 .setProducerVersion("0.1")
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
-                .setGraph(graph)
-                .build();
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
+        domainOpsets.forEach((d, v) -> m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(d).setVersion(v)));
+        return m.setGraph(graph).build();
     }
 
     /** Builds and writes the model to {@code file}. */

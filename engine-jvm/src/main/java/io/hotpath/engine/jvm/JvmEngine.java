@@ -64,6 +64,11 @@ public final class JvmEngine implements Engine {
         return new JvmEngine(name, JvmCompiler.compile(model), options, identityOf(model.toByteArray()));
     }
 
+    /** An engine over an already compiled program (tests choose the tree walker this way). */
+    static JvmEngine of(String name, ModelProto model, Program program, JvmEngineOptions options) {
+        return new JvmEngine(name, program, options, identityOf(model.toByteArray()));
+    }
+
     static byte[] read(Path model) {
         try {
             long size = Files.size(model);

@@ -1,0 +1,13 @@
+package io.hotpath.engine.jvm;
+
+/** Finds the leaf each row reaches in each tree: the part of a tree ensemble's run that depends on the layout. */
+interface TreeWalker {
+    /**
+     * For rows {@code 0 .. rows-1} of {@code x} (row r at {@code r * features}), writes the leaf
+     * that row r reaches in tree t to {@code leaves[r * trees + t]}.
+     */
+    void leaves(float[] x, int rows, int features, int[] leaves);
+
+    /** The layout, for reports: {@code array} or {@code bytecode}. */
+    String describe();
+}

@@ -1,0 +1,311 @@
+package io.hotpath.engine.jvm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotpath.core.Batch;
+import io.hotpath.core.DType;
+import io.hotpath.core.EngineProvider;
+import io.hotpath.core.HotpathException;
+import io.hotpath.core.TensorSpec;
+import io.hotpath.engine.cpu.CpuEngineOptions;
+import io.hotpath.engine.cpu.OrtCpuEngine;
+import io.hotpath.models.BuiltinModels;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.models.TreeEnsembleModels;
+import io.hotpath.models.TreeEnsembleModels.Kind;
+import io.hotpath.models.TreeEnsembleModels.Spec;
+import io.hotpath.onnx.OnnxBuilder;
+import io.hotpath.onnx.proto.Onnx.ModelProto;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Random tree ensembles (hundreds of trees, depth 6 to 8) run by the JVM engine, with both
+ * walkers, and by ONNX Runtime with one intra-op thread (so it sums the trees in order) on the
+ * same rows, at batch 1, 7 and 64. Without a post transform, or with PROBIT only on one target,
+ * every output must be bit for bit ONNX Runtime's; the transforms use exp and log, where Java's
+ * and the C library's float results may differ by an ulp: those must agree within 1e-5 relative.
+ */
+class TreeEnsembleTest {
+    @TempDir
+    Path tmp;
+
+    static final String[] ALL_MODES = {"BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"};
+    static final int[] BATCHES = {1, 7, 64};
+
+    /** The worst difference over every case, for the report at the end of the class's run. */
+    static double worstTransformed;
+
+    @org.junit.jupiter.api.AfterAll
+    static void report() {
+        System.out.println("TreeEnsembleTest: worst relative difference with a post transform: " + worstTransformed);
+    }
+
+    private record Result(double worst, long inexact, long compared) {
+    }
+
+    /** Runs rows through ONNX Runtime and both walkers; labels must be equal; returns the float differences. */
+    private Result compare(ModelProto m, double nanFraction, long seed) {
+        Path f = OnnxBuilder.write(m, tmp.resolve("m" + seed + ".onnx"));
+        double worst = 0;
+        long inexact = 0;
+        long compared = 0;
+        try (OrtCpuEngine ort = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(64).intraOpThreads(1).build())) {
+            for (String variant : new String[] {"array", "bytecode"}) {
+                Program p = TreeCompiler.compile(m, variant);
+                assertTrue(p.describe().contains(variant), p.describe());
+                try (JvmEngine jvm = JvmEngine.of("trees", m, p, JvmEngineOptions.defaults())) {
+                    assertEquals(ort.outputs().size(), jvm.outputs().size());
+                    for (TensorSpec o : jvm.outputs()) {
+                        TensorSpec r = ort.outputs().stream().filter(x -> x.name().equals(o.name())).findFirst().orElseThrow();
+                        assertEquals(r.dtype(), o.dtype(), o.name());
+                        assertEquals(r.shape().rank(), o.shape().rank(), o.name() + ": " + r.shape() + " vs " + o.shape());
+                    }
+                    Batch a = jvm.newBatch();
+                    Batch b = ort.newBatch();
+                    SplittableRandom rnd = new SplittableRandom(seed);
+                    int width = (int) jvm.inputs().getFirst().shape().dim(1);
+                    for (int rows : BATCHES) {
+                        float[] x = new float[rows * width];
+                        TreeEnsembleModels.sampleRow(rnd, x, 0, rows * width, nanFraction);
+                        a.input(TreeEnsembleModels.INPUT).reshape(rows, width);
+                        b.input(TreeEnsembleModels.INPUT).reshape(rows, width);
+                        for (int k = 0; k < x.length; k++) {
+                            a.input(TreeEnsembleModels.INPUT).putFloat(k, x[k]);
+                            b.input(TreeEnsembleModels.INPUT).putFloat(k, x[k]);
+                        }
+                        jvm.run(a);
+                        ort.run(b);
+                        for (TensorSpec o : jvm.outputs()) {
+                            String name = o.name();
+                            assertEquals(b.output(name).elementCount(), a.output(name).elementCount(), name);
+                            for (long k = 0; k < a.output(name).elementCount(); k++) {
+                                if (o.dtype() == DType.INT64) {
+                                    assertEquals(b.output(name).getLong(k), a.output(name).getLong(k), variant + " batch " + rows + " " + name + "[" + k + "]");
+                                    continue;
+                                }
+                                float want = b.output(name).getFloat(k);
+                                float got = a.output(name).getFloat(k);
+                                compared++;
+                                if (Float.isNaN(want) && Float.isNaN(got) || Float.floatToIntBits(want) == Float.floatToIntBits(got)) {
+                                    continue;
+                                }
+                                inexact++;
+                                worst = Math.max(worst, Math.abs(got - want) / Math.max(1e-30, Math.abs(want)));
+                                if (Float.isNaN(want) != Float.isNaN(got)) {
+                                    worst = Double.POSITIVE_INFINITY;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new Result(worst, inexact, compared);
+    }
+
+    private void exact(Spec s, double nanFraction) {
+        Result r = compare(TreeEnsembleModels.build(s), nanFraction, s.seed());
+        assertEquals(0, r.inexact(), s + ": " + r.inexact() + " of " + r.compared() + " outputs differ, worst " + r.worst());
+    }
+
+    private void bounded(Spec s, double nanFraction) {
+        Result r = compare(TreeEnsembleModels.build(s), nanFraction, s.seed());
+        worstTransformed = Math.max(worstTransformed, r.worst());
+        assertTrue(r.worst() <= 1e-5, s + ": worst relative difference " + r.worst() + " (" + r.inexact() + " of " + r.compared() + " differ)");
+    }
+
+    private static Spec regressor(int trees, long seed) {
+        return Spec.regressor(trees, 8, 24, seed);
+    }
+
+    @Test
+    void regressorsWithOneTargetAreBitForBitOnnxRuntimes() {
+        exact(regressor(500, 1), 0);
+        exact(regressor(300, 2).modes(ALL_MODES).baseValues(1), 0);
+        exact(regressor(300, 3).modes(ALL_MODES).missingTracksTrue(0.3).baseValues(1), 0.1);
+        exact(regressor(300, 4).modes("BRANCH_LT").missingTracksTrue(0.5), 0.2);
+        exact(regressor(300, 5).modes(ALL_MODES).aggregate("AVERAGE").baseValues(1), 0.05);
+        exact(regressor(300, 6).modes(ALL_MODES).aggregate("MIN").baseValues(1).missingTracksTrue(0.2), 0.05);
+        exact(regressor(300, 7).modes(ALL_MODES).aggregate("MAX"), 0.05);
+        // one target: ONNX Runtime applies PROBIT only, LOGISTIC and SOFTMAX leave the score as it is
+        exact(regressor(300, 8).aggregate("SUM").postTransform("LOGISTIC"), 0);
+        exact(regressor(300, 9).aggregate("MAX").postTransform("SOFTMAX"), 0);
+        bounded(regressor(300, 10).aggregate("AVERAGE").postTransform("PROBIT").positiveWeights(true), 0.05);
+    }
+
+    @Test
+    void regressorsWithThreeTargetsAgreeWithOnnxRuntime() {
+        for (String agg : new String[] {"SUM", "AVERAGE", "MIN", "MAX"}) {
+            long seed = 20 + agg.length();
+            exact(regressor(300, seed).targets(3).modes(ALL_MODES).missingTracksTrue(0.3).aggregate(agg).baseValues(3), 0.1);
+            exact(regressor(300, seed + 100).targets(3).aggregate(agg), 0);
+        }
+        bounded(regressor(300, 31).targets(3).modes(ALL_MODES).postTransform("SOFTMAX").baseValues(3), 0.05);
+        bounded(regressor(300, 32).targets(3).aggregate("AVERAGE").postTransform("LOGISTIC"), 0);
+        bounded(regressor(300, 33).targets(3).aggregate("MIN").postTransform("SOFTMAX_ZERO").baseValues(3), 0);
+        bounded(regressor(300, 34).targets(3).aggregate("AVERAGE").postTransform("PROBIT").positiveWeights(true), 0);
+    }
+
+    @Test
+    void classifiersOfFiveClassesAgreeWithOnnxRuntime() {
+        Spec c = regressor(300, 40).kind(Kind.CLASSIFIER).targets(5).modes(ALL_MODES).missingTracksTrue(0.3);
+        exact(c, 0.1);
+        exact(c.baseValues(5), 0.1);
+        bounded(c.postTransform("SOFTMAX").baseValues(5), 0.05);
+        bounded(c.postTransform("LOGISTIC"), 0.05);
+        bounded(c.postTransform("SOFTMAX_ZERO"), 0);
+    }
+
+    @Test
+    void twoClassClassifiersFollowOnnxRuntimesBinaryRules() {
+        Spec two = regressor(300, 50).kind(Kind.CLASSIFIER).targets(2).modes(ALL_MODES);
+        for (int base = 0; base <= 2; base++) {
+            exact(two.baseValues(base), 0.05);                                             // votes for both classes
+            exact(two.baseValues(base).oneClassWeights(true).positiveWeights(true), 0);    // the binary case, weights >= 0: 1 - p, p
+            exact(two.baseValues(base).oneClassWeights(true), 0);                          // the binary case, mixed signs: -s, s
+            bounded(two.baseValues(base).oneClassWeights(true).postTransform("LOGISTIC"), 0);
+            bounded(two.baseValues(base).postTransform("LOGISTIC"), 0);
+            bounded(two.baseValues(base).postTransform("SOFTMAX"), 0);
+        }
+    }
+
+    @Test
+    void treeEnsembleOfOpset5Agrees() {
+        Spec v5 = regressor(300, 60).kind(Kind.TREE_ENSEMBLE).modes(ALL_MODES).missingTracksTrue(0.3);
+        exact(v5, 0.1);
+        exact(v5.aggregate("MAX").targets(3), 0.1);
+        exact(v5.aggregate("AVERAGE").targets(3), 0.1);
+        bounded(v5.targets(3).postTransform("SOFTMAX"), 0);
+        bounded(v5.targets(3).postTransform("LOGISTIC"), 0);
+        bounded(v5.aggregate("AVERAGE").postTransform("PROBIT").positiveWeights(true), 0);
+        // ONNX Runtime 1.24 tests BRANCH_MEMBER natively and disagrees with the chain of BRANCH_EQ the specification describes
+        String m = refused(TreeEnsembleModels.build(v5.modes("BRANCH_LEQ", "BRANCH_MEMBER"))).getMessage();
+        assertTrue(m.contains("BRANCH_MEMBER") && m.contains("(ai.onnx.ml.TreeEnsemble)"), m);
+    }
+
+    @Test
+    void aRunAllocatesNothing() {
+        for (String variant : new String[] {"array", "bytecode"}) {
+            ModelProto m = TreeEnsembleModels.build(regressor(300, 70).kind(Kind.CLASSIFIER).targets(5).modes(ALL_MODES).missingTracksTrue(0.2)
+                    .postTransform("SOFTMAX"));
+            try (JvmEngine e = JvmEngine.of("trees", m, TreeCompiler.compile(m, variant), JvmEngineOptions.defaults())) {
+                Batch b = e.newBatch();
+                b.input(TreeEnsembleModels.INPUT).reshape(1, 24);
+                SplittableRandom r = new SplittableRandom(1);
+                for (int i = 0; i < 24; i++) {
+                    b.input(TreeEnsembleModels.INPUT).putFloat(i, TreeEnsembleModels.sample(r));
+                }
+                com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                for (int i = 0; i < 20_000; i++) {
+                    e.run(b);
+                }
+                long before = mx.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 100_000; i++) {
+                    e.run(b);
+                }
+                long bytes = mx.getCurrentThreadAllocatedBytes() - before;
+                assertTrue(bytes < 1_000, variant + ": heap bytes over 100,000 runs: " + bytes);
+            }
+        }
+    }
+
+    @Test
+    void theBuiltInTreesAliasCompilesAndTheProviderTakesIt() {
+        Path trees = ModelCatalog.resolve("trees");
+        try (JvmEngine e = JvmEngine.open(trees)) {
+            assertTrue(e.describe().contains("trees " + BuiltinModels.TREES_COUNT), e.describe());
+            assertTrue(e.operationsPerRow() > 5 * BuiltinModels.TREES_COUNT && e.operationsPerRow() <= 8 * BuiltinModels.TREES_COUNT,
+                    e.describe());
+            assertEquals(List.of(BuiltinModels.TREES_FEATURES), List.of((int) e.inputs().getFirst().shape().dim(1)));
+        }
+        EngineProvider.Availability a = new JvmEngineProvider().availability(trees);
+        assertTrue(a.usable(), a.reason());
+    }
+
+    private static HotpathException refused(ModelProto m) {
+        HotpathException e = assertThrows(HotpathException.class, () -> JvmEngine.of("bad", m, JvmEngineOptions.defaults()));
+        assertEquals(HotpathException.Category.UNSUPPORTED, e.category(), e.getMessage());
+        return e;
+    }
+
+    private static ModelProto tiny(String op, int inputType, Object... extra) {
+        List<Object> attrs = new ArrayList<>(List.of("nodes_treeids", new long[] {0, 0, 0}, "nodes_nodeids", new long[] {0, 1, 2},
+                "nodes_featureids", new long[] {0, 0, 0}, "nodes_values", new float[] {0.5f, 0, 0},
+                "nodes_modes", new String[] {"BRANCH_LEQ", "LEAF", "LEAF"}, "nodes_truenodeids", new long[] {1, 0, 0},
+                "nodes_falsenodeids", new long[] {2, 0, 0}));
+        boolean classifier = op.equals("TreeEnsembleClassifier");
+        String p = classifier ? "class_" : "target_";
+        attrs.addAll(List.of(p + "treeids", new long[] {0, 0}, p + "nodeids", new long[] {1, 2}, p + "ids", new long[] {0, 1},
+                p + "weights", new float[] {1f, 2f}));
+        if (classifier) {
+            attrs.addAll(List.of("classlabels_int64s", new long[] {3, 4}));
+        } else {
+            attrs.addAll(List.of("n_targets", 2L));
+        }
+        for (Object o : extra) {
+            attrs.add(o);
+        }
+        OnnxBuilder b = new OnnxBuilder("tiny", 17).opsetImport("ai.onnx.ml", 3).input("X", inputType, "batch", 2);
+        if (classifier) {
+            b.nodeInDomain("ai.onnx.ml", op, "X", "label,probabilities", attrs.toArray()).output("label", OnnxBuilder.INT64, "batch")
+                    .output("probabilities", OnnxBuilder.FLOAT, "batch", 2);
+        } else {
+            b.nodeInDomain("ai.onnx.ml", op, "X", "Y", attrs.toArray()).output("Y", OnnxBuilder.FLOAT, "batch", 2);
+        }
+        return b.build();
+    }
+
+    @Test
+    void whatTheEngineDoesNotCompileIsRefusedNamingTheNodeAndWhat() {
+        assertEquals(2, JvmEngine.of("ok", tiny("TreeEnsembleRegressor", OnnxBuilder.FLOAT), JvmEngineOptions.defaults()).outputs().getFirst()
+                .shape().dim(1));
+        String m = refused(tiny("TreeEnsembleRegressor", OnnxBuilder.DOUBLE)).getMessage();
+        assertTrue(m.contains("node 'TreeEnsembleRegressor_0' (ai.onnx.ml.TreeEnsembleRegressor)") && m.contains("float32"), m);
+        m = refused(tiny("TreeEnsembleClassifier", OnnxBuilder.FLOAT, "classlabels_strings", new String[] {"a", "b"})).getMessage();
+        assertTrue(m.contains("classlabels_strings"), m);
+        m = refused(tiny("TreeEnsembleRegressor", OnnxBuilder.FLOAT, "unknown_attribute", 1L)).getMessage();
+        assertTrue(m.contains("attribute 'unknown_attribute'"), m);
+        m = refused(tiny("TreeEnsembleRegressor", OnnxBuilder.FLOAT, "aggregate_function", "MEDIAN")).getMessage();
+        assertTrue(m.contains("MEDIAN"), m);
+        ModelProto badMode = tiny("TreeEnsembleRegressor", OnnxBuilder.FLOAT).toBuilder().build();
+        var node = badMode.getGraph().getNode(0).toBuilder();
+        for (int i = 0; i < node.getAttributeCount(); i++) {
+            if (node.getAttribute(i).getName().equals("nodes_modes")) {
+                node.setAttribute(i, node.getAttribute(i).toBuilder().setStrings(0, com.google.protobuf.ByteString.copyFromUtf8("BRANCH_SOMETIMES")));
+            }
+        }
+        ModelProto bad = badMode.toBuilder().setGraph(badMode.getGraph().toBuilder().setNode(0, node)).build();
+        m = refused(bad).getMessage();
+        assertTrue(m.contains("'BRANCH_SOMETIMES'"), m);
+        ModelProto zipmap = new OnnxBuilder("zip", 17).opsetImport("ai.onnx.ml", 3).input("X", OnnxBuilder.FLOAT, "batch", 2)
+                .nodeInDomain("ai.onnx.ml", "TreeEnsembleClassifier", "X", "label,probabilities", tiny("TreeEnsembleClassifier", OnnxBuilder.FLOAT)
+                        .getGraph().getNode(0).getAttributeList().stream().flatMap(a -> java.util.stream.Stream.of(a.getName(), value(a))).toArray())
+                .nodeInDomain("ai.onnx.ml", "ZipMap", "probabilities", "out", "classlabels_int64s", new long[] {3, 4})
+                .output("label", OnnxBuilder.INT64, "batch").build();
+        m = refused(zipmap).getMessage();
+        assertTrue(m.contains("ZipMap"), m);
+        assertThrows(HotpathException.class, () -> TreeCompiler.compile(tiny("TreeEnsembleRegressor", OnnxBuilder.FLOAT), "jit"));
+    }
+
+    private static Object value(io.hotpath.onnx.proto.Onnx.AttributeProto a) {
+        return switch (a.getType()) {
+            case INTS -> a.getIntsList().stream().mapToLong(Long::longValue).toArray();
+            case FLOATS -> {
+                float[] f = new float[a.getFloatsCount()];
+                for (int i = 0; i < f.length; i++) {
+                    f[i] = a.getFloats(i);
+                }
+                yield f;
+            }
+            case STRINGS -> a.getStringsList().stream().map(com.google.protobuf.ByteString::toStringUtf8).toArray(String[]::new);
+            default -> throw new IllegalArgumentException(a.getType().toString());
+        };
+    }
+}
