@@ -39,18 +39,104 @@ final class ArrayTreeWalker implements TreeWalker {
 
     @Override
     public void leaves(float[] x, int rows, int features, int[] leaves) {
+        if (kind == ONLY_LEQ || kind == ONLY_LT) {
+            uniform(x, rows, features, leaves, kind == ONLY_LT);
+            return;
+        }
         int trees = roots.length;
         for (int t = 0; t < trees; t++) {
             int root = roots[t];
             for (int r = 0, off = 0; r < rows; r++, off += features) {
-                int n = switch (kind) {
-                    case ONLY_LEQ -> walkLeq(root, x, off);
-                    case ONLY_LT -> walkLt(root, x, off);
-                    default -> walk(root, x, off);
-                };
-                leaves[r * trees + t] = ~n;
+                leaves[r * trees + t] = ~walk(root, x, off);
             }
         }
+    }
+
+    /**
+     * One comparison for every branch. A walk is a chain of dependent loads (node, feature value,
+     * child), and an ensemble of hundreds of trees does not fit the L2 cache: four walks advance
+     * side by side so their cache misses overlap: four rows of one tree when the batch has them
+     * (the tree's nodes are then shared), else four trees of one row.
+     */
+    private void uniform(float[] x, int rows, int features, int[] leaves, boolean lt) {
+        int trees = roots.length;
+        if (rows >= 4) {
+            for (int t = 0; t < trees; t++) {
+                int root = roots[t];
+                int r = 0;
+                for (; r + 3 < rows; r += 4) {
+                    int o = r * features;
+                    int a = root;
+                    int b = root;
+                    int c = root;
+                    int d = root;
+                    while ((a & b & c & d) >= 0) {      // until all four are leaves (negative)
+                        if (a >= 0) {
+                            a = step(a, x, o, lt);
+                        }
+                        if (b >= 0) {
+                            b = step(b, x, o + features, lt);
+                        }
+                        if (c >= 0) {
+                            c = step(c, x, o + 2 * features, lt);
+                        }
+                        if (d >= 0) {
+                            d = step(d, x, o + 3 * features, lt);
+                        }
+                    }
+                    leaves[r * trees + t] = ~a;
+                    leaves[(r + 1) * trees + t] = ~b;
+                    leaves[(r + 2) * trees + t] = ~c;
+                    leaves[(r + 3) * trees + t] = ~d;
+                }
+                for (; r < rows; r++) {
+                    leaves[r * trees + t] = ~walkOne(root, x, r * features, lt);
+                }
+            }
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            int o = r * features;
+            int base = r * trees;
+            int t = 0;
+            for (; t + 3 < trees; t += 4) {
+                int a = roots[t];
+                int b = roots[t + 1];
+                int c = roots[t + 2];
+                int d = roots[t + 3];
+                while ((a & b & c & d) >= 0) {
+                    if (a >= 0) {
+                        a = step(a, x, o, lt);
+                    }
+                    if (b >= 0) {
+                        b = step(b, x, o, lt);
+                    }
+                    if (c >= 0) {
+                        c = step(c, x, o, lt);
+                    }
+                    if (d >= 0) {
+                        d = step(d, x, o, lt);
+                    }
+                }
+                leaves[base + t] = ~a;
+                leaves[base + t + 1] = ~b;
+                leaves[base + t + 2] = ~c;
+                leaves[base + t + 3] = ~d;
+            }
+            for (; t < trees; t++) {
+                leaves[base + t] = ~walkOne(roots[t], x, o, lt);
+            }
+        }
+    }
+
+    private int step(int n, float[] x, int off, boolean lt) {
+        float v = x[off + feature[n]];
+        float th = threshold[n];
+        return children[(n << 1) | ((lt ? v < th : v <= th) ? 1 : 0)];
+    }
+
+    private int walkOne(int n, float[] x, int off, boolean lt) {
+        return lt ? walkLt(n, x, off) : walkLeq(n, x, off);
     }
 
     private int walkLeq(int n, float[] x, int off) {

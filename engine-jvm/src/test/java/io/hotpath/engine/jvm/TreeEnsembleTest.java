@@ -57,9 +57,9 @@ class TreeEnsembleTest {
         long inexact = 0;
         long compared = 0;
         try (OrtCpuEngine ort = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(64).intraOpThreads(1).build())) {
-            for (String variant : new String[] {"array", "bytecode"}) {
+            for (String variant : new String[] {"array", "bytecode", "auto"}) {
                 Program p = TreeCompiler.compile(m, variant);
-                assertTrue(p.describe().contains(variant), p.describe());
+                assertTrue(p.describe().contains(variant.equals("auto") ? "bytecode below 4 rows, array from 4" : variant), p.describe());
                 try (JvmEngine jvm = JvmEngine.of("trees", m, p, JvmEngineOptions.defaults())) {
                     assertEquals(ort.outputs().size(), jvm.outputs().size());
                     for (TensorSpec o : jvm.outputs()) {
@@ -108,6 +108,14 @@ class TreeEnsembleTest {
             }
         }
         return new Result(worst, inexact, compared);
+    }
+
+    /** The built-in trees model (every branch BRANCH_LEQ: the interleaved walks), bit for bit, with and without NaN inputs. */
+    @Test
+    void theBuiltInTreesModelIsExact() {
+        exact(Spec.regressor(io.hotpath.models.BuiltinModels.TREES_COUNT, io.hotpath.models.BuiltinModels.TREES_DEPTH,
+                io.hotpath.models.BuiltinModels.TREES_FEATURES, io.hotpath.models.BuiltinModels.DEFAULT_SEED), 0);
+        exact(Spec.regressor(300, 7, 16, 99), 0.05);
     }
 
     private void exact(Spec s, double nanFraction) {

@@ -1,0 +1,168 @@
+package io.hotpath.jmh;
+
+import io.hotpath.core.Batch;
+import io.hotpath.core.Engine;
+import io.hotpath.core.Tensor;
+import io.hotpath.engine.cpu.CpuEngineOptions;
+import io.hotpath.engine.cpu.OrtCpuEngine;
+import io.hotpath.engine.jvm.JvmEngine;
+import io.hotpath.engine.jvm.JvmEngineOptions;
+import io.hotpath.models.BuiltinModels;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.models.TreeEnsembleModels;
+import io.hotpath.nativebindings.ort.GraphOptimization;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The built-in {@code trees} model (a 500-tree regression ensemble of depth 6 to 8 over 32
+ * features, {@code ai.onnx.ml TreeEnsembleRegressor}) on the JVM engine, with its two walkers
+ * ({@code jvmArray}: flat node arrays; {@code jvmBytecode}: one generated method per tree; {@code jvm}:
+ * the default, the faster of the two for the batch), against
+ * ONNX Runtime through Hotpath's engine with one and two intra-op threads ({@code ort1},
+ * {@code ort2}). Rows drawn from the distribution the thresholds come from, so branches go both
+ * ways. Sample mode for percentiles.
+ *
+ * <p>{@code ./hotpath jmh TreeEnsembleBenchmark -prof gc}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(2)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class TreeEnsembleBenchmark {
+    @Param({"1", "8", "32"})
+    public int batch;
+
+    /** An engine with its batch filled once with the same rows for every engine. */
+    public abstract static class Run {
+        Engine engine;
+        Batch b;
+        Tensor out;
+
+        abstract Engine open(int batch);
+
+        @Setup(Level.Trial)
+        public void setUp(TreeEnsembleBenchmark p) {
+            engine = open(p.batch);
+            b = engine.newBatch();
+            int f = BuiltinModels.TREES_FEATURES;
+            Tensor in = b.input(TreeEnsembleModels.INPUT).reshape(p.batch, f);
+            float[] row = new float[f];
+            SplittableRandom r = new SplittableRandom(42);
+            for (int i = 0; i < p.batch; i++) {
+                TreeEnsembleModels.sampleRow(r, row, 0, f, 0);
+                for (int k = 0; k < f; k++) {
+                    in.putFloat((long) i * f + k, row[k]);
+                }
+            }
+            out = b.output(0);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            engine.close();
+        }
+    }
+
+    static JvmEngine jvm(int batch, String walker) {
+        String before = System.getProperty("hotpath.jvm.trees");
+        System.setProperty("hotpath.jvm.trees", walker);
+        try {
+            return JvmEngine.open(ModelCatalog.resolve("trees"), JvmEngineOptions.builder().maxBatchSize(batch).build());
+        } finally {
+            if (before == null) {
+                System.clearProperty("hotpath.jvm.trees");
+            } else {
+                System.setProperty("hotpath.jvm.trees", before);
+            }
+        }
+    }
+
+    /** The default: bytecode below four rows, arrays from four. */
+    @State(Scope.Thread)
+    public static class JvmAuto extends Run {
+        @Override
+        Engine open(int batch) {
+            return jvm(batch, "auto");
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class JvmArray extends Run {
+        @Override
+        Engine open(int batch) {
+            return jvm(batch, "array");
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class JvmBytecode extends Run {
+        @Override
+        Engine open(int batch) {
+            return jvm(batch, "bytecode");
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class Ort1 extends Run {
+        @Override
+        Engine open(int batch) {
+            return OrtCpuEngine.open(ModelCatalog.resolve("trees"), CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
+                    .intraOpThreads(1).maxBatchSize(batch).build());
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class Ort2 extends Run {
+        @Override
+        Engine open(int batch) {
+            return OrtCpuEngine.open(ModelCatalog.resolve("trees"), CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
+                    .intraOpThreads(2).maxBatchSize(batch).build());
+        }
+    }
+
+    @Benchmark
+    public float jvm(JvmAuto s) {
+        s.engine.run(s.b);
+        return s.out.getFloat(0);
+    }
+
+    @Benchmark
+    public float jvmArray(JvmArray s) {
+        s.engine.run(s.b);
+        return s.out.getFloat(0);
+    }
+
+    @Benchmark
+    public float jvmBytecode(JvmBytecode s) {
+        s.engine.run(s.b);
+        return s.out.getFloat(0);
+    }
+
+    @Benchmark
+    public float ort1(Ort1 s) {
+        s.engine.run(s.b);
+        return s.out.getFloat(0);
+    }
+
+    @Benchmark
+    public float ort2(Ort2 s) {
+        s.engine.run(s.b);
+        return s.out.getFloat(0);
+    }
+}
