@@ -219,7 +219,9 @@ class TreeEnsembleTest {
                     e.run(b);
                 }
                 long bytes = mx.getCurrentThreadAllocatedBytes() - before;
-                assertTrue(bytes < 1_000, variant + ": heap bytes over 100,000 runs: " + bytes);
+                // a one-off allocation (a JIT recompilation under load was seen: 1.6 KB once) is not a per-call one: 100,000 calls
+            // allocating even one 16-byte object each would be 1.6 MB
+            assertTrue(bytes < 10_000, variant + ": heap bytes over 100,000 runs: " + bytes);
             }
         }
     }
