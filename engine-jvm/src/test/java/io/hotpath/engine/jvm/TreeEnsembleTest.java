@@ -220,8 +220,8 @@ class TreeEnsembleTest {
                 }
                 long bytes = mx.getCurrentThreadAllocatedBytes() - before;
                 // a one-off allocation (a JIT recompilation under load was seen: 1.6 KB once) is not a per-call one: 100,000 calls
-            // allocating even one 16-byte object each would be 1.6 MB
-            assertTrue(bytes < 10_000, variant + ": heap bytes over 100,000 runs: " + bytes);
+                // allocating even one 16-byte object each would be 1.6 MB
+                assertTrue(bytes < 10_000, variant + ": heap bytes over 100,000 runs: " + bytes);
             }
         }
     }
