@@ -381,31 +381,11 @@ final class DenseCompiler {
         Act_ a = act(n, 0);
         String in = n.getInput(0);
         DenseSteps.Step p = producer.get(a.buf());
-        if (p != null && foldable(in)) {
-            if (p instanceof DenseSteps.Dense d && d.act == Act.NONE) {
-                d.act = kind;
-                d.p1 = p1;
-                d.p2 = p2;
-                producer.remove(a.buf());
-                values.put(n.getOutput(0), a);
-                return;
-            }
-            if (p instanceof DenseSteps.ConstOp c && c.act == Act.NONE) {
-                c.act = kind;
-                c.p1 = p1;
-                c.p2 = p2;
-                producer.remove(a.buf());
-                values.put(n.getOutput(0), a);
-                return;
-            }
-            if (p instanceof DenseSteps.BinaryOp c && c.act == Act.NONE) {
-                c.act = kind;
-                c.p1 = p1;
-                c.p2 = p2;
-                producer.remove(a.buf());
-                values.put(n.getOutput(0), a);
-                return;
-            }
+        if (p instanceof DenseSteps.Fused f && f.act == Act.NONE && foldable(in)) {
+            f.fuse(kind, p1, p2);
+            producer.remove(a.buf());
+            values.put(n.getOutput(0), a);
+            return;
         }
         int out = newBuffer(a.width());
         steps.add(new DenseSteps.Activation(a.buf(), out, a.width(), kind, p1, p2));

@@ -74,6 +74,25 @@ final class DenseSteps {
         abstract String describe();
     }
 
+    /** A step whose output an activation can be folded into: it applies {@link #act} to each row it writes. */
+    abstract static class Fused extends Step {
+        Act act = Act.NONE;
+        float p1;
+        float p2;
+
+        /** Folds activation {@code kind} (with its parameters) into this step; only while it has none. */
+        void fuse(Act kind, float a, float b) {
+            this.act = kind;
+            this.p1 = a;
+            this.p2 = b;
+        }
+
+        /** {@code +relu} and the like for {@link #describe()}, or nothing. */
+        String actSuffix() {
+            return act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     /**
      * {@code y = act(x W + bias)}: W packed once as {@code [K][N]} row-major, so the inner loop is
      * {@code y[j] += x[k] * W[k][j]} over contiguous memory, which the JIT compiles to vector
@@ -82,7 +101,7 @@ final class DenseSteps {
      * before allowing it. Narrow layers (N below {@link #NARROW}) use dot products over W
      * transposed instead, since a short inner loop cannot use vectors.
      */
-    static final class Dense extends Step {
+    static final class Dense extends Fused {
         static final int NARROW = 8;
         final int in;
         final int out;
@@ -93,9 +112,6 @@ final class DenseSteps {
         final float[] bias;
         final boolean skipZeros;
         final boolean narrow;
-        Act act = Act.NONE;
-        float p1;
-        float p2;
 
         Dense(int in, int out, int k, int n, float[] wKn, float[] bias) {
             this.in = in;
@@ -215,7 +231,7 @@ final class DenseSteps {
 
         @Override
         String describe() {
-            return "dense " + k + "x" + n + (bias == null ? "" : "+bias") + (act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT));
+            return "dense " + k + "x" + n + (bias == null ? "" : "+bias") + actSuffix();
         }
     }
 
@@ -234,16 +250,13 @@ final class DenseSteps {
     }
 
     /** {@code y = act(x op c)} with a constant broadcast along the row ({@code c.length} 1 or the width); {@code constFirst} computes {@code c op x}. */
-    static final class ConstOp extends Step {
+    static final class ConstOp extends Fused {
         final int in;
         final int out;
         final int width;
         final Op op;
         final float[] c;
         final boolean constFirst;
-        Act act = Act.NONE;
-        float p1;
-        float p2;
 
         ConstOp(int in, int out, int width, Op op, float[] c, boolean constFirst) {
             this.in = in;
@@ -281,20 +294,17 @@ final class DenseSteps {
 
         @Override
         String describe() {
-            return op.name().toLowerCase(java.util.Locale.ROOT) + " const" + (act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT));
+            return op.name().toLowerCase(java.util.Locale.ROOT) + " const" + actSuffix();
         }
     }
 
     /** {@code y = act(a op b)} for two values of the same width. */
-    static final class BinaryOp extends Step {
+    static final class BinaryOp extends Fused {
         final int a;
         final int bIn;
         final int out;
         final int width;
         final Op op;
-        Act act = Act.NONE;
-        float p1;
-        float p2;
 
         BinaryOp(int a, int bIn, int out, int width, Op op) {
             this.a = a;
@@ -331,7 +341,7 @@ final class DenseSteps {
 
         @Override
         String describe() {
-            return op.name().toLowerCase(java.util.Locale.ROOT) + (act == Act.NONE ? "" : "+" + act.name().toLowerCase(java.util.Locale.ROOT));
+            return op.name().toLowerCase(java.util.Locale.ROOT) + actSuffix();
         }
     }
 
