@@ -449,10 +449,10 @@ final class DenseCompiler {
         if (n.getOutputCount() > 1 && n.getOutputList().stream().skip(1).anyMatch(s -> !s.isEmpty())) {
             throw JvmCompiler.unsupported(n, "training-mode outputs are not computed");
         }
-        float[] scale = widen(broadcastRow(n, floats(n, constIn(n, 1), "scale"), constIn(n, 1).dims(), a.width()), a.width());
-        float[] b = widen(broadcastRow(n, floats(n, constIn(n, 2), "B"), constIn(n, 2).dims(), a.width()), a.width());
-        float[] mean = widen(broadcastRow(n, floats(n, constIn(n, 3), "mean"), constIn(n, 3).dims(), a.width()), a.width());
-        float[] var = widen(broadcastRow(n, floats(n, constIn(n, 4), "var"), constIn(n, 4).dims(), a.width()), a.width());
+        float[] scale = rowConstant(n, 1, "scale", a.width());
+        float[] b = rowConstant(n, 2, "B", a.width());
+        float[] mean = rowConstant(n, 3, "mean", a.width());
+        float[] var = rowConstant(n, 4, "var", a.width());
         float eps = floatAttr(n, "epsilon", 1e-5f);
         float[] mul = new float[a.width()];
         float[] add = new float[a.width()];
@@ -471,6 +471,15 @@ final class DenseCompiler {
         steps.add(new DenseSteps.ConstOp(a.buf(), mid, a.width(), Op.MUL, mul, false));
         int out = newBuffer(a.width());
         emit(n, new DenseSteps.ConstOp(mid, out, a.width(), Op.ADD, add, false), out, a.width());
+    }
+
+    /** Constant input {@code i} of {@code n}, required, broadcast along a row and widened to {@code width} values. */
+    private float[] rowConstant(NodeProto n, int i, String what, int width) {
+        Const c = constIn(n, i);
+        if (c == null) {
+            throw JvmCompiler.unsupported(n, what + " (input " + i + ") is missing");
+        }
+        return widen(broadcastRow(n, floats(n, c, what), c.dims(), width), width);
     }
 
     private void concat(NodeProto n) {
