@@ -37,8 +37,12 @@ public final class JvmEngineProvider implements EngineProvider {
     @Override
     public Availability availability(Path model) {
         try {
-            if (Files.size(model) > JvmEngine.MAX_MODEL_BYTES) {
-                return Availability.unusable("the model is larger than the JVM engine's " + (JvmEngine.MAX_MODEL_BYTES >> 20) + " MiB");
+            long size = Files.size(model);
+            if (size > MAX_WEIGHT_BYTES + (1L << 20)) {
+                // weights are most of a model file: one this large cannot be under the threshold, and parsing it
+                // (MiniLM is 90 MB) would only delay the answer
+                return Availability.unusable("the model file is " + size + " bytes, past the small-model threshold of " + MAX_WEIGHT_BYTES
+                        + " weight bytes");
             }
             Program p = JvmCompiler.compile(ModelProto.parseFrom(JvmEngine.read(model)));
             Program.Cost c = p.cost();
