@@ -454,8 +454,28 @@ public final class DynamicBatcher implements AutoCloseable {
 
     // ---------------------------------------------------------------- batcher thread
 
+    /** Whether an interrupt of the batcher's thread has been reported (once is enough); the batcher thread's own. */
+    private boolean interruptReported;
+
+    /**
+     * On the batcher's own thread (a runner's), an interrupt is not a close: Agrona's runner
+     * would stop on it, and libraries set the flag on the thread that calls them (a test
+     * harness's output channel did, from inside an error log), which answered a live service's
+     * callers SHUTDOWN. The flag is cleared; the first time is reported to the error handler.
+     * {@link #close()} stops the batcher.
+     */
+    private void clearInterrupt() {
+        if (Thread.interrupted() && !interruptReported) {
+            interruptReported = true;
+            reportErrorSafely(new IllegalStateException("batcher " + config.threadName + ": its thread was interrupted; an interrupt "
+                    + "does not stop the batcher (close() does), the flag is cleared (reported once)"));
+            Thread.interrupted();       // reporting may have set it again
+        }
+    }
+
     /** The batcher's work loop as an Agrona agent; with an invoker, one thread at a time runs it (the others get 0). */
     private final class BatcherAgent implements Agent {
+
         @Override
         public void onStart() {
             if (invoker == null) {
@@ -466,7 +486,11 @@ public final class DynamicBatcher implements AutoCloseable {
         @Override
         public int doWork() {
             if (workLock == null) {
-                return workOrFinish(duty(true));
+                try {
+                    return workOrFinish(duty(true));
+                } finally {
+                    clearInterrupt();
+                }
             }
             if (!workLock.tryLock()) {
                 return 0;       // another thread is invoking, or a close is finishing the batcher
@@ -592,22 +616,26 @@ public final class DynamicBatcher implements AutoCloseable {
 
         @Override
         public void idle(int workCount) {
-            if (workCount > 0) {
-                strategy.reset();
-            } else if (stagedTotal > 0) {
-                waitForCompany();
-            } else if (mayPark) {
-                batcherSleeping = true;
-                VarHandle.fullFence();
-                try {
-                    if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
-                        idleSafely();
+            try {
+                if (workCount > 0) {
+                    strategy.reset();
+                } else if (stagedTotal > 0) {
+                    waitForCompany();
+                } else if (mayPark) {
+                    batcherSleeping = true;
+                    VarHandle.fullFence();
+                    try {
+                        if (rings[0].size() == 0 && rings[1].size() == 0 && state.get() == RUNNING) {
+                            idleSafely();
+                        }
+                    } finally {
+                        batcherSleeping = false;
                     }
-                } finally {
-                    batcherSleeping = false;
+                } else {
+                    idleSafely();
                 }
-            } else {
-                idleSafely();
+            } finally {
+                clearInterrupt();     // the runner would stop on it after idle (see clearInterrupt)
             }
         }
 

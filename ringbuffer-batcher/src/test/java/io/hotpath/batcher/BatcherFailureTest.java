@@ -52,6 +52,28 @@ class BatcherFailureTest {
                 .errorHandler(errors::add);
     }
 
+    /**
+     * Before: a library that set the interrupt flag on the batcher's thread (a test harness's output
+     * channel did, inside an error log) stopped Agrona's runner, and the live batcher answered every
+     * later request SHUTDOWN. Now the flag is cleared, reported once, and the batcher keeps serving.
+     */
+    @Test
+    void anInterruptOfTheBatcherThreadIsReportedOnceAndDoesNotStopIt() throws Exception {
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
+        p.beforeRun = () -> Thread.currentThread().interrupt();     // every run: what such a library does
+        try (DynamicBatcher b = new DynamicBatcher(config(errors).maxBatchSize(8).maxQueueDelayMicros(0).build(), p)) {
+            BatchRequest r = b.newRequest();
+            for (int i = 0; i < 200; i++) {
+                write(r, i);
+                assertEquals(BatchStatus.OK, b.infer(r), "request " + i);
+            }
+            assertTrue(b.isRunning());
+            assertEquals(1, errors.stream().filter(e -> e.getMessage() != null && e.getMessage().contains("its thread was interrupted")).count(),
+                    "reported once: " + errors);
+        }
+    }
+
     /** Before: an Error from a callback killed the only batcher thread; the batch's other requests and every later infer hung. */
     @Test
     void anErrorThrownByACallbackIsReportedAndTheBatcherKeepsServing() throws Exception {
