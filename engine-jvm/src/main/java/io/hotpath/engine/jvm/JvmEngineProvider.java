@@ -23,6 +23,12 @@ public final class JvmEngineProvider implements EngineProvider {
     public static final long MAX_OPS_PER_ROW = 1L << 19;
     /** The most bytes of weights for which the JVM engine is chosen (between the same two models: 1.2 MB wins, 4.5 MB loses). */
     public static final long MAX_WEIGHT_BYTES = 2L << 20;
+    /**
+     * Files larger than this are refused from their size without being read. Not the weight
+     * threshold itself: a tree ensemble's file holds node ids and mode names beside its thresholds
+     * (the built-in 500-tree model is a 4.1 MB file whose node arrays are under the 2 MiB weight threshold).
+     */
+    public static final long MAX_FILE_BYTES = 32L << 20;
 
     @Override
     public String kind() {
@@ -38,11 +44,10 @@ public final class JvmEngineProvider implements EngineProvider {
     public Availability availability(Path model) {
         try {
             long size = Files.size(model);
-            if (size > MAX_WEIGHT_BYTES + (1L << 20)) {
-                // weights are most of a model file: one this large cannot be under the threshold, and parsing it
-                // (MiniLM is 90 MB) would only delay the answer
-                return Availability.unusable("the model file is " + size + " bytes, past the small-model threshold of " + MAX_WEIGHT_BYTES
-                        + " weight bytes");
+            if (size > MAX_FILE_BYTES) {
+                // no model this large can be under the threshold, and parsing it (MiniLM is 90 MB) would only delay the answer
+                return Availability.unusable("the model file is " + size + " bytes; the JVM engine takes models only up to " + MAX_WEIGHT_BYTES
+                        + " weight bytes, and files up to " + MAX_FILE_BYTES + " are read to check");
             }
             Program p = JvmCompiler.compile(ModelProto.parseFrom(JvmEngine.read(model)));
             Program.Cost c = p.cost();
