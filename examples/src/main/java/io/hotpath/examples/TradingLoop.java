@@ -43,10 +43,16 @@ public final class TradingLoop {
             Request req = svc.newRequest();                 // the market-data thread's slot, reused for every event
             Tensor features = req.input("features");
             double checksum = 0;
-            for (int i = 0; i < 20_000; i++) {              // warm-up: JIT, the engine's first runs
-                checksum += score(svc, req, features, i);
-            }
             com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            for (int block = 0; block < 50; block++) {      // warm-up until the JIT has compiled the path: a block that allocates nothing
+                long before = mx.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 20_000; i++) {
+                    checksum += score(svc, req, features, i);
+                }
+                if (mx.getCurrentThreadAllocatedBytes() - before < 1_024) {
+                    break;
+                }
+            }
             long bytes = mx.getCurrentThreadAllocatedBytes();
             long start = System.nanoTime();
             for (long i = 0; i < events; i++) {

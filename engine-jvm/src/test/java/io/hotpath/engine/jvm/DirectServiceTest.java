@@ -113,17 +113,8 @@ class DirectServiceTest {
             for (int i = 0; i < 64; i++) {
                 r.input("features").putFloat(i, x[i]);
             }
-            for (int i = 0; i < 20_000; i++) {
-                svc.infer(r);
-            }
-            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-            long before = mx.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 100_000; i++) {
-                svc.infer(r);
-            }
-            long bytes = mx.getCurrentThreadAllocatedBytes() - before;
-            // a one-off allocation (a JIT recompilation under load was seen: 1.6 KB once) is not a per-call one: 100,000 calls
-            // allocating even one 16-byte object each would be 1.6 MB
+            // blocks of 100,000 calls until the JIT has compiled the path (at most 40 blocks); one 16-byte object per call would be 1.6 MB
+            long bytes = SteadyState.bytesPerBlock(() -> svc.infer(r), 100_000, 10_000, 40);
             assertTrue(bytes < 10_000, "heap bytes over 100,000 direct calls: " + bytes);
         }
     }

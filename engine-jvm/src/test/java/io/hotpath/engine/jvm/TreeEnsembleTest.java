@@ -210,17 +210,8 @@ class TreeEnsembleTest {
                 for (int i = 0; i < 24; i++) {
                     b.input(TreeEnsembleModels.INPUT).putFloat(i, TreeEnsembleModels.sample(r));
                 }
-                com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-                for (int i = 0; i < 20_000; i++) {
-                    e.run(b);
-                }
-                long before = mx.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < 100_000; i++) {
-                    e.run(b);
-                }
-                long bytes = mx.getCurrentThreadAllocatedBytes() - before;
-                // a one-off allocation (a JIT recompilation under load was seen: 1.6 KB once) is not a per-call one: 100,000 calls
-                // allocating even one 16-byte object each would be 1.6 MB
+                // blocks of 100,000 runs until the JIT has compiled the walk (SteadyState); one 16-byte object per run would be 1.6 MB
+                long bytes = SteadyState.bytesPerBlock(() -> e.run(b), 100_000, 10_000, 40);
                 assertTrue(bytes < 10_000, variant + ": heap bytes over 100,000 runs: " + bytes);
             }
         }
