@@ -1,0 +1,161 @@
+package io.hotpath.cli;
+
+import io.hotpath.core.HotpathException;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.serve.HotpathServer;
+import io.hotpath.serve.ModelRegistry;
+import io.hotpath.serve.ModelSettings;
+import io.hotpath.serve.ServedModel;
+import io.hotpath.serve.ServerInfo;
+import io.hotpath.service.EngineChoice;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hotpath serve}: a model server over the Open Inference Protocol (KServe v2): HTTP/REST
+ * and gRPC, Prometheus metrics with Triton's names. Prints one line when ready; SIGTERM (or
+ * Ctrl-C) drains it (not ready, finishes what it accepted) and it exits 0.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serves models over the Open Inference Protocol (KServe v2): HTTP on --http-port, gRPC on --grpc-port, "
+                + "Prometheus metrics on --metrics-port (Triton's defaults 8000, 8001, 8002). Prints one line when ready. "
+                + "SIGTERM: not ready at once, answers what it accepted, exits 0.")
+final class ServeCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    static final class Source {
+        @Option(names = "--model", paramLabel = "FILE|ALIAS", description = "One model: an ONNX file or a built-in alias "
+                + "(served under the alias, or the file name without .onnx, version 1).", completionCandidates = BenchCommand.Aliases.class)
+        String model;
+
+        @Option(names = "--model-repository", paramLabel = "DIR", description = "A Triton-style repository: DIR/<model>/<version>/model.onnx "
+                + "with config.pbtxt and hotpath.properties (docs/serve-repository.md).")
+        Path repository;
+    }
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
+    String host;
+
+    @Option(names = "--http-port", defaultValue = "8000", description = "HTTP/REST port (default ${DEFAULT-VALUE}; 0: any free port; -1: off).")
+    int httpPort;
+
+    @Option(names = "--grpc-port", defaultValue = "8001", description = "gRPC port (default ${DEFAULT-VALUE}; 0: any free port; -1: off).")
+    int grpcPort;
+
+    @Option(names = "--metrics-port", defaultValue = "8002", description = "Prometheus metrics port (default ${DEFAULT-VALUE}; 0: any free port; -1: off).")
+    int metricsPort;
+
+    @Option(names = "--engine", defaultValue = "best", description = "With --model: best, cpu or tensorrt (default ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--max-batch", defaultValue = "32", description = "With --model: the batcher's largest batch and the most rows one request may carry (default ${DEFAULT-VALUE}).")
+    int maxBatch;
+
+    @Option(names = "--max-queue-delay-us", defaultValue = "100", description = "With --model: how long the batcher waits for a fuller batch (default ${DEFAULT-VALUE}).")
+    long maxQueueDelayUs;
+
+    @Option(names = "--cache-bytes", defaultValue = "0", description = "With --model: the response cache's budget; 0: no cache (default ${DEFAULT-VALUE}).")
+    long cacheBytes;
+
+    @Option(names = "--slots", defaultValue = "1024", description = "With --model: rows in flight before requests are refused with 429 / RESOURCE_EXHAUSTED (default ${DEFAULT-VALUE}).")
+    int slots;
+
+    @Option(names = "--request-timeout-ms", defaultValue = "0", description = "With --model: the deadline of a request that carries none; 0: none (default ${DEFAULT-VALUE}).")
+    long requestTimeoutMs;
+
+    @Option(names = "--max-request-bytes", defaultValue = "67108864", description = "Largest request body or gRPC message (default ${DEFAULT-VALUE}).")
+    long maxRequestBytes;
+
+    @Option(names = "--event-loop-threads", defaultValue = "1", description = "Netty event loop threads shared by HTTP, gRPC and metrics (default ${DEFAULT-VALUE}).")
+    int eventLoopThreads;
+
+    @Option(names = "--drain-grace-ms", defaultValue = "3000", description = "After SIGTERM: how long to keep answering new requests while not ready, "
+            + "so load balancers take the instance out (default ${DEFAULT-VALUE}).")
+    long drainGraceMs;
+
+    @Option(names = "--drain-timeout-ms", defaultValue = "30000", description = "After the grace period: how long to wait for accepted requests (default ${DEFAULT-VALUE}).")
+    long drainTimeoutMs;
+
+    @Override
+    public Integer call() throws Exception {
+        Checks checks = new Checks(spec);
+        checks.range("--http-port", httpPort, -1, 65535, null);
+        checks.range("--grpc-port", grpcPort, -1, 65535, null);
+        checks.range("--metrics-port", metricsPort, -1, 65535, null);
+        checks.range("--max-batch", maxBatch, 1, 4096, null);
+        checks.range("--max-queue-delay-us", maxQueueDelayUs, 0, 10_000_000, null);
+        checks.range("--cache-bytes", cacheBytes, 0, 1L << 40, null);
+        checks.range("--slots", slots, 1, 1 << 20, null);
+        checks.range("--request-timeout-ms", requestTimeoutMs, 0, 86_400_000, null);
+        checks.range("--max-request-bytes", maxRequestBytes, 1024, Integer.MAX_VALUE - 1024, null);
+        checks.range("--event-loop-threads", eventLoopThreads, 1, 256, null);
+        checks.range("--drain-grace-ms", drainGraceMs, 0, 600_000, null);
+        checks.range("--drain-timeout-ms", drainTimeoutMs, 0, 3_600_000, null);
+        oneLineLogs();
+        ServerInfo info = ServerInfo.of("0.1.0", maxRequestBytes);
+        ModelRegistry registry = new ModelRegistry();
+        try {
+            load(registry);
+        } catch (RuntimeException | Error e) {
+            for (ServedModel m : registry.all()) {
+                m.close();
+            }
+            throw e;
+        }
+        HotpathServer server;
+        try {
+            server = HotpathServer.start(registry, info, new HotpathServer.Listen(host, httpPort, grpcPort, metricsPort, eventLoopThreads),
+                    null);
+        } catch (RuntimeException | Error e) {
+            for (ServedModel m : registry.all()) {
+                m.close();
+            }
+            throw e;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        sun.misc.SignalHandler onStop = sig -> stop.countDown();
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onStop);
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onStop);
+        System.out.println("hotpath serve ready: http " + host + ":" + server.httpPort() + " grpc " + host + ":" + server.grpcPort()
+                + " metrics " + host + ":" + server.metricsPort() + " transport " + server.transport() + " models "
+                + registry.all().stream().map(m -> m.name() + "/" + m.version() + " (" + m.service().engine().describe().split("\n")[0] + ")").toList());
+        System.out.flush();
+        stop.await();
+        System.out.println("hotpath serve draining: not ready; answering what was accepted");
+        System.out.flush();
+        boolean drained = server.drain(drainGraceMs, drainTimeoutMs);
+        System.out.println("hotpath serve stopped" + (drained ? "" : " (the drain timeout passed with requests still in flight)"));
+        System.out.flush();
+        return drained ? 0 : 1;
+    }
+
+    private void load(ModelRegistry registry) {
+        if (source.repository != null) {
+            throw new HotpathException(HotpathException.Category.UNSUPPORTED, "--model-repository is not read yet; serve one model with --model");
+        }
+        Path file = ModelCatalog.resolve(source.model);
+        String name = ModelCatalog.ALIASES.contains(source.model) ? source.model : stripOnnx(file.getFileName().toString());
+        ModelSettings s = ModelSettings.defaults(name, file).withEngine(EngineChoice.parse(engine)).withBatching(maxBatch, maxQueueDelayUs)
+                .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs);
+        registry.add(s.open(null));
+    }
+
+    private static String stripOnnx(String f) {
+        return f.endsWith(".onnx") ? f.substring(0, f.length() - 5) : f;
+    }
+
+    /** One line per log record: time, level, logger, message (set before the first logger is made). */
+    private static void oneLineLogs() {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ level=%4$s logger=%3$s msg=\"%5$s\"%6$s%n");
+        }
+    }
+}

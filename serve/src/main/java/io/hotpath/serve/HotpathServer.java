@@ -1,0 +1,212 @@
+package io.hotpath.serve;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code hotpath serve}: the models of a {@link ModelRegistry} over the Open Inference Protocol's
+ * HTTP transport and Prometheus metrics, on one set of Netty event loops (native epoll when
+ * available). Lifecycle: {@link #start} binds and marks the registry ready; {@link #drain}
+ * (SIGTERM) marks it not ready, keeps answering for a grace period so load balancers notice,
+ * stops accepting, waits for every accepted request to be answered, then closes everything.
+ */
+public final class HotpathServer implements AutoCloseable {
+    private final ModelRegistry registry;
+    private final ServerInfo info;
+    private final EventLoopGroup loops;
+    private final HttpTransport http;
+    private final HttpTransport metrics;
+    private final AutoCloseable grpc;
+    private final int grpcPort;
+    private final System.Logger log;
+    private volatile boolean closed;
+
+    /** Where to listen. A port of 0 takes a free one (read it back with {@link #httpPort()} and friends); -1 turns that listener off. */
+    public record Listen(String host, int httpPort, int grpcPort, int metricsPort, int eventLoopThreads) {
+        public Listen {
+            for (int p : new int[] {httpPort, grpcPort, metricsPort}) {
+                if (p < -1 || p > 65535) {
+                    throw io.hotpath.core.HotpathException.invalidArgument("port " + p + " outside [0, 65535] (-1: off)");
+                }
+            }
+            if (eventLoopThreads < 1 || eventLoopThreads > 256) {
+                throw io.hotpath.core.HotpathException.invalidArgument("event loop threads " + eventLoopThreads + " outside [1, 256]");
+            }
+        }
+    }
+
+    /** Opens the listeners over models already in {@code registry} and marks it ready. */
+    public static HotpathServer start(ModelRegistry registry, ServerInfo info, Listen listen, GrpcFactory grpcFactory) {
+        return new HotpathServer(registry, info, listen, grpcFactory);
+    }
+
+    /** Makes the gRPC transport on the server's event loops (the serve module's own, or none). */
+    @FunctionalInterface
+    public interface GrpcFactory {
+        /** Returns the running transport; {@link #port} reads its port back. */
+        Grpc start(EventLoopGroup loops, Class<? extends ServerChannel> channelType, String host, int port, ModelRegistry registry,
+                ServerInfo info);
+    }
+
+    /** A running gRPC transport. */
+    public interface Grpc extends AutoCloseable {
+        int port();
+
+        /** Stops taking new calls; calls already accepted still complete. */
+        void stopAccepting();
+
+        /** Waits up to {@code millis} for accepted calls to finish. */
+        boolean awaitTermination(long millis) throws InterruptedException;
+
+        @Override
+        void close();
+    }
+
+    private HotpathServer(ModelRegistry registry, ServerInfo info, Listen listen, GrpcFactory grpcFactory) {
+        this.registry = registry;
+        this.info = info;
+        this.log = info.log();
+        boolean epoll = Epoll.isAvailable();
+        this.loops = new MultiThreadIoEventLoopGroup(listen.eventLoopThreads(), epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            this.http = listen.httpPort() < 0 ? null : add(opened, new HttpTransport(loops, type, listen.host(), listen.httpPort(), registry, info, false));
+            this.metrics = listen.metricsPort() < 0 ? null
+                    : add(opened, new HttpTransport(loops, type, listen.host(), listen.metricsPort(), registry, info, true));
+            Grpc g = listen.grpcPort() < 0 || grpcFactory == null ? null
+                    : grpcFactory.start(loops, type, listen.host(), listen.grpcPort(), registry, info);
+            this.grpc = g;
+            this.grpcPort = g == null ? -1 : g.port();
+        } catch (RuntimeException | Error e) {
+            for (AutoCloseable c : opened) {
+                try {
+                    c.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        if (!epoll) {
+            log.log(System.Logger.Level.WARNING, "native epoll unavailable (" + Epoll.unavailabilityCause() + "); using Java NIO");
+        }
+        registry.state(ModelRegistry.State.READY);
+    }
+
+    private static <T extends AutoCloseable> T add(List<AutoCloseable> opened, T c) {
+        opened.add(c);
+        return c;
+    }
+
+    public ModelRegistry registry() {
+        return registry;
+    }
+
+    public int httpPort() {
+        return http == null ? -1 : http.port();
+    }
+
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
+    public int grpcPort() {
+        return grpcPort;
+    }
+
+    /** The transport in use: "epoll" or "nio". */
+    public String transport() {
+        return Epoll.isAvailable() ? "epoll" : "nio";
+    }
+
+    /**
+     * A graceful stop: not ready at once; keeps serving for {@code graceMillis} (load balancers take
+     * the instance out); stops accepting; waits up to {@code drainMillis} for every accepted request
+     * to be answered; closes. Returns whether every accepted request was answered in time.
+     */
+    public boolean drain(long graceMillis, long drainMillis) {
+        registry.state(ModelRegistry.State.DRAINING);
+        sleep(graceMillis);
+        if (http != null) {
+            http.stopAccepting();
+        }
+        if (grpc instanceof Grpc g) {
+            g.stopAccepting();
+        }
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
+        boolean drained = false;
+        while (System.nanoTime() < end) {
+            if (pending() == 0) {
+                drained = true;
+                break;
+            }
+            sleep(2);
+        }
+        if (grpc instanceof Grpc g) {
+            try {
+                g.awaitTermination(Math.max(0, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+        return drained;
+    }
+
+    private long pending() {
+        long n = 0;
+        for (ServedModel m : registry.all()) {
+            n += m.stats().pendingNow();
+        }
+        return n;
+    }
+
+    private static void sleep(long ms) {
+        if (ms <= 0) {
+            return;
+        }
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Closes listeners, connections, models and event loops; idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        registry.state(ModelRegistry.State.STOPPED);
+        if (grpc instanceof Grpc g) {
+            g.close();
+        }
+        if (http != null) {
+            http.close();
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
+        for (ServedModel m : registry.all()) {
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                log.log(System.Logger.Level.ERROR, "closing model '" + m.name() + "': " + e, e);
+            }
+        }
+        loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

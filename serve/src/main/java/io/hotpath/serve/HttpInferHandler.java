@@ -1,0 +1,559 @@
+package io.hotpath.serve;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.hotpath.batcher.BatchStatus;
+import io.hotpath.core.DType;
+import io.hotpath.core.Tensor;
+import io.hotpath.core.TensorSpec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+
+/**
+ * One HTTP connection of the Open Inference Protocol's REST transport: health, server and model
+ * metadata, config, statistics and infer (JSON tensors and Triton's binary tensor data
+ * extension), or, on the metrics port, {@code GET /metrics}. Requests on one connection are
+ * answered in order, one at a time (a pipelining client's later requests wait here); every
+ * request gets exactly one response.
+ */
+final class HttpInferHandler extends ChannelInboundHandlerAdapter {
+    static final AsciiString HEADER_LENGTH = AsciiString.cached("Inference-Header-Content-Length");
+    static final AsciiString TIMEOUT_US = AsciiString.cached("Inference-Timeout-Us");
+    private static final AsciiString JSON = AsciiString.cached("application/json");
+    private static final AsciiString OCTETS = AsciiString.cached("application/octet-stream");
+
+    private final ModelRegistry registry;
+    private final ServerInfo info;
+    private final boolean metricsPort;
+    private final JsonFactory json;
+    private final InferRequestJson parsed;
+    private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
+    private boolean busy;
+    private ChannelHandlerContext ctx;
+    // the request in flight (one per connection)
+    private boolean keepAlive;
+    private final int[] outputIndex = new int[InferRequestJson.MAX_INPUTS];
+    private final boolean[] outputBinary = new boolean[InferRequestJson.MAX_INPUTS];
+    private int outputsAsked;
+    private String requestId;
+
+    HttpInferHandler(ModelRegistry registry, ServerInfo info, boolean metricsPort) {
+        this.registry = registry;
+        this.info = info;
+        this.metricsPort = metricsPort;
+        this.json = info.jsonFactory();
+        this.parsed = new InferRequestJson(info.maxRequestBytes() / 2 + 16);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest req)) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (busy) {
+            waiting.add(req);
+            return;
+        }
+        handle(req);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        FullHttpRequest r;
+        while ((r = waiting.poll()) != null) {
+            r.release();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof IOException)) {
+            info.log().log(System.Logger.Level.WARNING, "http connection " + ctx.channel().remoteAddress() + " closed after " + cause);
+        }
+        ctx.close();
+    }
+
+    private void handle(FullHttpRequest req) {
+        busy = true;
+        keepAlive = HttpUtil.isKeepAlive(req);
+        try {
+            if (!req.decoderResult().isSuccess()) {
+                keepAlive = false;
+                error(400, "malformed HTTP request: " + req.decoderResult().cause().getMessage());
+                return;
+            }
+            route(req);
+        } catch (MethodNotAllowed e) {
+            error(405, req.method() + " is not allowed on " + req.uri());
+        } catch (Throwable t) {
+            info.log().log(System.Logger.Level.ERROR, "answering " + req.method() + " " + req.uri() + ": " + t, t);
+            error(500, "internal error: " + t.getClass().getSimpleName());
+        } finally {
+            req.release();
+        }
+    }
+
+    private void route(FullHttpRequest req) throws IOException {
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        HttpMethod m = req.method();
+        if (metricsPort) {
+            if (path.equals("/metrics") && m == HttpMethod.GET) {
+                ByteBuf body = ctx.alloc().buffer();
+                PrometheusMetrics.write(registry, info, body);
+                respond(200, AsciiString.cached("text/plain; version=0.0.4; charset=utf-8"), body, -1);
+            } else {
+                error(404, "not found: " + path + " (this port serves GET /metrics)");
+            }
+            return;
+        }
+        switch (path) {
+            case "/v2/health/live" -> {
+                requireGet(m);
+                empty(registry.live() ? 200 : 503);
+                return;
+            }
+            case "/v2/health/ready" -> {
+                requireGet(m);
+                empty(registry.ready() ? 200 : 503);
+                return;
+            }
+            case "/v2", "/v2/" -> {
+                requireGet(m);
+                jsonBody(200, g -> Metadata.server(g, info));
+                return;
+            }
+            default -> {
+            }
+        }
+        if (path.equals("/v2/models/stats") && m == HttpMethod.GET) {
+            jsonBody(200, g -> Metadata.stats(g, registry.all()));
+            return;
+        }
+        if (!path.startsWith("/v2/models/")) {
+            error(404, "not found: " + path);
+            return;
+        }
+        // /v2/models/{m}[/versions/{v}][/ready|/config|/stats|/infer]
+        String[] parts = path.substring("/v2/models/".length()).split("/", -1);
+        if (parts.length == 0 || parts[0].isEmpty() || parts.length > 4) {
+            error(404, "not found: " + path);
+            return;
+        }
+        String name = decode(parts[0]);
+        String version = null;
+        int next = 1;
+        if (parts.length >= 3 && parts[1].equals("versions")) {
+            version = decode(parts[2]);
+            next = 3;
+        }
+        String action = parts.length > next ? parts[next] : "";
+        if (parts.length > next + 1) {
+            error(404, "not found: " + path);
+            return;
+        }
+        ServedModel model = registry.find(name, version);
+        if (model == null) {
+            boolean known = !registry.versions(name).isEmpty();
+            error(404, known ? "model '" + name + "' has no version '" + version + "'; it has " + registry.versions(name)
+                    : "unknown model '" + name + "'");
+            return;
+        }
+        switch (action) {
+            case "" -> {
+                requireGet(m);
+                jsonBody(200, g -> Metadata.model(g, model, registry.versions(name)));
+            }
+            case "ready" -> {
+                requireGet(m);
+                empty(registry.ready() ? 200 : 503);
+            }
+            case "config" -> {
+                requireGet(m);
+                jsonBody(200, g -> Metadata.writeMap(g, model.config()));
+            }
+            case "stats" -> {
+                requireGet(m);
+                jsonBody(200, g -> Metadata.stats(g, java.util.List.of(model)));
+            }
+            case "infer" -> {
+                if (m != HttpMethod.POST) {
+                    error(405, "infer takes POST");
+                    return;
+                }
+                infer(req, model);
+            }
+            default -> error(404, "not found: " + path);
+        }
+    }
+
+    private static String decode(String s) {
+        return s.indexOf('%') < 0 ? s : io.netty.handler.codec.http.QueryStringDecoder.decodeComponent(s);
+    }
+
+    private static void requireGet(HttpMethod m) {
+        if (m != HttpMethod.GET && m != HttpMethod.HEAD) {
+            throw new MethodNotAllowed();
+        }
+    }
+
+    /** A GET-only endpoint called with another method. */
+    private static final class MethodNotAllowed extends RuntimeException {
+        MethodNotAllowed() {
+            super("method not allowed", null, false, false);
+        }
+    }
+
+    private void infer(FullHttpRequest req, ServedModel model) {
+        ByteBuf body = req.content();
+        int total = body.readableBytes();
+        int headerLen = total;
+        String hl = req.headers().get(HEADER_LENGTH);
+        if (hl != null) {
+            try {
+                headerLen = Integer.parseInt(hl.trim());
+            } catch (NumberFormatException e) {
+                refuse(model, 400, "Inference-Header-Content-Length '" + hl + "' is not a number");
+                return;
+            }
+            if (headerLen < 0 || headerLen > total) {
+                refuse(model, 400, "Inference-Header-Content-Length " + headerLen + " outside the body's " + total + " bytes");
+                return;
+            }
+        }
+        String err = parsed.parse(json, new ByteBufInputStream(body.slice(body.readerIndex(), headerLen)));
+        if (err != null) {
+            refuse(model, 400, err);
+            return;
+        }
+        requestId = parsed.id;
+        InferCall call = model.newCall();
+        try {
+            for (int k = 0; k < parsed.inputCount; k++) {
+                InferRequestJson.Input in = parsed.inputs[k];
+                err = call.declare(in.name, in.datatype, in.shape, in.rank);
+                if (err != null) {
+                    call.release();
+                    refuse(model, 400, err);
+                    return;
+                }
+            }
+            // which outputs, and how
+            if (parsed.outputCount < 0) {
+                outputsAsked = model.outputs().size();
+                for (int o = 0; o < outputsAsked; o++) {
+                    outputIndex[o] = o;
+                    outputBinary[o] = parsed.binaryOutputs;
+                }
+            } else {
+                outputsAsked = parsed.outputCount;
+                for (int k = 0; k < outputsAsked; k++) {
+                    InferRequestJson.Output o = parsed.outputs[k];
+                    int idx = call.outputIndex(o.name);
+                    if (idx < 0) {
+                        call.release();
+                        refuse(model, 400, "unexpected inference output '" + o.name + "' for model '" + model.name() + "'; its outputs are "
+                                + model.outputs().stream().map(TensorSpec::name).toList());
+                        return;
+                    }
+                    outputIndex[k] = idx;
+                    outputBinary[k] = o.binarySet ? o.binary : parsed.binaryOutputs;
+                }
+            }
+            int p = call.prepare();
+            if (p != InferCall.OK) {
+                String why = p == InferCall.BUSY ? "model '" + model.name() + "' is at capacity (" + model.slots()
+                        + " rows in flight); retry later" : call.reason();
+                call.release();
+                refuse(model, p == InferCall.BUSY ? 429 : 400, why);
+                return;
+            }
+            err = fill(call, body, headerLen, total);
+            if (err != null) {
+                call.release();
+                refuse(model, 400, err);
+                return;
+            }
+            long timeoutUs = parsed.timeoutMicros;
+            String th = req.headers().get(TIMEOUT_US);
+            if (th != null) {
+                try {
+                    timeoutUs = Long.parseLong(th.trim());
+                } catch (NumberFormatException e) {
+                    timeoutUs = -2;
+                }
+                if (timeoutUs < 0) {
+                    call.release();
+                    refuse(model, 400, "Inference-Timeout-Us '" + th + "' is not a non-negative number of microseconds");
+                    return;
+                }
+            }
+            long timeoutNanos = timeoutUs > 0 ? Math.min(timeoutUs, Long.MAX_VALUE / 2000) * 1000 : model.requestTimeoutNanos();
+            if (timeoutNanos > 0) {
+                call.deadlineNanos(System.nanoTime() + timeoutNanos);
+            }
+        } catch (Throwable t) {
+            call.release();
+            throw t;
+        }
+        call.submit(this::completed);
+    }
+
+    /** Copies the inputs' data into the call's rows. Returns null or a reason for a 400. */
+    private String fill(InferCall call, ByteBuf body, int headerLen, int total) {
+        long binary = body.readerIndex() + (long) headerLen;
+        long binaryEnd = body.readerIndex() + (long) total;
+        int rows = call.rows();
+        for (int k = 0; k < parsed.inputCount; k++) {
+            InferRequestJson.Input in = parsed.inputs[k];
+            int i = call.inputIndex(in.name);
+            long rowBytes = call.inputRowBytes(i);
+            if (in.binarySize >= 0) {
+                long want = rowBytes * rows;
+                if (in.binarySize != want) {
+                    return "input '" + in.name + "' has binary_data_size " + in.binarySize + "; shape " + io.hotpath.core.Shape.format(in.shape,
+                            in.rank) + " of " + in.datatype + " takes " + want + " bytes";
+                }
+                if (binary + want > binaryEnd) {
+                    return "the binary section ends after " + (binaryEnd - body.readerIndex() - headerLen) + " bytes; input '" + in.name
+                            + "' needs " + want + " bytes from offset " + (binary - body.readerIndex() - headerLen);
+                }
+                for (int r = 0; r < rows; r++) {
+                    MemorySegment dst = call.input(i, r).data();
+                    body.getBytes((int) (binary + r * rowBytes), dst.asSlice(0, rowBytes).asByteBuffer());
+                }
+                binary += want;
+            } else {
+                Tensor t0 = call.input(i, 0);
+                long rowElems = t0.elementCount();
+                long want = rowElems * rows;
+                if (in.dataCount != want) {
+                    return "input '" + in.name + "' has " + in.dataCount + " elements in \"data\"; shape "
+                            + io.hotpath.core.Shape.format(in.shape, in.rank) + " takes " + want;
+                }
+                DType dt = t0.dtype();
+                int n = in.dataStart;
+                for (int r = 0; r < rows; r++) {
+                    MemorySegment dst = call.input(i, r).data();
+                    for (long e = 0; e < rowElems; e++, n++) {
+                        String bad = Elements.put(dst, e, dt, parsed.numbers[n], parsed.integral[n]);
+                        if (bad != null) {
+                            return "input '" + in.name + "': " + bad;
+                        }
+                    }
+                }
+            }
+        }
+        if (binary != binaryEnd) {
+            return "the binary section has " + (binaryEnd - body.readerIndex() - headerLen) + " bytes; the inputs' binary_data_size add up to "
+                    + (binary - body.readerIndex() - headerLen);
+        }
+        return null;
+    }
+
+    /** Any thread: the call is answered; the response is written on this connection's event loop. */
+    private void completed(InferCall call) {
+        if (ctx.executor().inEventLoop()) {
+            answer(call);
+        } else {
+            ctx.executor().execute(() -> answer(call));
+        }
+    }
+
+    private void answer(InferCall call) {
+        try {
+            if (call.status() != BatchStatus.OK) {
+                int code = HttpStatusMap.http(call.status());
+                error(code, HttpStatusMap.reason(call));
+                return;
+            }
+            writeInferResponse(call);
+        } catch (Throwable t) {
+            info.log().log(System.Logger.Level.ERROR, "writing the answer of model '" + call.model().name() + "': " + t, t);
+            error(500, "internal error writing the response: " + t.getClass().getSimpleName());
+        } finally {
+            call.release();
+        }
+    }
+
+    private void writeInferResponse(InferCall call) throws IOException {
+        ServedModel model = call.model();
+        ByteBuf out = ctx.alloc().buffer(256 + (int) Math.min(1 << 20, binaryBytes(call)));
+        long binaryTotal = 0;
+        try (ByteBufOutputStream os = new ByteBufOutputStream(out); JsonGenerator g = json.createGenerator((java.io.OutputStream) os)) {
+            g.writeStartObject();
+            g.writeStringField("model_name", model.name());
+            g.writeStringField("model_version", model.version());
+            if (requestId != null) {
+                g.writeStringField("id", requestId);
+            }
+            g.writeArrayFieldStart("outputs");
+            for (int k = 0; k < outputsAsked; k++) {
+                int o = outputIndex[k];
+                TensorSpec spec = model.outputs().get(o);
+                g.writeStartObject();
+                g.writeStringField("name", spec.name());
+                g.writeStringField("datatype", WireType.name(spec.dtype()));
+                g.writeArrayFieldStart("shape");
+                for (long d : call.outputShape(o)) {
+                    g.writeNumber(d);
+                }
+                g.writeEndArray();
+                if (outputBinary[k]) {
+                    long bytes = call.outputBytes(o);
+                    binaryTotal += bytes;
+                    g.writeObjectFieldStart("parameters");
+                    g.writeNumberField("binary_data_size", bytes);
+                    g.writeEndObject();
+                } else {
+                    g.writeArrayFieldStart("data");
+                    writeData(g, call, o, spec.dtype());
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        int jsonLen = out.readableBytes();
+        if (binaryTotal > 0) {
+            for (int k = 0; k < outputsAsked; k++) {
+                if (outputBinary[k]) {
+                    int o = outputIndex[k];
+                    for (int r = 0; r < call.rows(); r++) {
+                        Tensor t = call.output(o, r);
+                        out.writeBytes(t.data().asSlice(0, t.byteSize()).asByteBuffer());
+                    }
+                }
+            }
+        }
+        respond(200, binaryTotal > 0 ? OCTETS : JSON, out, binaryTotal > 0 ? jsonLen : -1);
+    }
+
+    private long binaryBytes(InferCall call) {
+        long n = 0;
+        for (int k = 0; k < outputsAsked; k++) {
+            if (outputBinary[k]) {
+                n += call.outputBytes(outputIndex[k]);
+            }
+        }
+        return n;
+    }
+
+    private static void writeData(JsonGenerator g, InferCall call, int o, DType dt) throws IOException {
+        boolean floating = Elements.floating(dt);
+        for (int r = 0; r < call.rows(); r++) {
+            Tensor t = call.output(o, r);
+            MemorySegment m = t.data();
+            long n = t.elementCount();
+            for (long e = 0; e < n; e++) {
+                if (floating) {
+                    double v = Elements.getDouble(m, e, dt);
+                    if (dt == DType.FLOAT64) {
+                        g.writeNumber(v);
+                    } else {
+                        g.writeNumber((float) v);
+                    }
+                } else if (dt == DType.BOOL) {
+                    g.writeBoolean(Elements.getLong(m, e, dt) != 0);
+                } else if (dt == DType.UINT64) {
+                    g.writeNumber(Long.toUnsignedString(Elements.getLong(m, e, dt)));
+                } else {
+                    g.writeNumber(Elements.getLong(m, e, dt));
+                }
+            }
+        }
+    }
+
+    /** A request refused before it ran: counted in the model's failures. */
+    private void refuse(ServedModel model, int code, String why) {
+        model.stats().refused(code == 429);
+        error(code, why);
+    }
+
+    /** Writes {@code {"error": why}} with {@code code}; logs server errors. */
+    private void error(int code, String why) {
+        ByteBuf out = ctx.alloc().buffer(64 + why.length());
+        try (ByteBufOutputStream os = new ByteBufOutputStream(out); JsonGenerator g = json.createGenerator((java.io.OutputStream) os)) {
+            g.writeStartObject();
+            g.writeStringField("error", why);
+            g.writeEndObject();
+        } catch (IOException e) {
+            out.clear();
+        }
+        respond(code, JSON, out, -1);
+    }
+
+    private void empty(int code) {
+        respond(code, JSON, ctx.alloc().buffer(0), -1);
+    }
+
+    @FunctionalInterface
+    private interface JsonWriter {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    private void jsonBody(int code, JsonWriter w) throws IOException {
+        ByteBuf out = ctx.alloc().buffer();
+        try (ByteBufOutputStream os = new ByteBufOutputStream(out); JsonGenerator g = json.createGenerator((java.io.OutputStream) os)) {
+            w.write(g);
+        } catch (IOException | RuntimeException e) {
+            out.release();
+            throw e;
+        }
+        respond(code, JSON, out, -1);
+    }
+
+    /** The one place a response is written; then the next waiting request of this connection. */
+    private void respond(int code, AsciiString type, ByteBuf body, int headerLength) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), body);
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        if (headerLength >= 0) {
+            res.headers().setInt(HEADER_LENGTH, headerLength);
+        }
+        boolean close = !keepAlive || registry.state() != ModelRegistry.State.READY;     // draining: clients reconnect elsewhere
+        if (!close) {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        } else {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        requestId = null;
+        var f = ctx.writeAndFlush(res);
+        if (close) {
+            f.addListener(ChannelFutureListener.CLOSE);
+            busy = false;
+            return;
+        }
+        busy = false;
+        FullHttpRequest next = waiting.poll();
+        if (next != null) {
+            handle(next);
+        }
+    }
+}

@@ -1,0 +1,375 @@
+package io.hotpath.serve;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * The JSON part of an HTTP infer request (the Open Inference Protocol's request object, with
+ * Triton's binary tensor data extension), parsed into reusable fields: one instance per
+ * connection, reset for each request. Numbers in {@code data} arrays (flat or nested) are kept
+ * as raw longs until the model's datatype is known; {@code binary_data_size} inputs carry no data.
+ */
+final class InferRequestJson {
+    static final int MAX_INPUTS = 256;
+    static final int MAX_DEPTH = 40;
+
+    static JsonFactory factory(long maxDocumentBytes) {
+        return JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxNestingDepth(MAX_DEPTH)
+                        .maxNumberLength(64)
+                        .maxStringLength(1 << 16)
+                        .maxNameLength(1 << 12)
+                        .maxDocumentLength(Math.max(1, maxDocumentBytes))
+                        .build())
+                .build();
+    }
+
+    static final class Input {
+        String name;
+        String datatype;
+        final long[] shape = new long[io.hotpath.core.Shape.MAX_RANK];
+        int rank = -1;
+        long binarySize = -1;
+        int dataStart;
+        int dataCount = -1;
+    }
+
+    static final class Output {
+        String name;
+        boolean binary;
+        boolean binarySet;
+    }
+
+    String id;
+    long timeoutMicros = -1;
+    boolean binaryOutputs;
+    Input[] inputs = new Input[4];
+    int inputCount;
+    Output[] outputs = new Output[4];
+    int outputCount = -1;       // -1: no "outputs" field (every output is returned)
+    long[] numbers = new long[256];
+    boolean[] integral = new boolean[256];
+    int numberCount;
+    private final long maxNumbers;
+
+    InferRequestJson(long maxNumbers) {
+        this.maxNumbers = maxNumbers;
+    }
+
+    private void reset() {
+        id = null;
+        timeoutMicros = -1;
+        binaryOutputs = false;
+        inputCount = 0;
+        outputCount = -1;
+        numberCount = 0;
+    }
+
+    /** Parses {@code in}; returns null, or a one-line reason for a 400. */
+    String parse(JsonFactory factory, InputStream in) {
+        reset();
+        try (JsonParser p = factory.createParser(in)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return "the request body is not a JSON object";
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                JsonToken v = p.nextToken();
+                String err = switch (f) {
+                    case "id" -> v == JsonToken.VALUE_STRING ? setId(p.getText()) : "\"id\" must be a string";
+                    case "parameters" -> requestParameters(p, v);
+                    case "inputs" -> inputs(p, v);
+                    case "outputs" -> outputs(p, v);
+                    default -> skip(p, v);
+                };
+                if (err != null) {
+                    return err;
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+                return "trailing content after the JSON request object";
+            }
+            if (inputCount == 0) {
+                return "the request has no \"inputs\"";
+            }
+            return null;
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            return "the request JSON exceeds a limit: " + firstLine(e.getOriginalMessage());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return "malformed JSON: " + firstLine(e.getOriginalMessage()) + " at byte " + e.getLocation().getByteOffset();
+        } catch (IOException e) {
+            return "unreadable request body: " + e.getMessage();
+        }
+    }
+
+    /** Jackson's message up to its source description: one line, no parser internals. */
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int end = s.length();
+        for (String cut : new String[] {"\n", " (start marker", " at [Source", " [Source"}) {
+            int i = s.indexOf(cut);
+            if (i >= 0) {
+                end = Math.min(end, i);
+            }
+        }
+        return s.substring(0, end);
+    }
+
+    private String setId(String s) {
+        id = s;
+        return null;
+    }
+
+    private String requestParameters(JsonParser p, JsonToken v) throws IOException {
+        if (v != JsonToken.START_OBJECT) {
+            return "\"parameters\" must be an object";
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            JsonToken t = p.nextToken();
+            if (f.equals("binary_data_output")) {
+                if (!t.isBoolean()) {
+                    return "parameter \"binary_data_output\" must be true or false";
+                }
+                binaryOutputs = t == JsonToken.VALUE_TRUE;
+            } else if (f.equals("timeout")) {
+                if (t != JsonToken.VALUE_NUMBER_INT || p.getLongValue() < 0) {
+                    return "parameter \"timeout\" must be a non-negative integer (microseconds)";
+                }
+                timeoutMicros = p.getLongValue();
+            } else {
+                String err = skip(p, t);
+                if (err != null) {
+                    return err;
+                }
+            }
+        }
+        return null;
+    }
+
+    private String inputs(JsonParser p, JsonToken v) throws IOException {
+        if (v != JsonToken.START_ARRAY) {
+            return "\"inputs\" must be an array";
+        }
+        while (p.nextToken() == JsonToken.START_OBJECT) {
+            if (inputCount == MAX_INPUTS) {
+                return "more than " + MAX_INPUTS + " inputs";
+            }
+            if (inputCount == inputs.length) {
+                inputs = java.util.Arrays.copyOf(inputs, inputs.length * 2);
+            }
+            Input in = inputs[inputCount];
+            if (in == null) {
+                in = inputs[inputCount] = new Input();
+            }
+            in.name = null;
+            in.datatype = null;
+            in.rank = -1;
+            in.binarySize = -1;
+            in.dataCount = -1;
+            inputCount++;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                JsonToken t = p.nextToken();
+                String err = switch (f) {
+                    case "name" -> t == JsonToken.VALUE_STRING ? set(in, p.getText(), true) : "an input's \"name\" must be a string";
+                    case "datatype" -> t == JsonToken.VALUE_STRING ? set(in, p.getText(), false) : "an input's \"datatype\" must be a string";
+                    case "shape" -> shape(p, t, in);
+                    case "parameters" -> inputParameters(p, t, in);
+                    case "data" -> data(p, t, in);
+                    default -> skip(p, t);
+                };
+                if (err != null) {
+                    return err;
+                }
+            }
+            if (in.name == null || in.datatype == null || in.rank < 0) {
+                return "input " + (in.name == null ? "#" + (inputCount - 1) : "'" + in.name + "'") + " needs \"name\", \"shape\" and \"datatype\"";
+            }
+            if (in.binarySize < 0 && in.dataCount < 0) {
+                return "input '" + in.name + "' has neither \"data\" nor a \"binary_data_size\" parameter";
+            }
+            if (in.binarySize >= 0 && in.dataCount >= 0) {
+                return "input '" + in.name + "' has both \"data\" and a \"binary_data_size\" parameter";
+            }
+        }
+        return p.currentToken() == JsonToken.END_ARRAY ? null : "\"inputs\" must be an array of objects";
+    }
+
+    private static String set(Input in, String s, boolean name) {
+        if (name) {
+            in.name = s;
+        } else {
+            in.datatype = s;
+        }
+        return null;
+    }
+
+    private static String shape(JsonParser p, JsonToken t, Input in) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            return "an input's \"shape\" must be an array of integers";
+        }
+        int r = 0;
+        while ((t = p.nextToken()) == JsonToken.VALUE_NUMBER_INT) {
+            if (r == in.shape.length) {
+                return "input shape has more than " + in.shape.length + " dimensions";
+            }
+            long d = p.getLongValue();
+            if (d < 0) {
+                return "input shape has a negative dimension " + d;
+            }
+            in.shape[r++] = d;
+        }
+        if (t != JsonToken.END_ARRAY) {
+            return "an input's \"shape\" must be an array of integers";
+        }
+        in.rank = r;
+        return null;
+    }
+
+    private static String inputParameters(JsonParser p, JsonToken t, Input in) throws IOException {
+        if (t != JsonToken.START_OBJECT) {
+            return "an input's \"parameters\" must be an object";
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            JsonToken v = p.nextToken();
+            if (f.equals("binary_data_size")) {
+                if (v != JsonToken.VALUE_NUMBER_INT || p.getLongValue() < 0) {
+                    return "\"binary_data_size\" must be a non-negative integer";
+                }
+                in.binarySize = p.getLongValue();
+            } else {
+                String err = skip(p, v);
+                if (err != null) {
+                    return err;
+                }
+            }
+        }
+        return null;
+    }
+
+    private String data(JsonParser p, JsonToken t, Input in) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            return "input '" + in.name + "': \"data\" must be an array";
+        }
+        in.dataStart = numberCount;
+        int depth = 1;
+        while (depth > 0) {
+            t = p.nextToken();
+            if (t == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (t == JsonToken.END_ARRAY) {
+                depth--;
+            } else if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_TRUE
+                    || t == JsonToken.VALUE_FALSE) {
+                if (numberCount == numbers.length) {
+                    if (numbers.length >= maxNumbers) {
+                        return "more than " + maxNumbers + " elements in \"data\"";
+                    }
+                    int n = (int) Math.min(maxNumbers, numbers.length * 2L);
+                    numbers = java.util.Arrays.copyOf(numbers, n);
+                    integral = java.util.Arrays.copyOf(integral, n);
+                }
+                if (t == JsonToken.VALUE_NUMBER_INT) {
+                    if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                        return "input '" + in.name + "': integer " + p.getText() + " does not fit 64 bits";
+                    }
+                    numbers[numberCount] = p.getLongValue();
+                    integral[numberCount] = true;
+                } else if (t == JsonToken.VALUE_NUMBER_FLOAT) {
+                    numbers[numberCount] = Double.doubleToRawLongBits(p.getDoubleValue());
+                    integral[numberCount] = false;
+                } else {
+                    numbers[numberCount] = t == JsonToken.VALUE_TRUE ? 1 : 0;
+                    integral[numberCount] = true;
+                }
+                numberCount++;
+            } else if (t == JsonToken.VALUE_STRING) {
+                return "input '" + in.name + "': string elements (BYTES) are not supported; every model input here is numeric";
+            } else {
+                return "input '" + in.name + "': \"data\" may hold only numbers, booleans and nested arrays";
+            }
+        }
+        in.dataCount = numberCount - in.dataStart;
+        return null;
+    }
+
+    private String outputs(JsonParser p, JsonToken v) throws IOException {
+        if (v != JsonToken.START_ARRAY) {
+            return "\"outputs\" must be an array";
+        }
+        outputCount = 0;
+        while (p.nextToken() == JsonToken.START_OBJECT) {
+            if (outputCount == MAX_INPUTS) {
+                return "more than " + MAX_INPUTS + " outputs requested";
+            }
+            if (outputCount == outputs.length) {
+                outputs = java.util.Arrays.copyOf(outputs, outputs.length * 2);
+            }
+            Output o = outputs[outputCount];
+            if (o == null) {
+                o = outputs[outputCount] = new Output();
+            }
+            o.name = null;
+            o.binary = false;
+            o.binarySet = false;
+            outputCount++;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                JsonToken t = p.nextToken();
+                if (f.equals("name")) {
+                    if (t != JsonToken.VALUE_STRING) {
+                        return "an output's \"name\" must be a string";
+                    }
+                    o.name = p.getText();
+                } else if (f.equals("parameters")) {
+                    if (t != JsonToken.START_OBJECT) {
+                        return "an output's \"parameters\" must be an object";
+                    }
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String pf = p.currentName();
+                        JsonToken pv = p.nextToken();
+                        if (pf.equals("binary_data")) {
+                            if (!pv.isBoolean()) {
+                                return "output parameter \"binary_data\" must be true or false";
+                            }
+                            o.binary = pv == JsonToken.VALUE_TRUE;
+                            o.binarySet = true;
+                        } else if (pf.equals("classification")) {
+                            return "the classification extension is not supported";
+                        } else {
+                            String err = skip(p, pv);
+                            if (err != null) {
+                                return err;
+                            }
+                        }
+                    }
+                } else {
+                    String err = skip(p, t);
+                    if (err != null) {
+                        return err;
+                    }
+                }
+            }
+            if (o.name == null) {
+                return "a requested output has no \"name\"";
+            }
+        }
+        return p.currentToken() == JsonToken.END_ARRAY ? null : "\"outputs\" must be an array of objects";
+    }
+
+    private static String skip(JsonParser p, JsonToken t) throws IOException {
+        if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+            p.skipChildren();
+        }
+        return null;
+    }
+}
