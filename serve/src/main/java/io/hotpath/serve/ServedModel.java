@@ -53,7 +53,7 @@ public final class ServedModel implements AutoCloseable {
         this.batched = inputs.stream().allMatch(t -> t.shape().rank() > 0 && t.shape().isDynamic(0));
         this.maxRowsPerCall = batched ? maxRowsPerCall : 1;
         this.slots = slots;
-        this.free = new ManyToManyConcurrentArrayQueue<>(slots);
+        this.free = new ManyToManyConcurrentArrayQueue<>(Math.max(2, slots));
         this.calls = new ManyToManyConcurrentArrayQueue<>(Math.max(2, slots));
         this.stats = new ModelStats(service.metrics(), service.cache() != null);
         this.config = config;
