@@ -144,6 +144,7 @@ public final class ServedModel implements AutoCloseable {
     Request claim() {
         Request r = free.poll();
         if (r != null) {
+            awaitPublished(r);
             return r;
         }
         if (made.incrementAndGet() > slots) {
@@ -156,6 +157,21 @@ public final class ServedModel implements AutoCloseable {
             made.decrementAndGet();
             reportError("making a request slot for model '" + name + "'", e);
             return null;
+        }
+    }
+
+    /**
+     * The batcher runs a request's callback before it publishes the request's final status, so the
+     * slot of a call answered a moment ago may still read PENDING for the few instructions left in
+     * that callback: wait them out (spinning, then yielding, should the batcher thread be descheduled).
+     */
+    private static void awaitPublished(Request r) {
+        for (int i = 0; r.status() == io.hotpath.batcher.BatchStatus.PENDING; i++) {
+            if (i < 1000) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
     }
 
