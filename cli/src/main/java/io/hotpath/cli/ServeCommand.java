@@ -59,8 +59,13 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "32", description = "With --model: the batcher's largest batch and the most rows one request may carry (default ${DEFAULT-VALUE}).")
     int maxBatch;
 
-    @Option(names = "--max-queue-delay-us", defaultValue = "100", description = "With --model: how long the batcher waits for a fuller batch (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-queue-delay-us", defaultValue = "0", description = "With --model: how long the batcher waits for a fuller batch (default ${DEFAULT-VALUE}).")
     long maxQueueDelayUs;
+
+    @Option(names = "--batching", defaultValue = "on", paramLabel = "on|off", description = "With --model: group concurrent requests "
+            + "into engine batches (on), or run each at once on the thread that read it (off: the lowest latency for a small model; "
+            + "Triton's config without dynamic_batching) (default ${DEFAULT-VALUE}).")
+    String batching;
 
     @Option(names = "--cache-bytes", defaultValue = "0", description = "With --model: the response cache's budget; 0: no cache (default ${DEFAULT-VALUE}).")
     long cacheBytes;
@@ -96,6 +101,7 @@ final class ServeCommand implements Callable<Integer> {
         checks.range("--slots", slots, 1, 1 << 20, null);
         checks.range("--request-timeout-ms", requestTimeoutMs, 0, 86_400_000, null);
         checks.range("--max-request-bytes", maxRequestBytes, 1024, Integer.MAX_VALUE - 1024, null);
+        checks.oneOf("--batching", batching, "on", "off");
         checks.range("--event-loop-threads", eventLoopThreads, 1, 256, null);
         checks.range("--drain-grace-ms", drainGraceMs, 0, 600_000, null);
         checks.range("--drain-timeout-ms", drainTimeoutMs, 0, 3_600_000, null);
@@ -144,7 +150,7 @@ final class ServeCommand implements Callable<Integer> {
         Path file = ModelCatalog.resolve(source.model);
         String name = ModelCatalog.ALIASES.contains(source.model) ? source.model : stripOnnx(file.getFileName().toString());
         ModelSettings s = ModelSettings.defaults(name, file).withEngine(EngineChoice.parse(engine)).withBatching(maxBatch, maxQueueDelayUs)
-                .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs);
+                .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs).withDynamicBatching(batching.equals("on"));
         registry.add(s.open(null));
     }
 

@@ -69,9 +69,20 @@ public final class Hotpath {
         private int timingRounds = 3;
         private Path cacheDir;
         private List<EngineProvider> providers;
+        private boolean direct;
 
         private ServiceBuilder(Path model) {
             this.model = model;
+        }
+
+        /**
+         * No batcher: each request runs on its caller's thread, on its own batch of one (callers take
+         * turns on an engine that runs one batch at a time). The lowest latency for a few callers of a
+         * small model; {@link #batching} then only sizes the engine's batch.
+         */
+        public ServiceBuilder direct() {
+            this.direct = true;
+            return this;
         }
 
         /** Which engine (default {@link EngineChoice#BEST}). */
@@ -193,6 +204,9 @@ public final class Hotpath {
                 }
                 if (cache != null) {
                     b.cache(cache);
+                }
+                if (direct) {
+                    b.direct();
                 }
                 InferenceService svc = b.build();
                 System.getLogger(Hotpath.class.getName()).log(System.Logger.Level.INFO, "hotpath service over " + model + "\n" + report);

@@ -20,43 +20,50 @@ import java.util.Map;
  * @param slots rows in flight at most before new requests are refused (429 / RESOURCE_EXHAUSTED)
  * @param requestTimeoutMillis the deadline of a request that carries none, 0 for none
  * @param threads the engine's intra-op threads, 0 for its default
+ * @param dynamicBatching whether a batcher groups requests (Triton: a {@code dynamic_batching} section); without it each
+ *     request runs at once on the thread that decoded it, the lowest latency for a small model
  */
 public record ModelSettings(String name, String version, Path file, EngineChoice engine, int maxBatch, long maxQueueDelayMicros,
-        int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads) {
+        int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads, boolean dynamicBatching) {
 
     public static final int DEFAULT_MAX_BATCH = 32;
-    public static final long DEFAULT_QUEUE_DELAY_MICROS = 100;
+    public static final long DEFAULT_QUEUE_DELAY_MICROS = 0;      // Triton's default too: run what is queued, batches form under load
     public static final int DEFAULT_SLOTS = 1024;
 
     /** The defaults for one model file served with {@code --model}. */
     public static ModelSettings defaults(String name, Path file) {
         return new ModelSettings(name, "1", file, EngineChoice.BEST, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_DELAY_MICROS, new int[0], 0,
-                DEFAULT_SLOTS, 0, 0);
+                DEFAULT_SLOTS, 0, 0, true);
     }
 
     public ModelSettings withCacheBytes(long bytes) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, bytes, slots,
-                requestTimeoutMillis, threads);
+                requestTimeoutMillis, threads, dynamicBatching);
     }
 
     public ModelSettings withSlots(int n) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, n,
-                requestTimeoutMillis, threads);
+                requestTimeoutMillis, threads, dynamicBatching);
     }
 
     public ModelSettings withBatching(int max, long delayMicros) {
         return new ModelSettings(name, version, file, engine, max, delayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads);
+                requestTimeoutMillis, threads, dynamicBatching);
     }
 
     public ModelSettings withEngine(EngineChoice e) {
         return new ModelSettings(name, version, file, e, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads);
+                requestTimeoutMillis, threads, dynamicBatching);
+    }
+
+    public ModelSettings withDynamicBatching(boolean on) {
+        return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
+                requestTimeoutMillis, threads, on);
     }
 
     public ModelSettings withRequestTimeoutMillis(long ms) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots, ms,
-                threads);
+                threads, dynamicBatching);
     }
 
     /** Builds the model's service (engine choice, batching, cache) and wraps it for the transports. */
@@ -71,6 +78,9 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
                 });
         if (cacheBytes > 0) {
             b.cache(c -> c.budgetBytes(cacheBytes));
+        }
+        if (!dynamicBatching) {
+            b.direct();
         }
         InferenceService svc = b.build();
         try {
@@ -91,14 +101,16 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
         c.put("max_batch_size", m.batched() ? maxBatch : 0);
         c.put("input", tensors(m, m.inputs()));
         c.put("output", tensors(m, m.outputs()));
-        Map<String, Object> db = new LinkedHashMap<>();
-        db.put("max_queue_delay_microseconds", maxQueueDelayMicros);
-        List<Object> pref = new ArrayList<>();
-        for (int p : preferredBatchSizes) {
-            pref.add(p);
+        if (dynamicBatching) {
+            Map<String, Object> db = new LinkedHashMap<>();
+            db.put("max_queue_delay_microseconds", maxQueueDelayMicros);
+            List<Object> pref = new ArrayList<>();
+            for (int p : preferredBatchSizes) {
+                pref.add(p);
+            }
+            db.put("preferred_batch_size", pref);
+            c.put("dynamic_batching", db);
         }
-        db.put("preferred_batch_size", pref);
-        c.put("dynamic_batching", db);
         c.put("response_cache", Map.of("enable", cacheBytes > 0));
         c.put("instance_group", List.of(Map.of("count", 1, "kind", "KIND_CPU")));
         return c;
