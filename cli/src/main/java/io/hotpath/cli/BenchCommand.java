@@ -130,6 +130,15 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     LoadGeneratorOptions load;
 
+    @Option(names = "--url", paramLabel = "http://HOST:PORT", description = "Load a running Open Inference Protocol server (hotpath serve, "
+            + "Triton, KServe) instead of an engine in this process; --model then names the served model. Closed loop per --concurrency, "
+            + "open loop per --rate.")
+    java.net.URI url;
+
+    @Option(names = "--wire", defaultValue = "binary", paramLabel = "binary|json", description = "With --url: tensors in the binary "
+            + "extension or as JSON (default ${DEFAULT-VALUE}).")
+    String wire;
+
     private io.hotpath.engine.tensorrt.Engines.Kind kind;
     /** --engine jvm (kind is then CPU for the option checks that concern TensorRT). */
     boolean jvmEngine;
@@ -300,6 +309,18 @@ final class BenchCommand implements Callable<Integer> {
         PrintStream out = System.out;
         Checks checks = new Checks(spec);
         validate(checks);
+        if (url != null) {
+            if (!"http".equals(url.getScheme()) || url.getHost() == null) {
+                throw checks.fail("--url " + url + ": give http://HOST:PORT (the server's HTTP port)");
+            }
+            checks.oneOf("--wire", wire, "binary", "json");
+            try {
+                return new RemoteBench(url, model, wire, seq, seed, warmup, iterations, load, json).run(out);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.SHUTDOWN, "interrupted while measuring", e);
+            }
+        }
         batch = java.util.Arrays.stream(batches).max().orElse(0);
         Path file = ModelCatalog.resolve(model);
         if (batcherPath()) {
