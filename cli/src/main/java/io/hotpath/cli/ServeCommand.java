@@ -158,10 +158,8 @@ final class ServeCommand implements Callable<Integer> {
         return f.endsWith(".onnx") ? f.substring(0, f.length() - 5) : f;
     }
 
-    /** One line per log record: time, level, logger, message (set before the first logger is made). */
+    /** One line per log record (time, level, logger, message with its line breaks escaped) for log collectors. */
     private static void oneLineLogs() {
-        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ level=%4$s logger=%3$s msg=\"%5$s\"%6$s%n");
-        }
+        io.hotpath.serve.OneLineLogFormat.install();
     }
 }
