@@ -1,6 +1,5 @@
 package io.hotpath.cli;
 
-import io.hotpath.core.HotpathException;
 import io.hotpath.models.ModelCatalog;
 import io.hotpath.serve.HotpathServer;
 import io.hotpath.serve.ModelRegistry;
@@ -145,7 +144,10 @@ final class ServeCommand implements Callable<Integer> {
 
     private void load(ModelRegistry registry) {
         if (source.repository != null) {
-            throw new HotpathException(HotpathException.Category.UNSUPPORTED, "--model-repository is not read yet; serve one model with --model");
+            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository)) {
+                registry.add(m);
+            }
+            return;
         }
         Path file = ModelCatalog.resolve(source.model);
         String name = ModelCatalog.ALIASES.contains(source.model) ? source.model : stripOnnx(file.getFileName().toString());

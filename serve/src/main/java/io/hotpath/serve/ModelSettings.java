@@ -68,6 +68,11 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
 
     /** Builds the model's service (engine choice, batching, cache) and wraps it for the transports. */
     public ServedModel open(Map<String, Object> configFromFile) {
+        return open(configFromFile, null);
+    }
+
+    /** As {@link #open(Map)}, choosing among {@code providers} only (null: every engine on the class path). */
+    public ServedModel open(Map<String, Object> configFromFile, java.util.List<io.hotpath.core.EngineProvider> providers) {
         int queueDelay = (int) Math.min(Integer.MAX_VALUE, maxQueueDelayMicros);
         Hotpath.ServiceBuilder b = Hotpath.service(file).engine(engine).threads(threads)
                 .batching(c -> {
@@ -81,6 +86,9 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
         }
         if (!dynamicBatching) {
             b.direct();
+        }
+        if (providers != null) {
+            b.engineProviders(providers);
         }
         InferenceService svc = b.build();
         try {

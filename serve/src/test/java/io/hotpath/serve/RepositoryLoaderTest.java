@@ -1,0 +1,92 @@
+package io.hotpath.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.hotpath.core.HotpathException;
+import io.hotpath.models.ModelCatalog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A Triton-style repository served for real: configured, autocompleted, skipped and contradicted models. */
+class RepositoryLoaderTest {
+    @TempDir
+    Path repo;
+
+    void model(String name, String version, String config) throws Exception {
+        Path v = Files.createDirectories(repo.resolve(name).resolve(version));
+        Files.copy(ModelCatalog.resolve("mlp"), v.resolve("model.onnx"));
+        if (config != null) {
+            Files.writeString(repo.resolve(name).resolve("config.pbtxt"), config);
+        }
+    }
+
+    @Test
+    void servesConfiguredAndAutocompletedModelsAndSkipsWhatItCannot() throws Exception {
+        model("scorer", "1", """
+                name: "scorer"
+                platform: "onnxruntime_onnx"
+                max_batch_size: 16
+                input [ { name: "features" data_type: TYPE_FP32 dims: [ 64 ] } ]
+                output [ { name: "score" data_type: TYPE_FP32 dims: [ 1 ] } ]
+                dynamic_batching { max_queue_delay_microseconds: 50 preferred_batch_size: [ 4, 8 ] }
+                response_cache { enable: true }
+                instance_group [ { count: 1 kind: KIND_CPU } ]
+                """);
+        model("scorer", "2", null);
+        model("plain", "3", null);
+        Files.createDirectories(repo.resolve("engine_plan").resolve("1"));
+        Files.writeString(repo.resolve("engine_plan").resolve("config.pbtxt"), "platform: \"tensorrt_plan\"\n");
+        List<ServedModel> models = RepositoryLoader.load(repo);
+        ModelRegistry registry = new ModelRegistry();
+        models.forEach(registry::add);
+        assertEquals(List.of("plain", "scorer"), registry.all().stream().map(ServedModel::name).distinct().toList());
+        ServedModel scorer = registry.find("scorer", null);
+        assertEquals("2", scorer.version(), "version_policy latest: 1 serves the newest version only");
+        assertEquals(16, scorer.maxRowsPerCall());
+        assertTrue(scorer.service().cache() != null, "response_cache { enable: true } puts a cache in front");
+        try (HotpathServer server = HotpathServer.start(registry, ServerInfo.of("test", 1 << 20),
+                new HotpathServer.Listen("127.0.0.1", 0, -1, -1, 1), null)) {
+            HttpTransportTest.base = "http://127.0.0.1:" + server.httpPort();
+            HttpTransportTest.client = java.net.http.HttpClient.newHttpClient();
+            JsonNode config = HttpTransportTest.JSON.readTree(HttpTransportTest.get("/v2/models/scorer/config").body());
+            assertEquals(16, config.get("max_batch_size").asInt());
+            assertEquals(50, config.get("dynamic_batching").get("max_queue_delay_microseconds").asInt());
+            JsonNode plain = HttpTransportTest.JSON.readTree(HttpTransportTest.get("/v2/models/plain/config").body());
+            assertEquals("features", plain.get("input").get(0).get("name").asText(), "autocompleted from the model: " + plain);
+            String body = HttpTransportTest.jsonInfer(HttpTransportTest.rows(2, 8), 2);
+            for (String m : new String[] {"scorer", "plain"}) {
+                var r = HttpTransportTest.post("/v2/models/" + m + "/infer", body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                assertEquals(200, r.statusCode(), new String(r.body()));
+            }
+            assertEquals(404, HttpTransportTest.get("/v2/models/engine_plan").statusCode());
+        }
+    }
+
+    @Test
+    void aConfigThatContradictsTheModelFailsTheStartWithOneLine() throws Exception {
+        model("wrong", "1", """
+                name: "wrong"
+                backend: "onnxruntime"
+                max_batch_size: 8
+                input [ { name: "features" data_type: TYPE_FP32 dims: [ 32 ] } ]
+                output [ { name: "score" data_type: TYPE_FP32 dims: [ 1 ] } ]
+                """);
+        HotpathException e = assertThrows(HotpathException.class, () -> RepositoryLoader.load(repo));
+        assertTrue(e.getMessage().contains("model 'wrong' version 1: its config.pbtxt disagrees with model.onnx"), e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    @Test
+    void aRepositoryWithNothingToServeSaysWhy() throws Exception {
+        Files.createDirectories(repo.resolve("plan").resolve("1"));
+        Files.writeString(repo.resolve("plan").resolve("config.pbtxt"), "platform: \"tensorrt_plan\"\n");
+        HotpathException e = assertThrows(HotpathException.class, () -> RepositoryLoader.load(repo));
+        assertTrue(e.getMessage().contains("has no model Hotpath can serve; skipped: "), e.getMessage());
+    }
+}
