@@ -118,7 +118,7 @@ final class ServeCommand implements Callable<Integer> {
         HotpathServer server;
         try {
             server = HotpathServer.start(registry, info, new HotpathServer.Listen(host, httpPort, grpcPort, metricsPort, eventLoopThreads),
-                    null);
+                    io.hotpath.serve.GrpcTransport::start);
         } catch (RuntimeException | Error e) {
             for (ServedModel m : registry.all()) {
                 m.close();
