@@ -2,7 +2,16 @@ package io.hotpath.jmh;
 
 import io.hotpath.batcher.BatchStatus;
 import io.hotpath.models.ModelCatalog;
+import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.hotpath.serve.GrpcInferenceMethods;
+import io.hotpath.serve.GrpcTransport;
 import io.hotpath.serve.HotpathServer;
+import io.hotpath.serve.proto.ModelInferRequest;
+import io.hotpath.serve.proto.ModelInferResponse;
 import io.hotpath.serve.ModelRegistry;
 import io.hotpath.serve.ModelSettings;
 import io.hotpath.serve.ServedModel;
@@ -32,7 +41,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * batching: max batch 32, no queue delay) and, per benchmark thread, either the service's own
  * request ({@code inProcess}) or a keep-alive HTTP/1.1 connection sending the binary tensor
  * extension ({@code httpBinary}, {@link HttpInferClient}: allocation-free, so {@code -prof gc}
- * counts the server's allocation). Loopback TCP on the same two cores as the server.
+ * counts the server's allocation) or a gRPC channel sending {@code raw_input_contents}
+ * ({@code grpcRaw}, grpc-java's blocking client: its own allocation is counted too). Loopback TCP
+ * on the same two cores as the server. {@code batching}: the served model's dynamic batching on
+ * (a batcher thread between the event loop and the engine) or off (the engine runs on the thread
+ * that read the request).
  *
  * <pre>
  * ./hotpath jmh ServeOverheadBenchmark -t 1 -prof gc            # latency per request, concurrency 1
@@ -46,15 +59,27 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class ServeOverheadBenchmark {
+    @org.openjdk.jmh.annotations.Param({"off", "on"})
+    public String batching;
+
+    /**
+     * {@code sleep}: the server's event loop and the clients wait in the kernel (a thread wake-up
+     * per hop); {@code spin}: they poll ({@code hotpath serve --busy-poll}, {@link HttpInferClient#spin},
+     * a busy-polling gRPC client event loop).
+     */
+    @org.openjdk.jmh.annotations.Param({"sleep", "spin"})
+    public String wait;
+
     HotpathServer server;
     ServedModel model;
 
     @Setup(Level.Trial)
     public void start() {
         ModelRegistry registry = new ModelRegistry();
-        model = ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).open(null);
+        model = ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).withDynamicBatching(batching.equals("on")).open(null);
         registry.add(model);
-        server = HotpathServer.start(registry, ServerInfo.of("jmh", 1 << 20), new HotpathServer.Listen("127.0.0.1", 0, -1, -1, 1), null);
+        server = HotpathServer.start(registry, ServerInfo.of("jmh", 1 << 20), new HotpathServer.Listen("127.0.0.1", 0, 0, -1, 1, wait.equals("spin")),
+                GrpcTransport::start);
     }
 
     @TearDown(Level.Trial)
@@ -62,24 +87,36 @@ public class ServeOverheadBenchmark {
         server.close();
     }
 
-    /** One caller: its in-process request and its HTTP connection, both filled with the same row. */
+    /** An in-process caller: the service's own request, filled with the row. */
     @State(Scope.Thread)
-    public static class Caller {
+    public static class InProcessCaller {
         Request req;
+
+        @Setup(Level.Trial)
+        public void open(ServeOverheadBenchmark b) {
+            float[] f = BenchmarkInputs.mlp(1).features;
+            req = b.model.service().newRequest();
+            for (int i = 0; i < f.length; i++) {
+                req.input(0).putFloat(i, f[i]);
+            }
+        }
+    }
+
+    /** An HTTP caller: one keep-alive connection and the row's bytes. */
+    @State(Scope.Thread)
+    public static class HttpCaller {
         HttpInferClient http;
         ByteBuffer payload;
 
         @Setup(Level.Trial)
         public void open(ServeOverheadBenchmark b) throws Exception {
             float[] f = BenchmarkInputs.mlp(1).features;
-            req = b.model.service().newRequest();
             payload = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < f.length; i++) {
-                req.input(0).putFloat(i, f[i]);
                 payload.putFloat(i * 4, f[i]);
             }
             http = new HttpInferClient("127.0.0.1", b.server.httpPort(), "mlp",
-                    List.of(new HttpInferClient.Input("features", "FP32", new long[] {1, f.length}, f.length * 4L)));
+                    List.of(new HttpInferClient.Input("features", "FP32", new long[] {1, f.length}, f.length * 4L))).spin(b.wait.equals("spin"));
         }
 
         @TearDown(Level.Trial)
@@ -88,8 +125,58 @@ public class ServeOverheadBenchmark {
         }
     }
 
+    /** A gRPC caller: a channel on its own client event loop (busy-polling when spinning) and the request message. */
+    @State(Scope.Thread)
+    public static class GrpcCaller {
+        ManagedChannel channel;
+        ModelInferRequest request;
+        io.netty.channel.EventLoopGroup clientLoop;
+        boolean spin;
+        volatile ModelInferResponse answer;
+        volatile Throwable failure;
+        final io.grpc.stub.StreamObserver<ModelInferResponse> observer = new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(ModelInferResponse value) {
+                answer = value;
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                failure = t;
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        };
+
+        @Setup(Level.Trial)
+        public void open(ServeOverheadBenchmark b) {
+            float[] f = BenchmarkInputs.mlp(1).features;
+            ByteBuffer payload = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (float x : f) {
+                payload.putFloat(x);
+            }
+            spin = b.wait.equals("spin");
+            clientLoop = new io.netty.channel.MultiThreadIoEventLoopGroup(1, spin
+                    ? io.netty.channel.epoll.EpollIoHandler.newFactory(0, () -> (ready, tasks) -> io.netty.channel.SelectStrategy.BUSY_WAIT)
+                    : io.netty.channel.epoll.EpollIoHandler.newFactory());
+            channel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort()).usePlaintext().directExecutor().flowControlWindow(1 << 20)
+                    .eventLoopGroup(clientLoop).channelType(io.netty.channel.epoll.EpollSocketChannel.class).build();
+            request = ModelInferRequest.newBuilder().setModelName("mlp")
+                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("features").setDatatype("FP32").addShape(1).addShape(f.length))
+                    .addRawInputContents(ByteString.copyFrom(payload.flip())).build();
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws Exception {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            clientLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
     @Benchmark
-    public float inProcess(ServeOverheadBenchmark b, Caller c) {
+    public float inProcess(ServeOverheadBenchmark b, InProcessCaller c) {
         if (b.model.service().infer(c.req) != BatchStatus.OK) {
             throw new IllegalStateException("status " + c.req.status());
         }
@@ -97,11 +184,32 @@ public class ServeOverheadBenchmark {
     }
 
     @Benchmark
-    public float httpBinary(Caller c) throws Exception {
+    public float httpBinary(HttpCaller c) throws Exception {
         c.payload.clear();
         if (c.http.infer(c.payload) != 200) {
             throw new IllegalStateException("HTTP " + c.http.status());
         }
         return c.http.outputFloat(0);
+    }
+
+    @Benchmark
+    public float grpcRaw(GrpcCaller c) throws Exception {
+        ModelInferResponse r;
+        if (c.spin) {
+            // the answer arrives on the client's event loop (direct executor); this thread polls for it instead of parking
+            c.answer = null;
+            c.failure = null;
+            ClientCalls.asyncUnaryCall(c.channel.newCall(GrpcInferenceMethods.MODEL_INFER, CallOptions.DEFAULT), c.request, c.observer);
+            while (c.answer == null && c.failure == null) {
+                Thread.onSpinWait();
+            }
+            if (c.failure != null) {
+                throw new IllegalStateException(c.failure);
+            }
+            r = c.answer;
+        } else {
+            r = ClientCalls.blockingUnaryCall(c.channel, GrpcInferenceMethods.MODEL_INFER, CallOptions.DEFAULT, c.request);
+        }
+        return r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).getFloat(0);
     }
 }

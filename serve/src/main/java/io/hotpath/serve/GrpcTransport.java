@@ -41,6 +41,9 @@ import java.util.concurrent.TimeUnit;
  * with RESOURCE_EXHAUSTED.
  */
 public final class GrpcTransport implements HotpathServer.Grpc {
+    /** HTTP/2 flow-control window per stream (fixed, 1 MiB: inference messages are sent whole). */
+    static final int FLOW_CONTROL_WINDOW = 1 << 20;
+
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private final Server server;
@@ -70,6 +73,9 @@ public final class GrpcTransport implements HotpathServer.Grpc {
                 .workerEventLoopGroup(loops)
                 .channelType(channelType)
                 .maxInboundMessageSize((int) info.maxRequestBytes())
+                // a fixed window: grpc-java's automatic tuning sends BDP pings, each an extra round trip that
+                // wakes both sides on a small request's latency path
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
                 .directExecutor()
                 .addService(service)
                 .build();

@@ -159,21 +159,30 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             error(404, "not found: " + path);
             return;
         }
-        // /v2/models/{m}[/versions/{v}][/ready|/config|/stats|/infer]
-        String[] parts = path.substring("/v2/models/".length()).split("/", -1);
-        if (parts.length == 0 || parts[0].isEmpty() || parts.length > 4) {
-            error(404, "not found: " + path);
-            return;
-        }
-        String name = decode(parts[0]);
+        // /v2/models/{m}[/versions/{v}][/ready|/config|/stats|/infer], read without splitting the path
+        int from = "/v2/models/".length();
+        int slash = path.indexOf('/', from);
+        String name = decode(path.substring(from, slash < 0 ? path.length() : slash));
         String version = null;
-        int next = 1;
-        if (parts.length >= 3 && parts[1].equals("versions")) {
-            version = decode(parts[2]);
-            next = 3;
+        String action = "";
+        if (slash >= 0) {
+            int next = slash + 1;
+            if (path.startsWith("versions/", next)) {
+                int vEnd = path.indexOf('/', next + "versions/".length());
+                version = decode(path.substring(next + "versions/".length(), vEnd < 0 ? path.length() : vEnd));
+                next = vEnd < 0 ? path.length() : vEnd + 1;
+                if (version.isEmpty()) {
+                    error(404, "not found: " + path);
+                    return;
+                }
+            }
+            action = next >= path.length() ? "" : path.substring(next);
+            if (action.indexOf('/') >= 0 || (vEndsWithSlash(path, next) && action.isEmpty())) {
+                error(404, "not found: " + path);
+                return;
+            }
         }
-        String action = parts.length > next ? parts[next] : "";
-        if (parts.length > next + 1) {
+        if (name.isEmpty()) {
             error(404, "not found: " + path);
             return;
         }
@@ -199,7 +208,10 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             }
             case "stats" -> {
                 requireGet(m);
-                jsonBody(200, g -> Metadata.stats(g, java.util.List.of(model)));
+                // without a version: every version of the model, as Triton answers
+                java.util.List<ServedModel> which = version != null ? java.util.List.of(model)
+                        : registry.all().stream().filter(x -> x.name().equals(name)).toList();
+                jsonBody(200, g -> Metadata.stats(g, which));
             }
             case "infer" -> {
                 if (m != HttpMethod.POST) {
@@ -210,6 +222,11 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             }
             default -> error(404, "not found: " + path);
         }
+    }
+
+    /** A path ending in '/' right where the action would start ({@code /v2/models/m/}): not an endpoint. */
+    private static boolean vEndsWithSlash(String path, int next) {
+        return next == path.length() && path.endsWith("/");
     }
 
     private static String decode(String s) {
@@ -246,7 +263,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        String err = parsed.parse(json, new ByteBufInputStream(body.slice(body.readerIndex(), headerLen)));
+        String err = parsed.parse(json, new ByteBufInputStream(body.slice(body.readerIndex(), headerLen)), model.inputNames(), model.outputNames());
         if (err != null) {
             refuse(model, 400, err);
             return;
@@ -405,7 +422,9 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         ServedModel model = call.model();
         ByteBuf out = ctx.alloc().buffer(256 + (int) Math.min(1 << 20, binaryBytes(call)));
         long binaryTotal = 0;
-        try (ByteBufOutputStream os = new ByteBufOutputStream(out); JsonGenerator g = json.createGenerator((java.io.OutputStream) os)) {
+        if (allBinary()) {
+            binaryTotal = writeBinaryHeader(out, call);
+        } else try (ByteBufOutputStream os = new ByteBufOutputStream(out); JsonGenerator g = json.createGenerator((java.io.OutputStream) os)) {
             g.writeStartObject();
             g.writeStringField("model_name", model.name());
             g.writeStringField("model_version", model.version());
@@ -453,6 +472,91 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             }
         }
         respond(200, binaryTotal > 0 ? OCTETS : JSON, out, binaryTotal > 0 ? jsonLen : -1);
+    }
+
+    private boolean allBinary() {
+        for (int k = 0; k < outputsAsked; k++) {
+            if (!outputBinary[k]) {
+                return false;
+            }
+        }
+        return outputsAsked > 0;
+    }
+
+    /**
+     * The binary path's JSON header, written byte by byte (no generator, no shape arrays: the
+     * response of a binary request allocates next to nothing). Returns the binary section's size.
+     */
+    private long writeBinaryHeader(ByteBuf out, InferCall call) {
+        ServedModel model = call.model();
+        out.writeCharSequence("{\"model_name\":", java.nio.charset.StandardCharsets.US_ASCII);
+        jsonString(out, model.name());
+        out.writeCharSequence(",\"model_version\":", java.nio.charset.StandardCharsets.US_ASCII);
+        jsonString(out, model.version());
+        if (requestId != null) {
+            out.writeCharSequence(",\"id\":", java.nio.charset.StandardCharsets.US_ASCII);
+            jsonString(out, requestId);
+        }
+        out.writeCharSequence(",\"outputs\":[", java.nio.charset.StandardCharsets.US_ASCII);
+        long total = 0;
+        for (int k = 0; k < outputsAsked; k++) {
+            int o = outputIndex[k];
+            TensorSpec spec = model.outputs().get(o);
+            out.writeCharSequence(k == 0 ? "{\"name\":" : ",{\"name\":", java.nio.charset.StandardCharsets.US_ASCII);
+            jsonString(out, spec.name());
+            out.writeCharSequence(",\"datatype\":\"", java.nio.charset.StandardCharsets.US_ASCII);
+            out.writeCharSequence(WireType.name(spec.dtype()), java.nio.charset.StandardCharsets.US_ASCII);
+            out.writeCharSequence("\",\"shape\":[", java.nio.charset.StandardCharsets.US_ASCII);
+            Tensor t = call.output(o, 0);
+            for (int d = 0; d < t.rank(); d++) {
+                if (d > 0) {
+                    out.writeByte(',');
+                }
+                writeLong(out, d == 0 && model.batched() ? call.rows() : t.dim(d));
+            }
+            long bytes = call.outputBytes(o);
+            total += bytes;
+            out.writeCharSequence("],\"parameters\":{\"binary_data_size\":", java.nio.charset.StandardCharsets.US_ASCII);
+            writeLong(out, bytes);
+            out.writeCharSequence("}}", java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        out.writeCharSequence("]}", java.nio.charset.StandardCharsets.US_ASCII);
+        return total;
+    }
+
+    private static void writeLong(ByteBuf out, long v) {
+        if (v < 0) {
+            out.writeByte('-');
+            v = -v;
+        }
+        long div = 1;
+        while (v / div >= 10) {
+            div *= 10;
+        }
+        for (; div > 0; div /= 10) {
+            out.writeByte((int) ('0' + (v / div) % 10));
+        }
+    }
+
+    /** A JSON string, escaped (quotes, backslashes, control characters), UTF-8. */
+    private static void jsonString(ByteBuf out, String s) {
+        out.writeByte('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.writeByte('\\').writeByte(c);
+            } else if (c < 0x20) {
+                out.writeCharSequence(String.format("\\u%04x", (int) c), java.nio.charset.StandardCharsets.US_ASCII);
+            } else if (c < 0x80) {
+                out.writeByte(c);
+            } else {
+                // a surrogate pair is one code point: encode both halves together
+                int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
+                out.writeCharSequence(s.substring(i, end), java.nio.charset.StandardCharsets.UTF_8);
+                i = end - 1;
+            }
+        }
+        out.writeByte('"');
     }
 
     private long binaryBytes(InferCall call) {

@@ -82,6 +82,9 @@ final class HttpTransport implements AutoCloseable {
         LimitedAggregator(int limit) {
             super(limit);
             this.limit = limit;
+            // a body of a few TCP reads: the default (1024) sizes each request's composite buffer's component
+            // array for 1024 entries, about 4 KB allocated per request; past 16 the parts are merged
+            setMaxCumulationBufferComponents(16);
         }
 
         @Override

@@ -273,6 +273,11 @@ public final class InferCall implements RequestCallback {
         for (int r = 0; r < n; r++) {
             Request q = rows[r];
             q.deadlineNanos(deadline);
+            if (deadline != 0 && System.nanoTime() - deadline >= 0) {
+                // already late: a cache hit or a direct run would answer without looking at the deadline
+                onComplete(q, BatchStatus.TIMEOUT);
+                continue;
+            }
             int s = model.service().inferAsync(q, this);
             if (s == BatchStatus.REJECTED || s == BatchStatus.SHUTDOWN) {
                 onComplete(q, s);            // refused at once: the callback did not run
@@ -282,10 +287,8 @@ public final class InferCall implements RequestCallback {
 
     @Override
     public void onComplete(Request request, int s) {
-        if (s != BatchStatus.OK && status == BatchStatus.OK) {
-            status = s;
-            Throwable e = request.error();
-            reason = e != null ? e.getMessage() : null;
+        if (s != BatchStatus.OK) {
+            failed(request, s);
         }
         if (pending.decrementAndGet() == 0) {
             model.stats().finished(this);
@@ -296,6 +299,15 @@ public final class InferCall implements RequestCallback {
                 model.reportError("answering a call to model '" + model.name() + "'", t);
                 release();
             }
+        }
+    }
+
+    /** The first failure wins (a row refused on the request's thread may race one answered on the batcher thread). */
+    private synchronized void failed(Request request, int s) {
+        if (status == BatchStatus.OK) {
+            Throwable e = request.error();
+            reason = e != null && s == BatchStatus.FAILED ? e.getMessage() : null;
+            status = s;
         }
     }
 

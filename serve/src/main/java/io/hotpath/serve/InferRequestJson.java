@@ -70,6 +70,43 @@ final class InferRequestJson {
         numberCount = 0;
     }
 
+    /** The protocol's datatype names: a datatype read from JSON is one of these strings, not a new one. */
+    private static final java.util.List<String> DATATYPES = java.util.List.of("FP32", "INT64", "INT32", "FP16", "BF16", "FP64", "UINT8",
+            "INT8", "BOOL", "INT16", "UINT16", "UINT32", "UINT64", "BYTES");
+    private java.util.List<String> inputNames = java.util.List.of();
+    private java.util.List<String> outputNames = java.util.List.of();
+
+    /**
+     * Parses {@code in}; returns null, or a one-line reason for a 400. Names and datatypes that
+     * equal one of the model's names or a protocol datatype come back as those very strings
+     * (the common case allocates no string for them).
+     */
+    String parse(JsonFactory factory, InputStream in, java.util.List<String> modelInputs, java.util.List<String> modelOutputs) {
+        this.inputNames = modelInputs;
+        this.outputNames = modelOutputs;
+        return parse(factory, in);
+    }
+
+    /** The current string token as one of {@code known} when equal to it, else a new string. */
+    private static String text(JsonParser p, java.util.List<String> known) throws IOException {
+        char[] buf = p.getTextCharacters();
+        int off = p.getTextOffset();
+        int len = p.getTextLength();
+        for (int k = 0; k < known.size(); k++) {
+            String c = known.get(k);
+            if (c.length() == len) {
+                int i = 0;
+                while (i < len && c.charAt(i) == buf[off + i]) {
+                    i++;
+                }
+                if (i == len) {
+                    return c;
+                }
+            }
+        }
+        return new String(buf, off, len);
+    }
+
     /** Parses {@code in}; returns null, or a one-line reason for a 400. */
     String parse(JsonFactory factory, InputStream in) {
         reset();
@@ -179,8 +216,8 @@ final class InferRequestJson {
                 String f = p.currentName();
                 JsonToken t = p.nextToken();
                 String err = switch (f) {
-                    case "name" -> t == JsonToken.VALUE_STRING ? set(in, p.getText(), true) : "an input's \"name\" must be a string";
-                    case "datatype" -> t == JsonToken.VALUE_STRING ? set(in, p.getText(), false) : "an input's \"datatype\" must be a string";
+                    case "name" -> t == JsonToken.VALUE_STRING ? set(in, text(p, inputNames), true) : "an input's \"name\" must be a string";
+                    case "datatype" -> t == JsonToken.VALUE_STRING ? set(in, text(p, DATATYPES), false) : "an input's \"datatype\" must be a string";
                     case "shape" -> shape(p, t, in);
                     case "parameters" -> inputParameters(p, t, in);
                     case "data" -> data(p, t, in);
@@ -329,7 +366,7 @@ final class InferRequestJson {
                     if (t != JsonToken.VALUE_STRING) {
                         return "an output's \"name\" must be a string";
                     }
-                    o.name = p.getText();
+                    o.name = text(p, outputNames);
                 } else if (f.equals("parameters")) {
                     if (t != JsonToken.START_OBJECT) {
                         return "an output's \"parameters\" must be an object";

@@ -21,6 +21,8 @@ public final class ServedModel implements AutoCloseable {
     private final InferenceService service;
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
+    private final List<String> inputNames;
+    private final List<String> outputNames;
     private final boolean batched;
     private final int maxRowsPerCall;
     private final int slots;
@@ -50,6 +52,8 @@ public final class ServedModel implements AutoCloseable {
         this.service = service;
         this.inputs = service.engine().inputs();
         this.outputs = service.engine().outputs();
+        this.inputNames = inputs.stream().map(TensorSpec::name).toList();
+        this.outputNames = outputs.stream().map(TensorSpec::name).toList();
         this.batched = inputs.stream().allMatch(t -> t.shape().rank() > 0 && t.shape().isDynamic(0));
         this.maxRowsPerCall = batched ? maxRowsPerCall : 1;
         this.slots = slots;
@@ -85,7 +89,11 @@ public final class ServedModel implements AutoCloseable {
     }
 
     List<String> inputNames() {
-        return inputs.stream().map(TensorSpec::name).toList();
+        return inputNames;
+    }
+
+    List<String> outputNames() {
+        return outputNames;
     }
 
     /** Whether every input's dimension 0 is the batch: a wire request carries 1 to {@link #maxRowsPerCall()} rows. */

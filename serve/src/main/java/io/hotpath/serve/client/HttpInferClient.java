@@ -28,6 +28,7 @@ public final class HttpInferClient implements AutoCloseable {
     private int bodyStart;
     private int bodyLength;
     private int responseHeaderLength;
+    private boolean spin;
 
     /** One input tensor of the request: its name, protocol datatype, shape and byte size. */
     public record Input(String name, String datatype, long[] shape, long bytes) {
@@ -99,6 +100,16 @@ public final class HttpInferClient implements AutoCloseable {
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
     }
 
+    /**
+     * Waits for answers by polling the socket instead of sleeping in the kernel: no thread wake-up
+     * per request (tens of microseconds on a virtual machine), one core kept busy while waiting.
+     */
+    public HttpInferClient spin(boolean on) throws IOException {
+        channel.configureBlocking(!on);
+        this.spin = on;
+        return this;
+    }
+
     /** The bytes every call's tensors take (what {@link #infer} must be given). */
     public long payloadBytes() {
         return payloadBytes;
@@ -116,7 +127,9 @@ public final class HttpInferClient implements AutoCloseable {
         out[0] = head;
         out[1] = payload;
         while (head.hasRemaining() || payload.hasRemaining()) {
-            channel.write(out);
+            if (channel.write(out) == 0 && spin) {
+                Thread.onSpinWait();
+            }
         }
         out[1] = null;
         readResponse();
@@ -170,7 +183,11 @@ public final class HttpInferClient implements AutoCloseable {
             bigger.put(in);
             in = bigger;
         }
-        if (channel.read(in) < 0) {
+        int n;
+        while ((n = channel.read(in)) == 0 && spin) {
+            Thread.onSpinWait();
+        }
+        if (n < 0) {
             throw new IOException("the server closed the connection");
         }
     }
