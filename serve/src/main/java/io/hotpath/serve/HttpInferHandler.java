@@ -635,7 +635,9 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
 
     /** The one place a response is written; then the next waiting request of this connection. */
     private void respond(int code, AsciiString type, ByteBuf body, int headerLength) {
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), body);
+        // no trailers on a response with a Content-Length: an empty trailer set instead of a new header table per response
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), body,
+                new io.netty.handler.codec.http.DefaultHttpHeaders(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         if (headerLength >= 0) {
