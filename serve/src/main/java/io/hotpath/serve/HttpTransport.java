@@ -8,11 +8,13 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpMessage;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -20,6 +22,7 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -28,7 +31,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * The REST transport: a Netty server (native epoll where the platform has it) for the protocol's
  * HTTP endpoints, and a second one on the metrics port. Bodies are aggregated up to the request
- * size limit; a larger one is answered 413 with a one-line JSON reason and the connection closed.
+ * size limit; a larger one is answered 413 with a one-line JSON reason ({@link LimitedAggregator}).
  */
 final class HttpTransport implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("hotpath-http", GlobalEventExecutor.INSTANCE);
@@ -75,7 +78,14 @@ final class HttpTransport implements AutoCloseable {
         connections.close().awaitUninterruptibly();
     }
 
-    /** Answers a body over the limit with 413 and a one-line JSON reason, then closes. */
+    /**
+     * Answers a body over the limit with 413 and a one-line JSON reason, as Netty's own aggregator
+     * does but for the body: a request whose Content-Length announces too much on a keep-alive
+     * connection (or that waits for 100-continue) keeps the connection, and the rest of its body is
+     * read and dropped; closing while a client still sends makes the kernel reset the connection,
+     * and the client (Node's fetch, say) can lose the 413 to that reset. A body found too large
+     * part-way through, or a request that asked to close, is answered and the connection closed.
+     */
     static final class LimitedAggregator extends HttpObjectAggregator {
         private final int limit;
 
@@ -87,15 +97,32 @@ final class HttpTransport implements AutoCloseable {
             setMaxCumulationBufferComponents(16);
         }
 
+        /** {@code Expect: 100-continue} with a Content-Length over the limit: our 413 instead of Netty's empty one. */
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
+            if (answer instanceof FullHttpResponse r && r.status().code() == HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE.code()) {
+                r.release();
+                return tooLarge(false);
+            }
+            return answer;
+        }
+
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            boolean keep = !(oversized instanceof FullHttpMessage) && ctx.channel().config().isAutoRead()
+                    && (HttpUtil.is100ContinueExpected(oversized) || HttpUtil.isKeepAlive(oversized));
+            ctx.writeAndFlush(tooLarge(!keep)).addListener(keep ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
+        }
+
+        private FullHttpResponse tooLarge(boolean close) {
             String why = "{\"error\":\"request body larger than the server's limit of " + limit + " bytes (--max-request-bytes)\"}";
             ByteBuf body = Unpooled.copiedBuffer(why, StandardCharsets.UTF_8);
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, body);
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            res.headers().set(HttpHeaderNames.CONNECTION, close ? HttpHeaderValues.CLOSE : HttpHeaderValues.KEEP_ALIVE);
+            return res;
         }
     }
 }
