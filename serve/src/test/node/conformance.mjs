@@ -490,7 +490,10 @@ if (LIMIT !== null) {
       q.on('response', (r) => {
         const chunks = [];
         r.on('data', (c) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode, headers: new Headers(r.headers), text: Buffer.concat(chunks).toString() }));
+        r.on('end', () => {
+          q.destroy();          // the body was never sent: the request cannot finish, so its connection is dropped here
+          resolve({ status: r.statusCode, headers: new Headers(r.headers), text: Buffer.concat(chunks).toString() });
+        });
       });
       q.on('timeout', () => q.destroy(new Failed('no answer to a head with Expect: 100-continue')));
       q.on('error', reject);
@@ -722,3 +725,4 @@ await check('stats.accounting', async () => {
 
 client.close();
 console.log(`all ${passed} checks passed`);
+process.exit(0);        // done: nothing left open (a connection, a timer) may keep the run waiting
