@@ -81,6 +81,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--event-loop-threads", defaultValue = "1", description = "Netty event loop threads shared by HTTP, gRPC and metrics (default ${DEFAULT-VALUE}).")
     int eventLoopThreads;
 
+    @Option(names = "--busy-poll", description = "The event loops poll their sockets without sleeping: the lowest latency (no thread "
+            + "wake-up per request), one core kept busy per event loop. Native epoll only.")
+    boolean busyPoll;
+
     @Option(names = "--drain-grace-ms", defaultValue = "3000", description = "After SIGTERM: how long to keep answering new requests while not ready, "
             + "so load balancers take the instance out (default ${DEFAULT-VALUE}).")
     long drainGraceMs;
@@ -117,7 +121,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         HotpathServer server;
         try {
-            server = HotpathServer.start(registry, info, new HotpathServer.Listen(host, httpPort, grpcPort, metricsPort, eventLoopThreads),
+            server = HotpathServer.start(registry, info, new HotpathServer.Listen(host, httpPort, grpcPort, metricsPort, eventLoopThreads, busyPoll),
                     io.hotpath.serve.GrpcTransport::start);
         } catch (RuntimeException | Error e) {
             for (ServedModel m : registry.all()) {
