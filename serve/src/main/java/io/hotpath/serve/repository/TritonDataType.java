@@ -52,11 +52,14 @@ public enum TritonDataType implements MessageReader.ProtoEnum {
 
     /** The Triton type of a Hotpath type, or null for the 8-bit floats, which Triton has no type for. */
     public static TritonDataType of(DType t) {
+        return BY_DTYPE[t.ordinal()];      // a table, not values(): this is on the request path (values() copies the array)
+    }
+
+    private static final TritonDataType[] BY_DTYPE = new TritonDataType[DType.values().length];
+
+    static {
         for (TritonDataType d : values()) {
-            if (d.dtype == t) {
-                return d;
-            }
+            BY_DTYPE[d.dtype.ordinal()] = d;
         }
-        return null;
     }
 }
