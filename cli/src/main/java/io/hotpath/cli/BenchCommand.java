@@ -130,12 +130,12 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     LoadGeneratorOptions load;
 
-    @Option(names = "--url", paramLabel = "http://HOST:PORT", description = "Load a running Open Inference Protocol server (hotpath serve, "
+    @Option(names = "--url", paramLabel = "http://HOST:PORT|grpc://HOST:PORT", description = "Load a running Open Inference Protocol server (hotpath serve, "
             + "Triton, KServe) instead of an engine in this process; --model then names the served model. Closed loop per --concurrency, "
             + "open loop per --rate.")
     java.net.URI url;
 
-    @Option(names = "--wire", defaultValue = "binary", paramLabel = "binary|json", description = "With --url: tensors in the binary "
+    @Option(names = "--wire", defaultValue = "binary", paramLabel = "binary|json", description = "With an http:// --url: tensors in the binary "
             + "extension or as JSON (default ${DEFAULT-VALUE}).")
     String wire;
 
@@ -310,8 +310,8 @@ final class BenchCommand implements Callable<Integer> {
         Checks checks = new Checks(spec);
         validate(checks);
         if (url != null) {
-            if (!"http".equals(url.getScheme()) || url.getHost() == null) {
-                throw checks.fail("--url " + url + ": give http://HOST:PORT (the server's HTTP port)");
+            if (!("http".equals(url.getScheme()) || "grpc".equals(url.getScheme())) || url.getHost() == null) {
+                throw checks.fail("--url " + url + ": give http://HOST:PORT (the server's HTTP port) or grpc://HOST:PORT (its gRPC port)");
             }
             checks.oneOf("--wire", wire, "binary", "json");
             try {

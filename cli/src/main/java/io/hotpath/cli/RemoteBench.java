@@ -25,7 +25,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 
 /**
- * {@code hotpath bench --url http://HOST:PORT}: the load generator against a running Open
+ * {@code hotpath bench --url http://HOST:PORT} or {@code grpc://HOST:PORT}: the load generator against a running Open
  * Inference Protocol server (Hotpath's own or any other), one row per request, closed loop (one
  * keep-alive connection per client thread, one step per --concurrency) or open loop (Poisson
  * arrivals at each --rate, latency from each request's intended send time: coordinated omission
@@ -69,17 +69,37 @@ final class RemoteBench {
 
     int run(PrintStream out) throws IOException, InterruptedException {
         String host = url.getHost();
-        int port = url.getPort() < 0 ? 80 : url.getPort();
-        List<Input> inputs = metadata(host, port);
+        boolean grpc = "grpc".equals(url.getScheme());
+        int port = url.getPort() < 0 ? (grpc ? 8001 : 80) : url.getPort();
+        List<Input> inputs = grpc ? grpcMetadata(host, port) : metadata(host, port);
         ByteBuffer payload = payload(inputs);
-        List<String[]> values = wire.equals("json") ? jsonValues(inputs, payload) : null;
-        Factory factory = () -> {
-            List<HttpInferClient.Input> ins = inputs.stream().map(t -> new HttpInferClient.Input(t.name(), t.datatype(), t.shape(),
-                    t.elements() * t.elementBytes())).toList();
-            return values != null ? HttpInferClient.json(host, port, model, ins, values) : new HttpInferClient(host, port, model, ins);
-        };
+        List<String[]> values = !grpc && wire.equals("json") ? jsonValues(inputs, payload) : null;
+        Factory factory;
+        if (grpc) {
+            io.hotpath.serve.proto.ModelInferRequest.Builder req = io.hotpath.serve.proto.ModelInferRequest.newBuilder().setModelName(model);
+            ByteBuffer all = payload.duplicate();
+            for (Input t : inputs) {
+                var tensor = io.hotpath.serve.proto.ModelInferRequest.InferInputTensor.newBuilder().setName(t.name()).setDatatype(t.datatype());
+                for (long d : t.shape()) {
+                    tensor.addShape(d);
+                }
+                req.addInputs(tensor);
+                int n = (int) (t.elements() * t.elementBytes());
+                req.addRawInputContents(com.google.protobuf.ByteString.copyFrom(all.slice(all.position(), n)));
+                all.position(all.position() + n);
+            }
+            io.hotpath.serve.proto.ModelInferRequest built = req.build();
+            factory = () -> grpc(host, port, built);
+        } else {
+            factory = () -> {
+                List<HttpInferClient.Input> ins = inputs.stream().map(t -> new HttpInferClient.Input(t.name(), t.datatype(), t.shape(),
+                        t.elements() * t.elementBytes())).toList();
+                return http(values != null ? HttpInferClient.json(host, port, model, ins, values) : new HttpInferClient(host, port, model, ins),
+                        payload);
+            };
+        }
         out.println("hotpath bench (remote, " + (load.rates != null ? "open loop" : "closed loop") + "): model " + model + " at " + url
-                + " over HTTP/1.1, " + wire + " tensors");
+                + (grpc ? " over gRPC, raw tensors" : " over HTTP/1.1, " + wire + " tensors"));
         for (Input t : inputs) {
             out.println("  input   " + t.name() + " " + t.datatype() + " " + java.util.Arrays.toString(t.shape()));
         }
@@ -116,9 +136,70 @@ final class RemoteBench {
         return 0;
     }
 
+    /** One client connection sending the same request: returns null when answered OK, else what went wrong ("HTTP 429", "RESOURCE_EXHAUSTED"). */
+    interface Caller extends AutoCloseable {
+        String call() throws IOException;
+
+        @Override
+        void close();
+    }
+
     @FunctionalInterface
     interface Factory {
-        HttpInferClient open() throws IOException;
+        Caller open() throws IOException;
+    }
+
+    /** HTTP/1.1 keep-alive, binary or JSON tensors. */
+    static Caller http(HttpInferClient c, ByteBuffer payload) {
+        // a JSON client carries its data in the request it built: it sends no separate payload
+        ByteBuffer p = c.payloadBytes() == 0 ? ByteBuffer.allocate(0) : payload.duplicate();
+        return new Caller() {
+            @Override
+            public String call() throws IOException {
+                p.clear();
+                int s = c.infer(p);
+                return s == 200 ? null : HTTP_STATUS[Math.min(s, 599)];
+            }
+
+            @Override
+            public void close() {
+                try {
+                    c.close();
+                } catch (IOException ignored) {
+                    // closing a connection we no longer use: nothing to report
+                }
+            }
+        };
+    }
+
+    private static final String[] HTTP_STATUS = new String[600];
+
+    static {
+        for (int i = 0; i < HTTP_STATUS.length; i++) {
+            HTTP_STATUS[i] = "HTTP " + i;
+        }
+    }
+
+    /** gRPC: one channel (one HTTP/2 connection) per client, ModelInfer with raw_input_contents, the request message built once. */
+    static Caller grpc(String host, int port, io.hotpath.serve.proto.ModelInferRequest request) {
+        io.grpc.ManagedChannel ch = io.grpc.ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor().build();
+        return new Caller() {
+            @Override
+            public String call() {
+                try {
+                    io.grpc.stub.ClientCalls.blockingUnaryCall(ch, io.hotpath.serve.GrpcInferenceMethods.MODEL_INFER, io.grpc.CallOptions.DEFAULT,
+                            request);
+                    return null;
+                } catch (io.grpc.StatusRuntimeException e) {
+                    return e.getStatus().getCode().name();
+                }
+            }
+
+            @Override
+            public void close() {
+                ch.shutdownNow();
+            }
+        };
     }
 
     private List<Input> metadata(String host, int port) throws IOException, InterruptedException {
@@ -138,14 +219,7 @@ final class RemoteBench {
         List<Input> inputs = new ArrayList<>();
         for (JsonNode in : meta.path("inputs")) {
             String dt = in.path("datatype").asText();
-            int bytes = switch (dt) {
-                case "BOOL", "UINT8", "INT8" -> 1;
-                case "UINT16", "INT16", "FP16", "BF16" -> 2;
-                case "UINT32", "INT32", "FP32" -> 4;
-                case "UINT64", "INT64", "FP64" -> 8;
-                default -> throw new HotpathException(HotpathException.Category.UNSUPPORTED, "input '" + in.path("name").asText()
-                        + "' has datatype " + dt + "; the remote bench sends numeric tensors only");
-            };
+            int bytes = elementBytes(in.path("name").asText(), dt);
             JsonNode shape = in.path("shape");
             long[] s = new long[shape.size()];
             for (int i = 0; i < s.length; i++) {
@@ -158,6 +232,44 @@ final class RemoteBench {
             throw new HotpathException(HotpathException.Category.INVALID_MODEL, "model '" + model + "' at " + url + " lists no inputs");
         }
         return inputs;
+    }
+
+    private List<Input> grpcMetadata(String host, int port) {
+        io.grpc.ManagedChannel ch = io.grpc.ManagedChannelBuilder.forAddress(host, port).usePlaintext().build();
+        try {
+            io.hotpath.serve.proto.ModelMetadataResponse meta = io.grpc.stub.ClientCalls.blockingUnaryCall(ch,
+                    io.hotpath.serve.GrpcInferenceMethods.MODEL_METADATA, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS),
+                    io.hotpath.serve.proto.ModelMetadataRequest.newBuilder().setName(model).build());
+            List<Input> inputs = new ArrayList<>();
+            for (var in : meta.getInputsList()) {
+                long[] s = new long[in.getShapeCount()];
+                for (int i = 0; i < s.length; i++) {
+                    long d = in.getShape(i);
+                    s[i] = d >= 0 ? d : i == 0 ? 1 : seq;
+                }
+                inputs.add(new Input(in.getName(), in.getDatatype(), s, elementBytes(in.getName(), in.getDatatype())));
+            }
+            if (inputs.isEmpty()) {
+                throw new HotpathException(HotpathException.Category.INVALID_MODEL, "model '" + model + "' at " + url + " lists no inputs");
+            }
+            return inputs;
+        } catch (io.grpc.StatusRuntimeException e) {
+            throw new HotpathException(HotpathException.Category.NOT_FOUND, "the gRPC server at " + url + " answered ModelMetadata for '" + model
+                    + "' with " + e.getStatus().getCode() + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    private static int elementBytes(String name, String dt) {
+        return switch (dt) {
+            case "BOOL", "UINT8", "INT8" -> 1;
+            case "UINT16", "INT16", "FP16", "BF16" -> 2;
+            case "UINT32", "INT32", "FP32" -> 4;
+            case "UINT64", "INT64", "FP64" -> 8;
+            default -> throw new HotpathException(HotpathException.Category.UNSUPPORTED, "input '" + name + "' has datatype " + dt
+                    + "; the remote bench sends numeric tensors only");
+        };
     }
 
     /** Every input's bytes for one request: normal floats, small non-negative integers (valid token ids and masks alike). */
@@ -223,7 +335,7 @@ final class RemoteBench {
         Histogram[] h = new Histogram[clients];
         long[] ok = new long[clients];
         @SuppressWarnings("unchecked")
-        Map<Integer, Long>[] errors = new Map[clients];
+        Map<String, Long>[] errors = new Map[clients];
         Throwable[] failure = new Throwable[1];
         java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(clients + 1);
         java.util.concurrent.CyclicBarrier measured = new java.util.concurrent.CyclicBarrier(clients + 1);
@@ -233,19 +345,16 @@ final class RemoteBench {
             h[t] = new Histogram(1, 3_600_000_000_000L, 3);
             errors[t] = new TreeMap<>();
             threads[t] = Thread.ofPlatform().name("bench-client-" + t).start(() -> {
-                try (HttpInferClient c = factory.open()) {
-                    ByteBuffer p = payload.duplicate();
+                try (Caller c = factory.open()) {
                     for (int i = 0; i < warmup; i++) {
-                        p.clear();
-                        c.infer(p);
+                        c.call();
                     }
                     start.await();
                     for (int i = 0; i < perClient; i++) {
-                        p.clear();
                         long s = System.nanoTime();
-                        int status = c.infer(p);
+                        String status = c.call();
                         long e = System.nanoTime();
-                        if (status == 200) {
+                        if (status == null) {
                             h[id].recordValue(Math.max(1, e - s));
                             ok[id]++;
                         } else {
@@ -282,7 +391,7 @@ final class RemoteBench {
         }
         Histogram all = new Histogram(1, 3_600_000_000_000L, 3);
         long okN = 0;
-        Map<Integer, Long> err = new TreeMap<>();
+        Map<String, Long> err = new TreeMap<>();
         for (int t = 0; t < clients; t++) {
             all.add(h[t]);
             okN += ok[t];
@@ -306,18 +415,16 @@ final class RemoteBench {
         Histogram[] h = new Histogram[workers];
         long[] ok = new long[workers];
         @SuppressWarnings("unchecked")
-        Map<Integer, Long>[] errors = new Map[workers];
-        HttpInferClient[] clients = new HttpInferClient[workers];
+        Map<String, Long>[] errors = new Map[workers];
+        Caller[] clients = new Caller[workers];
         try {
             for (int w = 0; w < workers; w++) {
                 clients[w] = factory.open();
-                ByteBuffer p = payload.duplicate();
                 for (int i = 0; i < Math.min(warmup, 10); i++) {
-                    p.clear();
-                    clients[w].infer(p);
+                    clients[w].call();
                 }
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             closeAll(clients);
             throw new HotpathException(HotpathException.Category.ENGINE_FAILURE, "cannot open " + workers + " connections to " + url + ": " + e);
         }
@@ -328,7 +435,6 @@ final class RemoteBench {
             h[w] = new Histogram(1, 3_600_000_000_000L, 3);
             errors[w] = new TreeMap<>();
             threads[w] = Thread.ofPlatform().name("bench-open-" + w).start(() -> {
-                ByteBuffer p = payload.duplicate();
                 long i;
                 while ((i = next.getAndIncrement()) < requests) {
                     long due = base + intended[(int) i];
@@ -336,15 +442,14 @@ final class RemoteBench {
                     while ((wait = due - System.nanoTime()) > 0) {
                         LockSupport.parkNanos(wait);
                     }
-                    p.clear();
-                    int status;
+                    String status;
                     try {
-                        status = clients[id].infer(p);
+                        status = clients[id].call();
                     } catch (IOException e) {
-                        status = 599;
+                        status = "connection failed";
                     }
                     long e = System.nanoTime();
-                    if (status == 200) {
+                    if (status == null) {
                         h[id].recordValue(Math.max(1, e - due));
                         ok[id]++;
                     } else {
@@ -360,7 +465,7 @@ final class RemoteBench {
         closeAll(clients);
         Histogram all = new Histogram(1, 3_600_000_000_000L, 3);
         long okN = 0;
-        Map<Integer, Long> err = new TreeMap<>();
+        Map<String, Long> err = new TreeMap<>();
         for (int w = 0; w < workers; w++) {
             all.add(h[w]);
             okN += ok[w];
@@ -370,19 +475,15 @@ final class RemoteBench {
         return row(out, String.format(Locale.ROOT, "%.0f", rate), all, rps, okN, err, Map.of("rate_per_s", rate, "max_in_flight", workers));
     }
 
-    private static void closeAll(HttpInferClient[] clients) {
-        for (HttpInferClient c : clients) {
+    private static void closeAll(Caller[] clients) {
+        for (Caller c : clients) {
             if (c != null) {
-                try {
-                    c.close();
-                } catch (IOException ignored) {
-                    // closing a socket we no longer use: nothing to report
-                }
+                c.close();
             }
         }
     }
 
-    private static Map<String, Object> row(PrintStream out, String step, Histogram h, double rps, long ok, Map<Integer, Long> errors,
+    private static Map<String, Object> row(PrintStream out, String step, Histogram h, double rps, long ok, Map<String, Long> errors,
             Map<String, Object> extra) {
         long errN = errors.values().stream().mapToLong(Long::longValue).sum();
         out.printf(Locale.ROOT, "  %-12s %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %9s%n", step, h.getValueAtPercentile(50) / 1e3,
@@ -396,9 +497,7 @@ final class RemoteBench {
         m.put("max_us", h.getMaxValue() / 1e3);
         m.put("requests_per_s", rps);
         m.put("ok", ok);
-        Map<String, Long> e = new TreeMap<>();
-        errors.forEach((k, v) -> e.put(Integer.toString(k), v));
-        m.put("errors", e);
+        m.put("errors", new TreeMap<>(errors));
         return m;
     }
 }
