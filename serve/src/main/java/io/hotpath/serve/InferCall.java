@@ -52,7 +52,6 @@ public final class InferCall implements RequestCallback {
     private Done done;
     private long deadlineNanos;
     private long startNanos;
-    private Object attachment;
 
     InferCall(ServedModel model) {
         this.model = model;
@@ -72,7 +71,6 @@ public final class InferCall implements RequestCallback {
         reason = null;
         done = null;
         deadlineNanos = 0;
-        attachment = null;
     }
 
     /** Taken from the pool: the request's clock starts. */
@@ -340,37 +338,13 @@ public final class InferCall implements RequestCallback {
         return rows[0].output(o).byteSize() * rowCount;
     }
 
-    /** Whether every row was answered from the prediction cache. */
-    public boolean fromCache() {
-        for (int r = 0; r < rowCount; r++) {
-            if (!rows[r].fromCache()) {
-                return false;
-            }
-        }
-        return rowCount > 0;
-    }
-
     /** Nanoseconds since this call was taken from the pool. */
     public long elapsedNanos() {
         return System.nanoTime() - startNanos;
     }
 
-    long startNanos() {
-        return startNanos;
-    }
-
     Request row(int r) {
         return rows[r];
-    }
-
-    /** The transport's own context for this call. */
-    public InferCall attach(Object context) {
-        this.attachment = context;
-        return this;
-    }
-
-    public Object attachment() {
-        return attachment;
     }
 
     private void releaseRows() {

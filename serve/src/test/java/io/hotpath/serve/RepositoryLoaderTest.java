@@ -52,19 +52,34 @@ class RepositoryLoaderTest {
         assertTrue(scorer.service().cache() != null, "response_cache { enable: true } puts a cache in front");
         try (HotpathServer server = HotpathServer.start(registry, ServerInfo.of("test", 1 << 20),
                 new HotpathServer.Listen("127.0.0.1", 0, -1, -1, 1), null)) {
-            HttpTransportTest.base = "http://127.0.0.1:" + server.httpPort();
-            HttpTransportTest.client = java.net.http.HttpClient.newHttpClient();
-            JsonNode config = HttpTransportTest.JSON.readTree(HttpTransportTest.get("/v2/models/scorer/config").body());
+            String base = "http://127.0.0.1:" + server.httpPort();
+            java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+            java.util.function.Function<String, java.net.http.HttpResponse<byte[]>> get = path -> send(client,
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + path)).GET().build());
+            JsonNode config = HttpTransportTest.JSON.readTree(get.apply("/v2/models/scorer/config").body());
             assertEquals(16, config.get("max_batch_size").asInt());
             assertEquals(50, config.get("dynamic_batching").get("max_queue_delay_microseconds").asInt());
-            JsonNode plain = HttpTransportTest.JSON.readTree(HttpTransportTest.get("/v2/models/plain/config").body());
+            JsonNode plain = HttpTransportTest.JSON.readTree(get.apply("/v2/models/plain/config").body());
             assertEquals("features", plain.get("input").get(0).get("name").asText(), "autocompleted from the model: " + plain);
             String body = HttpTransportTest.jsonInfer(HttpTransportTest.rows(2, 8), 2);
             for (String m : new String[] {"scorer", "plain"}) {
-                var r = HttpTransportTest.post("/v2/models/" + m + "/infer", body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                var r = send(client, java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v2/models/" + m + "/infer"))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build());
                 assertEquals(200, r.statusCode(), new String(r.body()));
             }
-            assertEquals(404, HttpTransportTest.get("/v2/models/engine_plan").statusCode());
+            assertEquals(404, get.apply("/v2/models/engine_plan").statusCode());
+        }
+    }
+
+    /** Its own client: HttpTransportTest's fields belong to that test's server. */
+    static java.net.http.HttpResponse<byte[]> send(java.net.http.HttpClient c, java.net.http.HttpRequest r) {
+        try {
+            return c.send(r, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

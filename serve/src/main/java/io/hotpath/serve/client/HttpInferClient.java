@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 public final class HttpInferClient implements AutoCloseable {
     private final SocketChannel channel;
     private final ByteBuffer head;
-    private final int headerJsonLength;
     private final long payloadBytes;
     private final ByteBuffer[] out = new ByteBuffer[2];
     private ByteBuffer in = ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
@@ -67,7 +66,6 @@ public final class HttpInferClient implements AutoCloseable {
             }
             json.append("]}");
             byte[] j = json.toString().getBytes(StandardCharsets.UTF_8);
-            this.headerJsonLength = j.length;
             this.payloadBytes = 0;
             String h = "POST /v2/models/" + model + "/infer HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + j.length + "\r\n\r\n";
@@ -89,7 +87,6 @@ public final class HttpInferClient implements AutoCloseable {
         }
         json.append("],\"parameters\":{\"binary_data_output\":true}}");
         byte[] j = json.toString().getBytes(StandardCharsets.UTF_8);
-        this.headerJsonLength = j.length;
         this.payloadBytes = payload;
         String h = "POST /v2/models/" + model + "/infer HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/octet-stream\r\n"
                 + "Inference-Header-Content-Length: " + j.length + "\r\nContent-Length: " + (j.length + payload) + "\r\n\r\n";
@@ -274,10 +271,5 @@ public final class HttpInferClient implements AutoCloseable {
     @Override
     public void close() throws IOException {
         channel.close();
-    }
-
-    /** The JSON header's length in every request (for tests). */
-    int headerJsonLength() {
-        return headerJsonLength;
     }
 }
