@@ -1,7 +1,7 @@
 package io.hotpath.embed;
 
 import io.hotpath.batcher.BatcherConfig;
-import io.hotpath.cache.PredictionCache;
+import io.hotpath.service.CacheOptions;
 import io.hotpath.core.Engine;
 import io.hotpath.core.EngineProvider;
 import io.hotpath.core.HotpathException;
@@ -63,7 +63,7 @@ public final class Hotpath {
         private Optimizer.Data validation;
         private Budget budget = Budget.defaults();
         private final List<Consumer<BatcherConfig.Builder>> batching = new ArrayList<>();
-        private Consumer<PredictionCache.Builder> cache;
+        private Consumer<CacheOptions> cache;
         private int threads;
         private int sequenceLength = 128;
         private int timingRounds = 3;
@@ -128,7 +128,7 @@ public final class Hotpath {
         }
 
         /** An off-heap prediction cache in front of the batcher ({@code c -> c.budgetBytes(256L << 20)}); default none. */
-        public ServiceBuilder cache(Consumer<PredictionCache.Builder> options) {
+        public ServiceBuilder cache(Consumer<CacheOptions> options) {
             this.cache = Objects.requireNonNull(options, "cache options");
             return this;
         }

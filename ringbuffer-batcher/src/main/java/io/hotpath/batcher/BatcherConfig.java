@@ -129,6 +129,11 @@ public final class BatcherConfig {
         return new Builder();
     }
 
+    /** The error handler given to the builder, or null (the batcher then logs and counts). */
+    public org.agrona.ErrorHandler errorHandler() {
+        return errorHandler;
+    }
+
     public int maxBatchSize() {
         return maxBatchSize;
     }

@@ -50,6 +50,10 @@ public final class InferenceService implements AutoCloseable {
     /** Requests' cache keys: they live as long as the requests (callers keep them past a close). */
     private final Arena keyArena = Arena.ofAuto();
     private final io.hotpath.cache.PredictionCache cache;
+    /** The shared tier behind the cache (L2), or null. */
+    private final SharedCacheTier shared;
+    private final SharedCacheTier.Continuation afterShared = this::afterShared;
+    private final org.agrona.ErrorHandler errorHandler;
     private final long modelId;
     private final double keyQuantum;
     /** Callers inside infer/inferAsync/await; close frees the cache and the service's memory only when none is. */
@@ -107,13 +111,20 @@ public final class InferenceService implements AutoCloseable {
         }
         this.requests = new Request[config.maxRequests()];
         this.keyQuantum = b.keyQuantum;
+        org.agrona.ErrorHandler handler = config.errorHandler();
+        this.errorHandler = handler != null ? handler : t -> System.getLogger(InferenceService.class.getName())
+                .log(System.Logger.Level.ERROR, "inference service over " + engine.name() + ": " + t, t);
+        CacheOptions co = null;
         if (b.cacheOptions != null) {
             long valueBytes = outLayout.totalBytes;
             long keyBytes = inLayout.totalBytes + 4;
             long record = io.hotpath.cache.CacheLayoutDescriptor.recordLength((int) keyBytes, (int) valueBytes);
-            io.hotpath.cache.PredictionCache.Builder cb = io.hotpath.cache.PredictionCache.builder()
-                    .expectedEntryBytes((int) Math.min(Integer.MAX_VALUE, Math.max(16, keyBytes + valueBytes)));
-            b.cacheOptions.accept(cb);
+            co = new CacheOptions().expectedEntryBytes((int) Math.min(Integer.MAX_VALUE, Math.max(16, keyBytes + valueBytes)));
+            b.cacheOptions.accept(co);
+            if (co.budgetBytes == 0 && co.redisUri != null) {
+                co.budgetBytes(DEFAULT_L1_BYTES);        // a shared tier alone still gets a small local one in front
+            }
+            io.hotpath.cache.PredictionCache.Builder cb = co.local;
             io.hotpath.cache.PredictionCache built = cb.build();
             if (built.maxRecordBytes() < record) {
                 // too many segments for answers this large: rebuild with segments sized for one answer
@@ -133,16 +144,55 @@ public final class InferenceService implements AutoCloseable {
             this.cache = null;
             this.modelId = 0;
         }
+        SharedCacheTier tier = null;
+        if (co != null && co.redisUri != null) {
+            try {
+                tier = openShared(co, modelId, report.precision(), outputLayoutId(engine, modelId), errorHandler);
+            } catch (RuntimeException | Error e) {
+                cache.close();
+                throw e;
+            }
+        }
+        this.shared = tier;
         try {
             this.batcher = new DynamicBatcher(config, new EngineBatchProcessor(engine, probe, inLayout, outLayout, buckets,
                     config.maxBatchSize(), requests, arena));
         } catch (RuntimeException | Error e) {
+            if (shared != null) {
+                shared.close(0);
+            }
             if (cache != null) {
                 cache.close();
             }
             arena.close();
             throw e;
         }
+    }
+
+    /** L1's budget when only a shared tier was configured: 16 MiB. */
+    static final long DEFAULT_L1_BYTES = 16L << 20;
+
+    private static SharedCacheTier openShared(CacheOptions co, long modelId, String precision, long layout, org.agrona.ErrorHandler handler) {
+        java.net.URI uri = co.redisUri;
+        for (SharedStoreProvider p : java.util.ServiceLoader.load(SharedStoreProvider.class, InferenceService.class.getClassLoader())) {
+            if (p.accepts(uri)) {
+                // a command the breaker has given up on still holds its slot until the store answers or this passes
+                java.time.Duration commandTimeout = java.time.Duration.ofNanos(Math.max(1_000_000_000L, 20 * co.lookupBudgetNanos));
+                return new SharedCacheTier(p.open(uri, commandTimeout), co, modelId, precision, layout, handler);
+            }
+        }
+        throw new HotpathException(HotpathException.Category.UNSUPPORTED, "no shared cache store on the class path handles '"
+                + uri.getScheme() + "://' URIs; add io.hotpath:hotpath-cache-redis for redis:// and rediss://");
+    }
+
+    /** The model identity mixed with every output's name, dtype and shape: a shared entry must match it to be read. */
+    private static long outputLayoutId(Engine engine, long modelId) {
+        StringBuilder sb = new StringBuilder();
+        for (TensorSpec t : engine.outputs()) {
+            sb.append(t.name()).append('|').append(t.dtype()).append('|').append(t.shape()).append(';');
+        }
+        byte[] b = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return io.hotpath.cache.KeyHasher.XXH3.hash(modelId, java.lang.foreign.MemorySegment.ofArray(b), 0, b.length);
     }
 
     /** The most bytes one request's inputs (or outputs) may take: a batcher record and a cache entry must hold them. */
@@ -223,6 +273,11 @@ public final class InferenceService implements AutoCloseable {
         return maxLength;
     }
 
+    /** The shared tier behind the prediction cache (L2), or null when the service has none: its counters and lookup times. */
+    public SharedCacheTier sharedCache() {
+        return shared;
+    }
+
     /** The prediction cache in front of the batcher, or null when the service has none. */
     public io.hotpath.cache.PredictionCache cache() {
         return cache;
@@ -260,6 +315,9 @@ public final class InferenceService implements AutoCloseable {
             if (cache != null && fromCache(request)) {
                 return BatchStatus.OK;
             }
+            if (shared != null && fromShared(request)) {
+                return BatchStatus.OK;
+            }
             int s = direct ? runDirect(request) : batcher.infer(request.handle);
             if (s == BatchStatus.OK && cache != null) {
                 remember(request);
@@ -287,8 +345,8 @@ public final class InferenceService implements AutoCloseable {
                 return BatchStatus.OK;
             }
             if (direct) {
-                int s = runDirect(request);
-                if (s == BatchStatus.OK && cache != null) {
+                int s = shared != null && fromShared(request) ? BatchStatus.OK : runDirect(request);
+                if (s == BatchStatus.OK && cache != null && !request.sharedHit) {
                     remember(request);
                 }
                 if (callback != null) {
@@ -297,6 +355,13 @@ public final class InferenceService implements AutoCloseable {
                 return s;
             }
             request.callback = callback;
+            if (shared != null) {
+                request.sharedState = Request.SHARED_LOOKUP;
+                if (shared.lookupAsync(request, answerBytes(request.length()), afterShared)) {
+                    return BatchStatus.PENDING;     // afterShared answers it, or hands it to the batcher
+                }
+                request.sharedState = Request.SHARED_NONE;
+            }
             return batcher.inferAsync(request.handle, request.adapter);
         } finally {
             guard.exit();
@@ -309,7 +374,98 @@ public final class InferenceService implements AutoCloseable {
      * thread, where it would wait for itself.
      */
     public int await(Request request) {
-        return request.cachedStatus != 0 ? request.cachedStatus : request.directStatus != 0 ? request.directStatus : batcher.await(request.handle);
+        if (request.cachedStatus != 0) {
+            return request.cachedStatus;
+        }
+        if (request.directStatus != 0) {
+            return request.directStatus;
+        }
+        if (request.sharedState == Request.SHARED_LOOKUP) {
+            batcher.checkNotBatcherThread();
+            request.sharedWaiter = Thread.currentThread();
+            while (request.sharedState == Request.SHARED_LOOKUP) {
+                java.util.concurrent.locks.LockSupport.parkNanos(this, 1_000_000);   // bounded: the lookup is decided within its budget
+            }
+            request.sharedWaiter = null;
+        }
+        return request.sharedState == Request.SHARED_ANSWERED ? request.sharedStatus : batcher.await(request.handle);
+    }
+
+    /**
+     * The shared tier decided an async request's lookup (on the store's I/O thread or the budget
+     * timer's): a hit is answered here; a miss goes to the batcher, which answers it; a refusal or
+     * a closed service is answered here with its status. Exactly one answer either way.
+     */
+    private void afterShared(Request r, boolean hit) {
+        if (!guard.tryEnter()) {
+            answerShared(r, BatchStatus.SHUTDOWN);
+            return;
+        }
+        try {
+            if (hit) {
+                acceptShared(r);
+                answerShared(r, BatchStatus.OK);
+                return;
+            }
+            int s = batcher.inferAsync(r.handle, r.adapter);
+            if (s == BatchStatus.PENDING) {
+                r.sharedState = Request.SHARED_NONE;    // its status is the batcher's from here
+                wakeSharedWaiter(r);
+            } else {
+                answerShared(r, s);
+            }
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private void answerShared(Request r, int status) {
+        r.sharedStatus = status;
+        r.sharedState = Request.SHARED_ANSWERED;
+        wakeSharedWaiter(r);
+        RequestCallback cb = r.callback;
+        if (cb != null) {
+            try {
+                cb.onComplete(r, status);
+            } catch (Throwable t) {
+                errorHandler.onError(t);
+            }
+        }
+    }
+
+    private static void wakeSharedWaiter(Request r) {
+        Thread w = r.sharedWaiter;
+        if (w != null) {
+            java.util.concurrent.locks.LockSupport.unpark(w);
+        }
+    }
+
+    /** Looks the request up in the shared tier on this thread (within its budget); on a hit its answer is in place and L1 filled. */
+    private boolean fromShared(Request r) {
+        if (!shared.lookupSync(r, answerBytes(r.length()))) {
+            return false;
+        }
+        acceptShared(r);
+        r.cachedStatus = BatchStatus.OK;
+        return true;
+    }
+
+    /** A shared hit's answer is in the request's output: shape the outputs and keep it in L1. */
+    private void acceptShared(Request r) {
+        r.sharedHit = true;
+        for (int o = 0; o < outLayout.count; o++) {
+            r.outputShaped(o, r.length());
+        }
+        cache.put(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, answerBytes(r.length()));
+    }
+
+    /** The bytes of a request's answer at length {@code len}: up to the end of the last output row. */
+    private int answerBytes(int len) {
+        long last = 0;
+        for (int o = 0; o < outLayout.count; o++) {
+            last = Math.max(last, outLayout.offset[o] + outLayout.rowBytes(o, len));
+        }
+        return (int) last;
     }
 
     /**
@@ -352,6 +508,11 @@ public final class InferenceService implements AutoCloseable {
         r.cachedStatus = 0;
         r.directStatus = 0;
         r.directError = null;
+        if (shared != null) {
+            r.sharedKey = null;
+            r.sharedHit = false;
+            r.sharedState = Request.SHARED_NONE;
+        }
         r.handle.inputLength((int) inLayout.totalBytes);
         r.handle.lengthKey(r.length());
     }
@@ -404,14 +565,13 @@ public final class InferenceService implements AutoCloseable {
         return true;
     }
 
-    /** Offers an answered request's outputs to the cache (a full cache evicts; a too-large answer is skipped). */
+    /** Offers an engine's answer to the cache, and to the shared tier when there is one (a full cache evicts; a too-large answer is skipped). */
     void remember(Request r) {
-        int len = r.length();
-        long last = 0;
-        for (int o = 0; o < outLayout.count; o++) {
-            last = Math.max(last, outLayout.offset[o] + outLayout.rowBytes(o, len));
+        int answer = answerBytes(r.length());
+        cache.put(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, answer);
+        if (shared != null) {
+            shared.store(r, answer);
         }
-        cache.put(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, (int) last);
     }
 
     /** Stops accepting, drains (or fails) what is queued, and closes the engine when the service owns it. */
@@ -431,6 +591,9 @@ public final class InferenceService implements AutoCloseable {
             batcher.close();
         } else {
             batcher.close(mode);
+        }
+        if (shared != null) {
+            shared.close(closeTimeoutNanos);    // lookups in flight are decided (answered SHUTDOWN past the guard) before the store goes
         }
         boolean callersLeft = guard.awaitDrained(closeTimeoutNanos);
         boolean batcherDone = batcher.isTerminated();
@@ -455,7 +618,7 @@ public final class InferenceService implements AutoCloseable {
         private final BatcherConfig.Builder batching;
         private int[] buckets = new int[0];
         private boolean closeEngine = true;
-        private java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> cacheOptions;
+        private java.util.function.Consumer<CacheOptions> cacheOptions;
         private double keyQuantum;
         private long closeTimeoutNanos = 30_000_000_000L;
         private ServiceReport report;
@@ -492,9 +655,10 @@ public final class InferenceService implements AutoCloseable {
          * Puts an off-heap prediction cache in front of the batcher ({@code c -> c.budgetBytes(64L << 20)}):
          * a request whose model, length and input bytes equal an earlier answered one is answered
          * from it, bit for bit the engine's earlier answer. The key includes the engine's
-         * {@link Engine#modelIdentity()}. Default: no cache.
+         * {@link Engine#modelIdentity()}. {@link CacheOptions#redis} adds a shared tier on Redis
+         * behind it. Default: no cache.
          */
-        public Builder cache(java.util.function.Consumer<io.hotpath.cache.PredictionCache.Builder> options) {
+        public Builder cache(java.util.function.Consumer<CacheOptions> options) {
             this.cacheOptions = java.util.Objects.requireNonNull(options);
             return this;
         }

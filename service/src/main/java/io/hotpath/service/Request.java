@@ -41,6 +41,22 @@ public final class Request {
     io.hotpath.core.Batch directBatch;
     int directStatus;
     Throwable directError;
+    /** The shared tier's key of the current inputs (made by its lookup, reused by its write), or null. */
+    byte[] sharedKey;
+    /** Whether the last inference was answered by the shared tier (L2). */
+    boolean sharedHit;
+    /** An async inference's way through the shared tier: see {@link #SHARED_NONE} and the others. */
+    volatile int sharedState;
+    /** The status when the shared tier's continuation answered without the batcher (a hit, or the batcher refusing). */
+    int sharedStatus;
+    /** A caller waiting in {@link InferenceService#await} while the shared tier decides. */
+    volatile Thread sharedWaiter;
+    /** Not through the shared tier, or handed on to the batcher (its status is the handle's). */
+    static final int SHARED_NONE = 0;
+    /** A lookup is in flight: the status is PENDING. */
+    static final int SHARED_LOOKUP = 1;
+    /** Answered by the continuation: the status is {@code sharedStatus}. */
+    static final int SHARED_ANSWERED = 2;
 
     Request(BatchRequest handle, List<TensorSpec> inSpecs, RowLayout inLayout, List<TensorSpec> outSpecs, RowLayout outLayout,
             int maxLength, boolean hasLength, java.lang.foreign.MemorySegment key) {
@@ -154,12 +170,27 @@ public final class Request {
 
     /** The status of the last inference ({@link BatchStatus}). */
     public int status() {
-        return cachedStatus != 0 ? cachedStatus : directStatus != 0 ? directStatus : handle.status();
+        if (cachedStatus != 0) {
+            return cachedStatus;
+        }
+        if (directStatus != 0) {
+            return directStatus;
+        }
+        int shared = sharedState;
+        if (shared == SHARED_LOOKUP) {
+            return BatchStatus.PENDING;
+        }
+        return shared == SHARED_ANSWERED ? sharedStatus : handle.status();
     }
 
-    /** Whether the last inference was answered from the prediction cache. */
+    /** Whether the last inference was answered from the prediction cache (either tier). */
     public boolean fromCache() {
-        return cachedStatus != 0;
+        return cachedStatus != 0 || (sharedState == SHARED_ANSWERED && sharedHit);
+    }
+
+    /** Whether the last inference was answered by the shared tier (L2, another process's earlier answer). */
+    public boolean fromSharedCache() {
+        return sharedHit && (cachedStatus != 0 || sharedState == SHARED_ANSWERED);
     }
 
     /** Why the last inference FAILED, or null. */

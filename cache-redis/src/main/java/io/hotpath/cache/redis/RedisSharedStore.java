@@ -1,0 +1,164 @@
+package io.hotpath.cache.redis;
+
+import io.hotpath.core.HotpathException;
+import io.hotpath.service.SharedStore;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A {@link SharedStore} on one Redis over one Lettuce connection (RESP, pipelined: every caller's
+ * command shares it). Lettuce's own reconnection is off and commands are rejected while
+ * disconnected, so a Redis that is down answers at once instead of queueing requests behind a
+ * reconnect; the service's circuit breaker decides when to {@link #connect} again. Every command
+ * expires after the command timeout, so a paused Redis cannot hold commands for ever.
+ *
+ * <p>All stores of a process share one set of Lettuce threads (two I/O threads, two computation
+ * threads, Lettuce's minimum), made with the first store and shut down with the last.
+ */
+final class RedisSharedStore implements SharedStore {
+    private static final System.Logger LOG = System.getLogger(RedisSharedStore.class.getName());
+
+    private final RedisURI uri;
+    private final String description;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final AtomicBoolean connecting = new AtomicBoolean();
+    private volatile StatefulRedisConnection<byte[], byte[]> connection;
+    private volatile boolean closed;
+
+    RedisSharedStore(URI u, Duration commandTimeout) {
+        this.description = withoutCredentials(u);
+        try {
+            this.uri = RedisURI.create(u);
+        } catch (RuntimeException e) {
+            throw HotpathException.invalidArgument("redis URI " + description + " is not usable (" + e.getMessage()
+                    + "); expected redis://[user:password@]host:port[/db] or rediss://... for TLS");
+        }
+        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+            throw HotpathException.invalidArgument("redis URI " + description + " names no host; expected redis://host:port");
+        }
+        uri.setTimeout(commandTimeout);
+        this.resources = acquireResources();
+        this.client = RedisClient.create(resources);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(false)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+                .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).tcpNoDelay(true).keepAlive(true).build())
+                .build());
+    }
+
+    /** scheme://host:port/db, never the user or password. */
+    static String withoutCredentials(URI u) {
+        String host = u.getHost() != null ? u.getHost() : "?";
+        return u.getScheme() + "://" + host + (u.getPort() >= 0 ? ":" + u.getPort() : "") + (u.getPath() == null ? "" : u.getPath());
+    }
+
+    @Override
+    public boolean get(byte[] key, Reply reply) {
+        StatefulRedisConnection<byte[], byte[]> c = connection;
+        if (c == null || !c.isOpen()) {
+            return false;
+        }
+        c.async().get(key).whenComplete((v, e) -> reply.done(v, e));
+        return true;
+    }
+
+    @Override
+    public boolean set(byte[] key, byte[] value, long ttlMillis, Reply reply) {
+        StatefulRedisConnection<byte[], byte[]> c = connection;
+        if (c == null || !c.isOpen()) {
+            return false;
+        }
+        c.async().set(key, value, SetArgs.Builder.px(ttlMillis)).whenComplete((v, e) -> reply.done(null, e));
+        return true;
+    }
+
+    @Override
+    public boolean connected() {
+        StatefulRedisConnection<byte[], byte[]> c = connection;
+        return c != null && c.isOpen();
+    }
+
+    @Override
+    public void connect(Consumer<Throwable> done) {
+        if (closed || !connecting.compareAndSet(false, true)) {
+            return;
+        }
+        StatefulRedisConnection<byte[], byte[]> old = connection;
+        if (old != null && old.isOpen()) {
+            connecting.set(false);
+            report(done, null);
+            return;
+        }
+        // a connection that is no longer open needs no close (Lettuce warns when asked to)
+        try {
+            client.connectAsync(ByteArrayCodec.INSTANCE, uri).whenComplete((c, e) -> {
+                if (e == null && closed) {
+                    c.closeAsync();
+                } else if (e == null) {
+                    connection = c;
+                }
+                connecting.set(false);
+                report(done, e);
+            });
+        } catch (RuntimeException e) {
+            connecting.set(false);
+            report(done, e);
+        }
+    }
+
+    /** The connect callback runs on Lettuce's thread: whatever it throws is logged, not lost. */
+    private static void report(Consumer<Throwable> done, Throwable failure) {
+        try {
+            done.accept(failure);
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, "shared cache connect callback failed: " + t, t);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        client.shutdown(0, 2, TimeUnit.SECONDS);       // closes the connection too
+        releaseResources();
+    }
+
+    private static ClientResources sharedResources;
+    private static int users;
+
+    private static synchronized ClientResources acquireResources() {
+        if (users++ == 0) {
+            sharedResources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        }
+        return sharedResources;
+    }
+
+    private static synchronized void releaseResources() {
+        if (--users == 0) {
+            sharedResources.shutdown(0, 2, TimeUnit.SECONDS);
+            sharedResources = null;
+        }
+    }
+}
