@@ -19,7 +19,7 @@ for a in "${artifacts[@]}"; do
   mib=$(xargs -a "$out.list" stat -c %s | awk '{s+=$1} END {printf "%.1f", s / 1048576}')
   hotpath=$(grep -c '/io/hotpath/' "$out.list" || true)
   printf '%-22s %3d jars, %6s MiB (%d Hotpath jars)\n' "$a" "$jars" "$mib" "$hotpath"
-  if grep -E '/org/bytedeco/(cuda|tensorrt)/|/hotpath-native-bindings-gpu/|/hotpath-models/|/dev/langchain4j/' "$out.list"; then
+  if grep -E '/org/bytedeco/(cuda|tensorrt)/|/hotpath-native-bindings-gpu/|/hotpath-models/|/dev/langchain4j/|/io/lettuce/|/hotpath-cache-redis/' "$out.list"; then
     echo "  ^ a CPU-only application with $a must not carry these" >&2
     status=1
   fi

@@ -196,6 +196,11 @@ final class BenchCommand implements Callable<Integer> {
             c.range("--cache-mb", load.cacheMb, 1, Checks.memoryLimitBytes() >> 20, Checks.memoryLimitWhy());
         }
         c.between("--repeat-fraction", load.repeatFraction, 0, 1);
+        c.range("--redis-budget-us", load.redisBudgetUs, 1, 60_000_000, null);
+        c.range("--redis-ttl-s", load.redisTtlS, 1, 315_360_000, null);
+        if (load.redis != null && !load.redis.matches("(?i)rediss?://\\S+")) {
+            throw c.fail("--redis: expected redis://host:port or rediss://host:port (TLS)");
+        }
         c.oneOf("--idle", load.idle, "busy-spin", "yield", "backoff-park");
         if (load.maxDelayUs != null) {
             c.range("--max-delay-us", load.maxDelayUs, 0, Checks.MAX_DELAY_US, "the batcher's limit");

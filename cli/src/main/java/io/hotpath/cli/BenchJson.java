@@ -90,6 +90,11 @@ final class BenchJson {
         j.put("repeat_fraction", r.repeatFraction());
         j.put("cache_mb", r.cacheMb());
         j.put("cache_hit_rate", r.cacheHitRate());
+        if (r.l2HitRate() != null) {
+            j.put("l2_hit_rate", r.l2HitRate());
+            j.put("l2_p50_us", r.l2P50Us());
+            j.put("l2_p99_us", r.l2P99Us());
+        }
         return j;
     }
 

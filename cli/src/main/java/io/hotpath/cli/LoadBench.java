@@ -39,6 +39,9 @@ final class LoadBench {
     private final Path hdrLog;
     private final Integer maxBatch;
     private final Long cacheMb;
+    private final String redis;
+    private final long redisBudgetUs;
+    private final long redisTtlS;
     private final double repeatFraction;
     private final String idle;
     private final Long maxDelayUs;
@@ -68,6 +71,9 @@ final class LoadBench {
         this.hdrLog = load.hdrLog;
         this.maxBatch = load.maxBatch;
         this.cacheMb = load.cacheMb;
+        this.redis = load.redis;
+        this.redisBudgetUs = load.redisBudgetUs;
+        this.redisTtlS = load.redisTtlS;
         this.repeatFraction = load.repeatFraction;
         this.idle = load.idle;
         this.maxDelayUs = load.maxDelayUs;
@@ -109,8 +115,15 @@ final class LoadBench {
             }
             InferenceService.Builder sb = InferenceService.builder(engine).batching(c -> c.maxBatchSize(batchRows).maxQueueDelayMicros(delay)
                     .batcherIdle(idleKind).callerIdle(idleKind).maxRequests(slots));
-            if (cacheMb != null) {
-                sb.cache(c -> c.budgetBytes(cacheMb << 20));   // cacheMb was checked against the memory limit: no overflow
+            if (cacheMb != null || redis != null) {
+                sb.cache(c -> {
+                    if (cacheMb != null) {
+                        c.budgetBytes(cacheMb << 20);   // cacheMb was checked against the memory limit: no overflow
+                    }
+                    if (redis != null) {
+                        c.redis(redis, java.time.Duration.ofSeconds(redisTtlS), java.time.Duration.ofNanos(redisBudgetUs * 1000));
+                    }
+                });
             }
             try {
                 svc = sb.build();
@@ -153,6 +166,9 @@ final class LoadBench {
                 svc.metrics().intervalEngineTime(null);
                 long hits0 = svc.cache() == null ? 0 : svc.cache().hits();
                 long miss0 = svc.cache() == null ? 0 : svc.cache().misses();
+                io.hotpath.service.SharedCacheTier l2 = svc.sharedCache();
+                long l2Hits0 = l2 == null ? 0 : l2.hits();
+                org.HdrHistogram.Histogram l2Times0 = l2 == null ? null : l2.latencyMicros();
                 org.HdrHistogram.Histogram latency;
                 org.HdrHistogram.Histogram batchSizes = null;
                 org.HdrHistogram.Histogram queue = null;
@@ -208,6 +224,17 @@ final class LoadBench {
                     long m = svc.cache().misses() - miss0;
                     hitRate = h + m == 0 ? 0 : (double) h / (h + m);
                 }
+                Double l2HitRate = null;
+                Double l2P50 = null;
+                Double l2P99 = null;
+                if (l2 != null) {
+                    long localMisses = svc.cache().misses() - miss0;
+                    l2HitRate = localMisses == 0 ? 0.0 : (double) (l2.hits() - l2Hits0) / localMisses;
+                    org.HdrHistogram.Histogram times = l2.latencyMicros();
+                    times.subtract(l2Times0);
+                    l2P50 = times.getTotalCount() == 0 ? 0.0 : (double) times.getValueAtPercentile(50);
+                    l2P99 = times.getTotalCount() == 0 ? 0.0 : (double) times.getValueAtPercentile(99);
+                }
                 table.append(String.format(java.util.Locale.ROOT, "  %-12s %9.1f %9.1f %9.1f %9.1f %10.1f %10.1f %12.1f %9.1f %9.1f %8.2f %6.1f%%%n",
                         open ? String.format(java.util.Locale.ROOT, "%.0f", rates[k]) : Integer.toString(concs[k]),
                         latency.getValueAtPercentile(50) / 1e3, latency.getValueAtPercentile(90) / 1e3, latency.getValueAtPercentile(95) / 1e3,
@@ -224,7 +251,13 @@ final class LoadBench {
                 steps.add(new LoadStepResult(base, ratePerSecond, uncorrectedP99, uncorrectedP999, concurrencyStep,
                         latency.getValueAtPercentile(95) / 1e3, mb, delay, batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), dist,
                         queue.getValueAtPercentile(50) / 1e3, queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3,
-                        engineTime.getValueAtPercentile(99) / 1e3, okN, bad, repeatFraction, cacheMb, hitRate));
+                        engineTime.getValueAtPercentile(99) / 1e3, okN, bad, repeatFraction, cacheMb, hitRate, l2HitRate, l2P50, l2P99));
+                if (l2 != null) {
+                    table.append(String.format(java.util.Locale.ROOT, "  %12s shared cache %s: %.1f%% of local misses answered; lookup p50 %.0f us, p99 %.0f us;"
+                            + " %d abandoned at the %d us budget, %d errors, %d skipped, %d corrupt; breaker %s%n", "", l2.describe(), 100 * l2HitRate,
+                            l2P50, l2P99, l2.abandoned(), redisBudgetUs, l2.errors(), l2.skippedOpen() + l2.skippedBusy(), l2.corrupt(),
+                            l2.breakerOpen() ? "open" : "closed"));
+                }
                 if (okN == 0 && bad > 0 && failedStep == null) {
                     failedStep = tags.get(tags.size() - 1) + ": all " + bad + " measured requests were answered not OK";
                 }

@@ -36,6 +36,17 @@ final class LoadGeneratorOptions {
     @Option(names = "--cache-mb", description = "Batcher path: put an off-heap prediction cache of N MiB in front of the batcher (at most half the physical memory).")
     Long cacheMb;
 
+    @Option(names = "--redis", paramLabel = "URI", description = "Batcher path: a shared cache tier on Redis behind the prediction cache "
+            + "(redis://host:port or rediss://host:port for TLS; 16 MiB of local cache unless --cache-mb says). The JSON adds l2_hit_rate "
+            + "(the share of local misses Redis answered), l2_p50_us and l2_p99_us. Run the same --seed twice: the second run reads what the first wrote.")
+    String redis;
+
+    @Option(names = "--redis-budget-us", defaultValue = "300", description = "With --redis: how long a lookup may take before the request goes to the engine, µs (default ${DEFAULT-VALUE}).")
+    long redisBudgetUs;
+
+    @Option(names = "--redis-ttl-s", defaultValue = "3600", description = "With --redis: how long an entry lives in Redis, seconds (default ${DEFAULT-VALUE}).")
+    long redisTtlS;
+
     @Option(names = "--repeat-fraction", defaultValue = "0", description = "Batcher path: share of requests that repeat an earlier input of their client, 0..1 (default ${DEFAULT-VALUE}).")
     double repeatFraction;
 
@@ -48,6 +59,6 @@ final class LoadGeneratorOptions {
 
     /** Whether these options select the batcher path (load generator) rather than direct runs. */
     boolean selected() {
-        return concurrency != null || rates != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0;
+        return concurrency != null || rates != null || maxBatch != null || maxDelayUs != null || cacheMb != null || repeatFraction > 0 || redis != null;
     }
 }

@@ -69,6 +69,19 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cache-bytes", defaultValue = "0", description = "With --model: the response cache's budget; 0: no cache (default ${DEFAULT-VALUE}).")
     long cacheBytes;
 
+    @Option(names = "--redis", paramLabel = "URI", description = "A shared cache tier on Redis behind the response cache, shared by every "
+            + "instance pointed at it: redis://host:port or rediss://host:port (TLS; credentials in the URI are never logged). With --model it "
+            + "applies to the model (and gives it a 16 MiB response cache when --cache-bytes is 0); with --model-repository to every model "
+            + "whose config enables response_cache (hotpath.properties cache.redis overrides). Needs hotpath-cache-redis, which the CLI carries.")
+    String redis;
+
+    @Option(names = "--redis-ttl-s", defaultValue = "3600", description = "With --redis: how long an entry lives in Redis, seconds (default ${DEFAULT-VALUE}).")
+    long redisTtlS;
+
+    @Option(names = "--redis-budget-us", defaultValue = "300", description = "With --redis: how long a lookup may take before the request "
+            + "goes to the engine, µs (default ${DEFAULT-VALUE}).")
+    long redisBudgetUs;
+
     @Option(names = "--slots", defaultValue = "1024", description = "With --model: rows in flight before requests are refused with 429 / RESOURCE_EXHAUSTED (default ${DEFAULT-VALUE}).")
     int slots;
 
@@ -108,6 +121,11 @@ final class ServeCommand implements Callable<Integer> {
         checks.range("--event-loop-threads", eventLoopThreads, 1, 256, null);
         checks.range("--drain-grace-ms", drainGraceMs, 0, 600_000, null);
         checks.range("--drain-timeout-ms", drainTimeoutMs, 0, 3_600_000, null);
+        checks.range("--redis-ttl-s", redisTtlS, 1, 315_360_000, null);
+        checks.range("--redis-budget-us", redisBudgetUs, 1, 60_000_000, null);
+        if (redis != null && !redis.matches("(?i)rediss?://\\S+")) {
+            throw checks.fail("--redis: expected redis://host:port or rediss://host:port (TLS)");
+        }
         oneLineLogs();
         ServerInfo info = ServerInfo.of("0.1.0", maxRequestBytes);
         ModelRegistry registry = new ModelRegistry();
@@ -148,7 +166,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private void load(ModelRegistry registry) {
         if (source.repository != null) {
-            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository)) {
+            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository, sharedCache())) {
                 registry.add(m);
             }
             return;
@@ -156,8 +174,14 @@ final class ServeCommand implements Callable<Integer> {
         Path file = ModelCatalog.resolve(source.model);
         String name = ModelCatalog.ALIASES.contains(source.model) ? source.model : stripOnnx(file.getFileName().toString());
         ModelSettings s = ModelSettings.defaults(name, file).withEngine(EngineChoice.parse(engine)).withBatching(maxBatch, maxQueueDelayUs)
-                .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs).withDynamicBatching(batching.equals("on"));
+                .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs).withDynamicBatching(batching.equals("on"))
+                .withSharedCache(sharedCache());
         registry.add(s.open(null));
+    }
+
+    private ModelSettings.SharedCacheSettings sharedCache() {
+        return redis == null ? null : new ModelSettings.SharedCacheSettings(redis, java.time.Duration.ofSeconds(redisTtlS),
+                java.time.Duration.ofNanos(redisBudgetUs * 1000));
     }
 
     private static String stripOnnx(String f) {

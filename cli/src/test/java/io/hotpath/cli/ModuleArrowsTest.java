@@ -36,16 +36,20 @@ class ModuleArrowsTest {
             // the calibrator reads engine-allocated outputs through the ONNX Runtime bindings (engine-cpu brings them)
             Map.entry("optimizer", List.of("core", "onnx", "engine.cpu", "nativebindings")),
             // the entry point: engines only through ServiceLoader, never by name
-            Map.entry("embed", List.of("core", "service", "batcher", "cache", "optimizer", "onnx")));
+            Map.entry("embed", List.of("core", "service", "batcher", "cache", "optimizer", "onnx")),
+            // the shared cache tier's store: implements the service's SharedStore, knows no model or engine
+            Map.entry("redis", List.of("core", "service")));
 
     static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "service", "nativebindings", "engine.cpu", "engine.tensorrt",
-            "engine.jvm", "optimizer", "embed", "cli");
+            "engine.jvm", "optimizer", "embed", "redis", "cli");
 
     private static JavaClasses classes;
 
     @BeforeAll
     static void importMainClasses() {
-        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.hotpath");
+        // test fixtures shared through a test jar (cache-redis's RedisServer) are tests too
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .withImportOption(location -> !location.contains("-tests.jar")).importPackages("io.hotpath");
     }
 
     @Test

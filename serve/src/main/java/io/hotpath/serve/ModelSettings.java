@@ -22,9 +22,31 @@ import java.util.Map;
  * @param threads the engine's intra-op threads, 0 for its default
  * @param dynamicBatching whether a batcher groups requests (Triton: a {@code dynamic_batching} section); without it each
  *     request runs at once on the thread that decoded it, the lowest latency for a small model
+ * @param sharedCache the shared cache tier on Redis behind the response cache, or null for none
  */
 public record ModelSettings(String name, String version, Path file, EngineChoice engine, int maxBatch, long maxQueueDelayMicros,
-        int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads, boolean dynamicBatching) {
+        int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads, boolean dynamicBatching,
+        SharedCacheSettings sharedCache) {
+
+    /**
+     * A shared cache tier on Redis ({@code redis://host:port} or {@code rediss://...}; credentials in the URI are never
+     * logged): entries live {@code ttl}; a lookup not answered within {@code lookupBudget} goes to the engine.
+     */
+    public record SharedCacheSettings(String uri, java.time.Duration ttl, java.time.Duration lookupBudget) {
+        public SharedCacheSettings {
+            java.util.Objects.requireNonNull(uri, "uri");
+            java.util.Objects.requireNonNull(ttl, "ttl");
+            java.util.Objects.requireNonNull(lookupBudget, "lookupBudget");
+        }
+
+        @Override
+        public String toString() {
+            int at = uri.indexOf('@');
+            int scheme = uri.indexOf("://");
+            String shown = at > 0 && scheme > 0 && at > scheme ? uri.substring(0, scheme + 3) + uri.substring(at + 1) : uri;
+            return shown + " ttl " + ttl.toSeconds() + " s, budget " + lookupBudget.toNanos() / 1000 + " µs";
+        }
+    }
 
     public static final int DEFAULT_MAX_BATCH = 32;
     public static final long DEFAULT_QUEUE_DELAY_MICROS = 0;      // Triton's default too: run what is queued, batches form under load
@@ -33,37 +55,43 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
     /** The defaults for one model file served with {@code --model}. */
     public static ModelSettings defaults(String name, Path file) {
         return new ModelSettings(name, "1", file, EngineChoice.BEST, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_DELAY_MICROS, new int[0], 0,
-                DEFAULT_SLOTS, 0, 0, true);
+                DEFAULT_SLOTS, 0, 0, true, null);
+    }
+
+    /** With a shared cache tier behind the response cache (null: none); a model without a response cache gets a small one in front. */
+    public ModelSettings withSharedCache(SharedCacheSettings shared) {
+        return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
+                requestTimeoutMillis, threads, dynamicBatching, shared);
     }
 
     public ModelSettings withCacheBytes(long bytes) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, bytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
     }
 
     public ModelSettings withSlots(int n) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, n,
-                requestTimeoutMillis, threads, dynamicBatching);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
     }
 
     public ModelSettings withBatching(int max, long delayMicros) {
         return new ModelSettings(name, version, file, engine, max, delayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
     }
 
     public ModelSettings withEngine(EngineChoice e) {
         return new ModelSettings(name, version, file, e, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
     }
 
     public ModelSettings withDynamicBatching(boolean on) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, on);
+                requestTimeoutMillis, threads, on, sharedCache);
     }
 
     public ModelSettings withRequestTimeoutMillis(long ms) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots, ms,
-                threads, dynamicBatching);
+                threads, dynamicBatching, sharedCache);
     }
 
     /** Builds the model's service (engine choice, batching, cache) and wraps it for the transports. */
@@ -81,8 +109,15 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
                         c.preferredBatchSizes(preferredBatchSizes);
                     }
                 });
-        if (cacheBytes > 0) {
-            b.cache(c -> c.budgetBytes(cacheBytes));
+        if (cacheBytes > 0 || sharedCache != null) {
+            b.cache(c -> {
+                if (cacheBytes > 0) {
+                    c.budgetBytes(cacheBytes);
+                }
+                if (sharedCache != null) {
+                    c.redis(sharedCache.uri(), sharedCache.ttl(), sharedCache.lookupBudget());
+                }
+            });
         }
         if (!dynamicBatching) {
             b.direct();

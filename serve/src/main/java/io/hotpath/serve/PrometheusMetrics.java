@@ -67,6 +67,7 @@ final class PrometheusMetrics {
         for (int i = 0; i < m.length; i++) {
             sample(b, "nv_cache_num_misses_per_model", m[i], null, s[i].cacheMisses());
         }
+        sharedCache(b, m);
         family(b, "hotpath_request_duration_us", "summary", "Request duration percentiles since the model loaded, in microseconds");
         for (int i = 0; i < m.length; i++) {
             Histogram h = s[i].requestMicros();
@@ -79,6 +80,65 @@ final class PrometheusMetrics {
         family(b, "hotpath_server_ready", "gauge", "1 when the server is ready (models loaded, not draining)");
         b.append("hotpath_server_ready ").append(registry.ready() ? 1 : 0).append('\n');
         out.writeCharSequence(b, StandardCharsets.UTF_8);
+    }
+
+    /** The shared cache tier (L2) of each model that has one: hotpath_cache_l2_* (Triton has no such tier). */
+    private static void sharedCache(StringBuilder b, ServedModel[] m) {
+        io.hotpath.service.SharedCacheTier[] t = new io.hotpath.service.SharedCacheTier[m.length];
+        boolean any = false;
+        for (int i = 0; i < m.length; i++) {
+            t[i] = m[i].service().sharedCache();
+            any |= t[i] != null;
+        }
+        if (!any) {
+            return;
+        }
+        String[][] counters = {
+            {"hotpath_cache_l2_hits_total", "Shared cache (Redis) lookups that answered the request"},
+            {"hotpath_cache_l2_misses_total", "Shared cache lookups that found no entry"},
+            {"hotpath_cache_l2_abandoned_total", "Shared cache lookups not answered within the lookup budget (the request went to the engine)"},
+            {"hotpath_cache_l2_errors_total", "Shared cache lookups that failed (error reply, not connected)"},
+            {"hotpath_cache_l2_corrupt_total", "Shared cache values that were malformed, the wrong size or another input's (treated as misses)"},
+            {"hotpath_cache_l2_skipped_total", "Requests that skipped the shared cache (breaker open, or too many lookups in flight)"},
+            {"hotpath_cache_l2_writes_total", "Answers written to the shared cache"},
+            {"hotpath_cache_l2_writes_dropped_total", "Writes dropped because too many were in flight"},
+            {"hotpath_cache_l2_breaker_openings_total", "Times the shared cache's circuit breaker opened"},
+        };
+        for (int c = 0; c < counters.length; c++) {
+            family(b, counters[c][0], "counter", counters[c][1]);
+            for (int i = 0; i < m.length; i++) {
+                if (t[i] != null) {
+                    long v = switch (c) {
+                        case 0 -> t[i].hits();
+                        case 1 -> t[i].misses();
+                        case 2 -> t[i].abandoned();
+                        case 3 -> t[i].errors();
+                        case 4 -> t[i].corrupt();
+                        case 5 -> t[i].skippedOpen() + t[i].skippedBusy();
+                        case 6 -> t[i].writes();
+                        case 7 -> t[i].writesDropped();
+                        default -> t[i].breakerOpenings();
+                    };
+                    sample(b, counters[c][0], m[i], null, v);
+                }
+            }
+        }
+        family(b, "hotpath_cache_l2_breaker_open", "gauge", "1 while the shared cache's circuit breaker is open (lookups skipped)");
+        for (int i = 0; i < m.length; i++) {
+            if (t[i] != null) {
+                sample(b, "hotpath_cache_l2_breaker_open", m[i], null, t[i].breakerOpen() ? 1 : 0);
+            }
+        }
+        family(b, "hotpath_cache_l2_lookup_us", "summary", "Answered shared cache lookup times since the model loaded, in microseconds");
+        for (int i = 0; i < m.length; i++) {
+            if (t[i] != null) {
+                Histogram h = t[i].latencyMicros();
+                for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
+                    sample(b, "hotpath_cache_l2_lookup_us", m[i], "quantile=\"" + q + "\"", h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(q * 100));
+                }
+                sample(b, "hotpath_cache_l2_lookup_us_count", m[i], null, h.getTotalCount());
+            }
+        }
     }
 
     private static void family(StringBuilder b, String name, String type, String help) {

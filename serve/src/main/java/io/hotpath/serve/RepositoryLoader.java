@@ -29,6 +29,14 @@ public final class RepositoryLoader {
 
     /** Opens the repository's models; on any failure closes those already opened and throws. */
     public static List<ServedModel> load(Path repository) {
+        return load(repository, null);
+    }
+
+    /**
+     * As {@link #load(Path)}, with a server-wide shared cache tier for every model whose config enables
+     * {@code response_cache} (a model's own {@code cache.redis} overrides it; {@code cache.redis=off} opts out).
+     */
+    public static List<ServedModel> load(Path repository, ModelSettings.SharedCacheSettings sharedDefault) {
         System.Logger log = System.getLogger(RepositoryLoader.class.getName());
         ModelRepository repo = ModelRepository.scan(repository);
         for (String w : repo.warnings()) {
@@ -47,7 +55,7 @@ public final class RepositoryLoader {
                 for (String w : e.warnings()) {
                     log.log(System.Logger.Level.WARNING, "model '" + e.name() + "' version " + e.version() + ": " + w);
                 }
-                opened.add(open(e));
+                opened.add(open(e, sharedDefault));
                 log.log(System.Logger.Level.INFO, "loaded model '" + e.name() + "' version " + e.version() + " from " + e.modelFile());
             }
             return opened;
@@ -60,6 +68,27 @@ public final class RepositoryLoader {
     }
 
     static ServedModel open(ModelEntry e) {
+        return open(e, null);
+    }
+
+    /** The shared tier model {@code e} gets: its own {@code cache.redis}, else the server's when its response cache is on. */
+    static ModelSettings.SharedCacheSettings sharedCache(ModelEntry e, ModelSettings.SharedCacheSettings server) {
+        HotpathModelOptions o = e.options();
+        String uri = o.cacheRedis();
+        if (uri != null && uri.equalsIgnoreCase("off")) {
+            return null;
+        }
+        if (uri == null && (server == null || e.cacheBytes() == 0)) {
+            return null;
+        }
+        java.time.Duration ttl = o.cacheRedisTtlSeconds().isPresent() ? java.time.Duration.ofSeconds(o.cacheRedisTtlSeconds().getAsLong())
+                : server != null ? server.ttl() : java.time.Duration.ofHours(1);
+        java.time.Duration budget = o.cacheRedisBudgetMicros().isPresent() ? java.time.Duration.ofNanos(o.cacheRedisBudgetMicros().getAsLong() * 1000)
+                : server != null ? server.lookupBudget() : java.time.Duration.ofNanos(io.hotpath.service.CacheOptions.DEFAULT_LOOKUP_BUDGET_NANOS);
+        return new ModelSettings.SharedCacheSettings(uri != null ? uri : server.uri(), ttl, budget);
+    }
+
+    static ServedModel open(ModelEntry e, ModelSettings.SharedCacheSettings sharedDefault) {
         if (e.precision() != Precision.FP32) {
             throw new HotpathException(HotpathException.Category.UNSUPPORTED, "model '" + e.name() + "' version " + e.version() + ": precision "
                     + e.precision() + " is asked for; hotpath serve runs models at the precision of their file in this version: optimize it "
@@ -72,7 +101,8 @@ public final class RepositoryLoader {
         int[] preferred = db == null ? new int[0] : db.preferredBatchSizes().stream().mapToInt(Integer::intValue).filter(p -> p <= maxBatch).toArray();
         int slots = e.queueCapacity() > 0 ? e.queueCapacity() : DEFAULT_SLOTS;
         ModelSettings s = new ModelSettings(e.name(), e.version(), e.modelFile(), engineChoice(e.options().engine()), maxBatch,
-                e.maxQueueDelayMicros(), preferred, e.cacheBytes(), slots, e.requestTimeoutMs(), e.threads(), batching);
+                e.maxQueueDelayMicros(), preferred, e.cacheBytes(), slots, e.requestTimeoutMs(), e.threads(), batching,
+                sharedCache(e, sharedDefault));
         List<EngineProvider> providers = e.options().engine() == HotpathModelOptions.EngineKind.JVM ? jvmOnly() : null;
         ServedModel m = s.open(null, providers);
         try {

@@ -307,7 +307,7 @@ public final class SharedCacheTier implements AutoCloseable {
     private void connected(Throwable failure) {
         if (failure == null) {
             everConnected = true;
-            openUntilNanos = System.nanoTime();         // probe at the next request
+            warmUp(WARM_UP_COMMANDS);                   // then the next request probes
             return;
         }
         if (!everConnected && breakerOpenings.sum() == 0 && failuresInRow.getAndIncrement() == 0) {
@@ -317,6 +317,36 @@ public final class SharedCacheTier implements AutoCloseable {
         }
         backoffNanos = Math.min(maxBackoffNanos, backoffNanos * 2);
         openUntilNanos = System.nanoTime() + backoffNanos;
+    }
+
+    /** Commands sent on a new connection before any request's lookup: a cold client's first replies take milliseconds. */
+    static final int WARM_UP_COMMANDS = 200;
+    private static final byte[] WARM_UP_KEY = "hotpath:1:warm-up".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * Sends {@code left} GETs of a key no entry uses, one after another, then lets the next request
+     * probe: the client's code is compiled and its buffers sized before a request's budget depends on it.
+     */
+    private void warmUp(int left) {
+        if (left == 0 || closed) {
+            openUntilNanos = System.nanoTime();
+            return;
+        }
+        boolean sent;
+        try {
+            sent = store.get(WARM_UP_KEY, (value, error) -> {
+                if (error != null) {
+                    openUntilNanos = System.nanoTime();     // let a probe find out what is wrong
+                } else {
+                    warmUp(left - 1);
+                }
+            });
+        } catch (RuntimeException e) {
+            sent = false;
+        }
+        if (!sent) {
+            openUntilNanos = System.nanoTime();
+        }
     }
 
     private void succeeded() {

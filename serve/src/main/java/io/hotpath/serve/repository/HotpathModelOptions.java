@@ -32,6 +32,11 @@ import java.util.TreeSet;
  *   <tr><td>accuracy.max_abs_error</td><td>no bound</td><td>no output value further than this from fp32's</td></tr>
  *   <tr><td>calibration</td><td>none</td><td>a .npy file of sample inputs; relative to the model folder</td></tr>
  *   <tr><td>cache.bytes</td><td>64 MiB</td><td>response cache budget when config.pbtxt enables response_cache; 64m, 1g, 65536 (0: no cache)</td></tr>
+ *   <tr><td>cache.redis</td><td>the server's {@code --redis}</td><td>a shared cache tier on Redis behind the response cache:
+ *       redis://host:port or rediss://... (TLS); {@code off}: none even when the server has one. Given here it applies
+ *       whether or not config.pbtxt enables response_cache</td></tr>
+ *   <tr><td>cache.redis.ttl_s</td><td>3600</td><td>how long an entry lives in Redis, seconds</td></tr>
+ *   <tr><td>cache.redis.budget_us</td><td>300</td><td>how long a lookup may take before the request goes to the engine, µs</td></tr>
  *   <tr><td>threads</td><td>the engine's</td><td>intra-op threads (0: the engine's default)</td></tr>
  *   <tr><td>batching.max_batch</td><td>config's max_batch_size</td><td>largest batch</td></tr>
  *   <tr><td>batching.max_queue_delay_us</td><td>config's max_queue_delay_microseconds</td><td>longest wait for company</td></tr>
@@ -48,6 +53,9 @@ import java.util.TreeSet;
  * @param accuracyMaxAbsError {@code accuracy.max_abs_error}, when given
  * @param calibration the calibration file, resolved against the model folder, or null
  * @param cacheBytes the response cache's budget in bytes
+ * @param cacheRedis {@code cache.redis} when given ({@code off} included), else null
+ * @param cacheRedisTtlSeconds {@code cache.redis.ttl_s}, when given
+ * @param cacheRedisBudgetMicros {@code cache.redis.budget_us}, when given
  * @param threads {@code threads}, when given
  * @param maxBatch {@code batching.max_batch}, when given
  * @param maxQueueDelayMicros {@code batching.max_queue_delay_us}, when given
@@ -64,6 +72,9 @@ public record HotpathModelOptions(
         OptionalDouble accuracyMaxAbsError,
         Path calibration,
         long cacheBytes,
+        String cacheRedis,
+        OptionalLong cacheRedisTtlSeconds,
+        OptionalLong cacheRedisBudgetMicros,
         OptionalInt threads,
         OptionalInt maxBatch,
         OptionalLong maxQueueDelayMicros,
@@ -80,11 +91,11 @@ public record HotpathModelOptions(
     public static final int MAX_BYTES = 1 << 20;
 
     private static final List<String> KEYS = List.of("engine", "precision", "accuracy.cosine", "accuracy.max_abs_error", "calibration",
-            "cache.bytes", "threads", "batching.max_batch", "batching.max_queue_delay_us", "queue.capacity", "request.timeout_ms");
+            "cache.bytes", "cache.redis", "cache.redis.ttl_s", "cache.redis.budget_us", "threads", "batching.max_batch", "batching.max_queue_delay_us", "queue.capacity", "request.timeout_ms");
 
     /** Every option at its default: what a model folder without the file gets. */
     public static final HotpathModelOptions DEFAULTS = new HotpathModelOptions(EngineKind.BEST, Precision.FP32, false,
-            OptionalDouble.empty(), OptionalDouble.empty(), null, DEFAULT_CACHE_BYTES, OptionalInt.empty(), OptionalInt.empty(),
+            OptionalDouble.empty(), OptionalDouble.empty(), null, DEFAULT_CACHE_BYTES, null, OptionalLong.empty(), OptionalLong.empty(), OptionalInt.empty(), OptionalInt.empty(),
             OptionalLong.empty(), OptionalInt.empty(), OptionalLong.empty(), false, List.of());
 
     public HotpathModelOptions {
@@ -92,6 +103,8 @@ public record HotpathModelOptions(
         Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(accuracyCosine, "accuracyCosine");
         Objects.requireNonNull(accuracyMaxAbsError, "accuracyMaxAbsError");
+        Objects.requireNonNull(cacheRedisTtlSeconds, "cacheRedisTtlSeconds");
+        Objects.requireNonNull(cacheRedisBudgetMicros, "cacheRedisBudgetMicros");
         Objects.requireNonNull(threads, "threads");
         Objects.requireNonNull(maxBatch, "maxBatch");
         Objects.requireNonNull(maxQueueDelayMicros, "maxQueueDelayMicros");
@@ -196,12 +209,20 @@ public record HotpathModelOptions(
                     + " needs calibration=<file.npy> (sample inputs, relative to the model folder)");
         }
         long cacheBytes = v.bytes("cache.bytes", DEFAULT_CACHE_BYTES);
+        String redis = v.raw("cache.redis");
+        if (redis != null && !redis.equalsIgnoreCase("off") && !redis.matches("(?i)rediss?://\\S+")) {
+            throw HotpathException.invalidArgument(source + ": cache.redis: expected redis://host:port, rediss://host:port (TLS) or off"
+                    + (redis.contains("@") ? "" : ", was " + Values.shown(redis)));      // a value with credentials is never echoed
+        }
+        OptionalLong redisTtl = v.longValue("cache.redis.ttl_s", 1, 315_360_000, "seconds from 1 to 315360000 (10 years)");
+        OptionalLong redisBudget = v.longValue("cache.redis.budget_us", 1, 60_000_000, "microseconds from 1 to 60000000");
         OptionalInt threads = v.integer("threads", 0, 1024, "0 (the engine's default) to 1024");
         OptionalInt maxBatch = v.integer("batching.max_batch", 1, BatcherConfig.MAX_BATCH_SIZE, "1 to " + BatcherConfig.MAX_BATCH_SIZE);
         OptionalLong delay = v.longValue("batching.max_queue_delay_us", 0, Long.MAX_VALUE / 1000, "microseconds >= 0");
         OptionalInt capacity = v.integer("queue.capacity", 1, BatcherConfig.MAX_REQUESTS, "1 to " + BatcherConfig.MAX_REQUESTS);
         OptionalLong timeout = v.longValue("request.timeout_ms", 0, Long.MAX_VALUE / 1_000_000, "milliseconds >= 0 (0: none)");
-        return new HotpathModelOptions(engine, precision, precisionText != null, cosine, maxAbs, calibration, cacheBytes, threads,
+        return new HotpathModelOptions(engine, precision, precisionText != null, cosine, maxAbs, calibration, cacheBytes,
+                redis, redisTtl, redisBudget, threads,
                 maxBatch, delay, capacity, timeout, true, warnings);
     }
 

@@ -1,4 +1,4 @@
-package io.hotpath.cache.redis;
+package io.hotpath.redis;
 
 import io.hotpath.core.HotpathException;
 import io.hotpath.service.SharedStore;

@@ -1,4 +1,4 @@
-package io.hotpath.cache.redis;
+package io.hotpath.redis;
 
 import io.hotpath.service.SharedStore;
 import io.hotpath.service.SharedStoreProvider;

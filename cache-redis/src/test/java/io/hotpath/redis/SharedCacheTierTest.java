@@ -1,4 +1,4 @@
-package io.hotpath.cache.redis;
+package io.hotpath.redis;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

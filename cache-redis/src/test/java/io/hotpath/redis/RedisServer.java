@@ -1,4 +1,4 @@
-package io.hotpath.cache.redis;
+package io.hotpath.redis;
 
 import java.io.IOException;
 import java.io.InputStream;
