@@ -10,6 +10,9 @@ import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.CommandOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.net.URI;
@@ -73,8 +76,38 @@ final class RedisSharedStore implements SharedStore {
         if (c == null || !c.isOpen()) {
             return false;
         }
-        c.async().get(key).whenComplete((v, e) -> reply.done(v, e));
+        ValueOutput out = new ValueOutput(reply);
+        c.async().dispatch(CommandType.GET, out, new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key)).whenComplete((v, e) -> out.finish(e));
         return true;
+    }
+
+    /**
+     * GET's reply, handed over while Lettuce parses it: the value is a view of the connection's
+     * receive buffer (no {@code byte[]} per answer; the tier copies it once, into the request). Exactly
+     * one {@link Reply#done} per command: the value when it arrives, else the command's error or
+     * expiry when it completes (on Lettuce's timer thread for an expired command).
+     */
+    private static final class ValueOutput extends CommandOutput<byte[], byte[], Void> {
+        private final Reply reply;
+        private final java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
+
+        ValueOutput(Reply reply) {
+            super(ByteArrayCodec.INSTANCE, null);
+            this.reply = reply;
+        }
+
+        @Override
+        public void set(java.nio.ByteBuffer bytes) {
+            if (!hasError() && answered.compareAndSet(false, true)) {
+                reply.done(bytes, null);        // null: no such key
+            }
+        }
+
+        void finish(Throwable error) {
+            if (answered.compareAndSet(false, true)) {
+                reply.done(null, error != null ? error : hasError() ? new io.lettuce.core.RedisException(getError()) : null);
+            }
+        }
     }
 
     @Override

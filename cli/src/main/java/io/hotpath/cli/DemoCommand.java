@@ -54,6 +54,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: the number of cores).")
     Integer threads;
 
+    @Option(names = "--redis", paramLabel = "URI", description = "Adds a row for the shared cache tier on this Redis (redis://host:port): "
+            + "one service computes a workload, a second service with its own empty local cache asks the same inputs.")
+    String redis;
+
     /** MiniLM's longest input (its position embeddings). */
     static final int MAX_SEQ = 512;
 
@@ -72,6 +76,9 @@ final class DemoCommand implements Callable<Integer> {
             results.forEach(f -> c.inputFile("--results", f));
         }
         c.outputDir("--report-dir", reportDir);
+        if (redis != null && !redis.matches("(?i)rediss?://\\S+")) {
+            throw c.fail("--redis: expected redis://host:port or rediss://host:port (TLS)");
+        }
         PrintStream out = System.out;
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         SystemInfo sys = SystemInfo.detect();
@@ -157,6 +164,15 @@ final class DemoCommand implements Callable<Integer> {
         row(out, "+ prediction cache (half the requests repeat)", cached, base, "sub-millisecond cache hits");
         out.printf("   all combined: %.2fx the baseline's sequences/s; cache hit rate %.0f%%; a cached answer's p50 %.1f us (the engine's INT8 p50: %.0f us)%n",
                 cached / base, 100 * cacheHitRate, cacheHitP50Us, v.get("int8-minmax").p50UsBatch1());
+        SharedRun shared = redis == null ? null : sharedCache(int8File);
+        if (shared != null) {
+            row(out, "+ shared cache (Redis: another instance computed)", shared.second().throughput(), base, "Redis in front: sub-ms hits");
+            out.printf(java.util.Locale.ROOT, "   shared cache %s: %.0f%% of the second instance's requests answered by Redis; lookup p50 %d us, p99 %d us;"
+                    + " request p50 %.0f us, p99 %.0f us against the engine's %.0f us and %.0f us (INT8, 1 client)%n", shared.where(),
+                    100 * shared.hitRate(), shared.lookupP50Us(), shared.lookupP99Us(), shared.second().latencyHistogram().getValueAtPercentile(50) / 1e3,
+                    shared.second().latencyHistogram().getValueAtPercentile(99) / 1e3, shared.first().latencyHistogram().getValueAtPercentile(50) / 1e3,
+                    shared.first().latencyHistogram().getValueAtPercentile(99) / 1e3);
+        }
         out.println("   The quoted ranges are what vendors and papers commonly report, mostly for GPUs and large batches; the measured");
         out.println("   column is this machine, this model, this run.");
         List<ReportHtml.Series> curves = List.of(series("FP32, dynamic batching", fp32Curve), series("INT8, dynamic batching", int8Curve));
@@ -171,6 +187,10 @@ final class DemoCommand implements Callable<Integer> {
                 new ReportHtml.Bar("+ dynamic batching", batched / base, "8 clients"),
                 new ReportHtml.Bar("+ cache", cached / base, String.format(java.util.Locale.ROOT, "%.0f%% hits", 100 * cacheHitRate)),
                 new ReportHtml.Bar("all combined", cached / base, "")));
+        if (shared != null) {
+            bars.add(new ReportHtml.Bar("+ shared cache (Redis)", shared.second().throughput() / base,
+                    String.format(java.util.Locale.ROOT, "%.0f%% answered by Redis", 100 * shared.hitRate())));
+        }
         bars.addAll(tensorRtBars(model, base, out));
         List<List<String>> acc = new ArrayList<>();
         List<io.hotpath.optimizer.Optimizer.Variant> all = new ArrayList<>(rep.variants());
@@ -256,6 +276,53 @@ final class DemoCommand implements Callable<Integer> {
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(ex);
+        }
+    }
+
+    /** The shared tier's row: the first service's run (the engine answers, and writes Redis), the second's (Redis answers). */
+    record SharedRun(String where, ServiceBench.Result first, ServiceBench.Result second, double hitRate, long lookupP50Us, long lookupP99Us) {
+    }
+
+    private SharedRun sharedCache(Path f) {
+        int per = (int) Math.max(50, Math.ceil(seconds * 50));
+        ServiceBench.Result first = null;
+        for (int round = 0; round < 2; round++) {
+            OrtCpuEngine e = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(1).defaultMaxDimension(seq).spinWait(false).build());
+            io.hotpath.service.InferenceService.Builder b = io.hotpath.service.InferenceService.builder(e).direct()
+                    .cache(c -> c.budgetBytes(64L << 20).redis(redis, java.time.Duration.ofMinutes(10), java.time.Duration.ofMillis(2)));
+            try (io.hotpath.service.InferenceService svc = b.build()) {
+                awaitShared(svc);
+                io.hotpath.service.SharedCacheTier t = svc.sharedCache();
+                long hits0 = t.hits();
+                org.HdrHistogram.Histogram times0 = t.latencyMicros();
+                ServiceBench.Result r = ServiceBench.run(svc, 1, 0, per, seq, 30522, 17, 0);     // the same seed: the same inputs both rounds
+                while (t.writesInFlight() > 0) {
+                    Thread.onSpinWait();
+                }
+                if (round == 0) {
+                    first = r;
+                    continue;
+                }
+                org.HdrHistogram.Histogram times = t.latencyMicros();
+                times.subtract(times0);
+                return new SharedRun(t.describe(), first, r, (double) (t.hits() - hits0) / per,
+                        times.getValueAtPercentile(50), times.getValueAtPercentile(99));
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(ex);
+            }
+        }
+        throw new IllegalStateException("unreachable");
+    }
+
+    /** Sends fresh inputs until the shared tier has connected and closed its breaker (at most 30 s; then the row says so in its hit rate). */
+    private void awaitShared(io.hotpath.service.InferenceService svc) {
+        io.hotpath.service.Request r = svc.newRequest().length(Math.min(seq, svc.maxLength()));
+        long end = System.nanoTime() + 30_000_000_000L;
+        for (long k = 1; svc.sharedCache().breakerOpen() && System.nanoTime() < end; k++) {
+            r.input("input_ids").putLong(0, 101);
+            r.input("input_ids").putLong(Math.min(1, r.length() - 1), 1000 + (k % 20000));
+            svc.infer(r);
         }
     }
 

@@ -478,7 +478,7 @@ public final class SharedCacheTier implements AutoCloseable {
         }
 
         @Override
-        public void done(byte[] value, Throwable error) {
+        public void done(java.nio.ByteBuffer value, Throwable error) {
             lookupsInFlight.decrementAndGet();
             if (!LOOKUP_STATE.compareAndSet(this, WAITING, DECIDING)) {
                 return;                     // decided at the budget already: the late reply is dropped

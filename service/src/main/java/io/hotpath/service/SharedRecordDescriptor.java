@@ -80,11 +80,11 @@ final class SharedRecordDescriptor {
      * to exactly this request (layout, length, key bytes, answer size); returns false otherwise,
      * leaving {@code out} untouched.
      */
-    static boolean decode(byte[] value, long layout, int length, MemorySegment key, int keyLength, MemorySegment out, int answerLength) {
-        if (value.length != (long) HEADER_LENGTH + keyLength + answerLength) {
+    static boolean decode(java.nio.ByteBuffer value, long layout, int length, MemorySegment key, int keyLength, MemorySegment out, int answerLength) {
+        if (value.remaining() != (long) HEADER_LENGTH + keyLength + answerLength) {
             return false;
         }
-        MemorySegment s = MemorySegment.ofArray(value);
+        MemorySegment s = MemorySegment.ofBuffer(value);
         if (s.get(INT, MAGIC_OFFSET) != MAGIC || s.get(ValueLayout.JAVA_BYTE, VERSION_OFFSET) != VERSION
                 || s.get(LONG, LAYOUT_OFFSET) != layout || s.get(INT, LENGTH_OFFSET) != length
                 || s.get(INT, KEY_LENGTH_OFFSET) != keyLength || s.get(INT, ANSWER_LENGTH_OFFSET) != answerLength) {

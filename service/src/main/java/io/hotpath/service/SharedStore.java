@@ -15,10 +15,14 @@ package io.hotpath.service;
  */
 public interface SharedStore extends AutoCloseable {
 
-    /** The answer to one command: the value (null for a missing key, and for a write), or the error. */
+    /**
+     * The answer to one command: the value (null for a missing key, and for a write), or the error.
+     * {@code value} is valid only during the call (it may be a view of the store's receive buffer,
+     * which is how a large answer reaches the request's memory with one copy and no garbage).
+     */
     @FunctionalInterface
     interface Reply {
-        void done(byte[] value, Throwable error);
+        void done(java.nio.ByteBuffer value, Throwable error);
     }
 
     /** Sends {@code GET key}; false when it could not be sent. */
