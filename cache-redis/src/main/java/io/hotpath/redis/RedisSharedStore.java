@@ -39,7 +39,9 @@ final class RedisSharedStore implements SharedStore {
     private final ClientResources resources;
     private final RedisClient client;
     private final AtomicBoolean connecting = new AtomicBoolean();
+    /** Lookups; writes go on their own connection, so a lookup never waits behind a large answer being written. */
     private volatile StatefulRedisConnection<byte[], byte[]> connection;
+    private volatile StatefulRedisConnection<byte[], byte[]> writeConnection;
     private volatile boolean closed;
 
     RedisSharedStore(URI u, Duration commandTimeout) {
@@ -112,7 +114,7 @@ final class RedisSharedStore implements SharedStore {
 
     @Override
     public boolean set(byte[] key, byte[] value, long ttlMillis, Reply reply) {
-        StatefulRedisConnection<byte[], byte[]> c = connection;
+        StatefulRedisConnection<byte[], byte[]> c = writeConnection;
         if (c == null || !c.isOpen()) {
             return false;
         }
@@ -122,7 +124,10 @@ final class RedisSharedStore implements SharedStore {
 
     @Override
     public boolean connected() {
-        StatefulRedisConnection<byte[], byte[]> c = connection;
+        return open(connection) && open(writeConnection);
+    }
+
+    private static boolean open(StatefulRedisConnection<byte[], byte[]> c) {
         return c != null && c.isOpen();
     }
 
@@ -131,26 +136,42 @@ final class RedisSharedStore implements SharedStore {
         if (closed || !connecting.compareAndSet(false, true)) {
             return;
         }
-        StatefulRedisConnection<byte[], byte[]> old = connection;
-        if (old != null && old.isOpen()) {
+        if (connected()) {
             connecting.set(false);
             report(done, null);
             return;
         }
-        // a connection that is no longer open needs no close (Lettuce warns when asked to)
+        // whichever of the two is still open stays: a connection no longer open needs no close (Lettuce warns when asked to)
+        connectOne(open(connection), c -> connection = c, e -> {
+            if (e != null) {
+                connecting.set(false);
+                report(done, e);
+                return;
+            }
+            connectOne(open(writeConnection), c -> writeConnection = c, e2 -> {
+                connecting.set(false);
+                report(done, e2);
+            });
+        });
+    }
+
+    /** Opens one connection unless {@code alreadyOpen}; {@code then} gets null or the failure. */
+    private void connectOne(boolean alreadyOpen, Consumer<StatefulRedisConnection<byte[], byte[]>> keep, Consumer<Throwable> then) {
+        if (alreadyOpen) {
+            then.accept(null);
+            return;
+        }
         try {
             client.connectAsync(ByteArrayCodec.INSTANCE, uri).whenComplete((c, e) -> {
                 if (e == null && closed) {
                     c.closeAsync();
                 } else if (e == null) {
-                    connection = c;
+                    keep.accept(c);
                 }
-                connecting.set(false);
-                report(done, e);
+                then.accept(e);
             });
         } catch (RuntimeException e) {
-            connecting.set(false);
-            report(done, e);
+            then.accept(e);
         }
     }
 

@@ -94,6 +94,8 @@ final class BenchJson {
             j.put("l2_hit_rate", r.l2HitRate());
             j.put("l2_p50_us", r.l2P50Us());
             j.put("l2_p99_us", r.l2P99Us());
+            j.put("l2_wait_p99_us", r.l2WaitP99Us());
+            j.put("l2_wait_max_us", r.l2WaitMaxUs());
         }
         return j;
     }

@@ -291,7 +291,7 @@ final class DemoCommand implements Callable<Integer> {
             io.hotpath.service.InferenceService.Builder b = io.hotpath.service.InferenceService.builder(e).direct()
                     .cache(c -> c.budgetBytes(64L << 20).redis(redis, java.time.Duration.ofMinutes(10), java.time.Duration.ofMillis(2)));
             try (io.hotpath.service.InferenceService svc = b.build()) {
-                awaitShared(svc);
+                SharedCacheWarmup.await(svc, 30_000);
                 io.hotpath.service.SharedCacheTier t = svc.sharedCache();
                 long hits0 = t.hits();
                 org.HdrHistogram.Histogram times0 = t.latencyMicros();
@@ -313,17 +313,6 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         throw new IllegalStateException("unreachable");
-    }
-
-    /** Sends fresh inputs until the shared tier has connected and closed its breaker (at most 30 s; then the row says so in its hit rate). */
-    private void awaitShared(io.hotpath.service.InferenceService svc) {
-        io.hotpath.service.Request r = svc.newRequest().length(Math.min(seq, svc.maxLength()));
-        long end = System.nanoTime() + 30_000_000_000L;
-        for (long k = 1; svc.sharedCache().breakerOpen() && System.nanoTime() < end; k++) {
-            r.input("input_ids").putLong(0, 101);
-            r.input("input_ids").putLong(Math.min(1, r.length() - 1), 1000 + (k % 20000));
-            svc.infer(r);
-        }
     }
 
     private static ReportHtml.Series series(String name, List<double[]> pts) {

@@ -160,6 +160,9 @@ final class LoadBench {
             io.hotpath.service.Request[] pool = open ? OpenLoop.pool(svc, maxInFlight, seq) : null;
             StringBuilder table = new StringBuilder();   // printed after the progress bar is done, so the two do not interleave
             me.tongfei.progressbar.ProgressBar bar = Measurement.progress(open ? "open-loop steps" : "closed-loop steps", n, System.err);
+            if (!SharedCacheWarmup.await(svc, 30_000)) {
+                out.println("  note    the shared cache at " + svc.sharedCache().describe() + " is not answering: the run goes to the engine");
+            }
             for (int k = 0; k < n; k++) {
                 svc.metrics().intervalBatchSize(null);
                 svc.metrics().intervalQueueWait(null);
@@ -169,6 +172,7 @@ final class LoadBench {
                 io.hotpath.service.SharedCacheTier l2 = svc.sharedCache();
                 long l2Hits0 = l2 == null ? 0 : l2.hits();
                 org.HdrHistogram.Histogram l2Times0 = l2 == null ? null : l2.latencyMicros();
+                org.HdrHistogram.Histogram l2Waits0 = l2 == null ? null : l2.waitMicros();
                 org.HdrHistogram.Histogram latency;
                 org.HdrHistogram.Histogram batchSizes = null;
                 org.HdrHistogram.Histogram queue = null;
@@ -227,7 +231,13 @@ final class LoadBench {
                 Double l2HitRate = null;
                 Double l2P50 = null;
                 Double l2P99 = null;
+                Double l2WaitP99 = null;
+                Double l2WaitMax = null;
                 if (l2 != null) {
+                    org.HdrHistogram.Histogram waited = l2.waitMicros();
+                    waited.subtract(l2Waits0);
+                    l2WaitP99 = waited.getTotalCount() == 0 ? 0.0 : (double) waited.getValueAtPercentile(99);
+                    l2WaitMax = waited.getTotalCount() == 0 ? 0.0 : (double) waited.getMaxValue();
                     long localMisses = svc.cache().misses() - miss0;
                     l2HitRate = localMisses == 0 ? 0.0 : (double) (l2.hits() - l2Hits0) / localMisses;
                     org.HdrHistogram.Histogram times = l2.latencyMicros();
@@ -251,12 +261,13 @@ final class LoadBench {
                 steps.add(new LoadStepResult(base, ratePerSecond, uncorrectedP99, uncorrectedP999, concurrencyStep,
                         latency.getValueAtPercentile(95) / 1e3, mb, delay, batchSizes.getTotalCount() == 0 ? 0 : batchSizes.getMean(), dist,
                         queue.getValueAtPercentile(50) / 1e3, queue.getValueAtPercentile(99) / 1e3, engineTime.getValueAtPercentile(50) / 1e3,
-                        engineTime.getValueAtPercentile(99) / 1e3, okN, bad, repeatFraction, cacheMb, hitRate, l2HitRate, l2P50, l2P99));
+                        engineTime.getValueAtPercentile(99) / 1e3, okN, bad, repeatFraction, cacheMb, hitRate, l2HitRate, l2P50, l2P99,
+                        l2WaitP99, l2WaitMax));
                 if (l2 != null) {
                     table.append(String.format(java.util.Locale.ROOT, "  %12s shared cache %s: %.1f%% of local misses answered; lookup p50 %.0f us, p99 %.0f us;"
-                            + " %d abandoned at the %d us budget, %d errors, %d skipped, %d corrupt; breaker %s%n", "", l2.describe(), 100 * l2HitRate,
-                            l2P50, l2P99, l2.abandoned(), redisBudgetUs, l2.errors(), l2.skippedOpen() + l2.skippedBusy(), l2.corrupt(),
-                            l2.breakerOpen() ? "open" : "closed"));
+                            + " a request's wait for it p99 %.0f us, max %.0f us; %d abandoned at the %d us budget, %d errors, %d skipped, %d corrupt; breaker %s%n",
+                            "", l2.describe(), 100 * l2HitRate, l2P50, l2P99, l2WaitP99, l2WaitMax, l2.abandoned(), redisBudgetUs, l2.errors(),
+                            l2.skippedOpen() + l2.skippedBusy(), l2.corrupt(), l2.breakerOpen() ? "open" : "closed"));
                 }
                 if (okN == 0 && bad > 0 && failedStep == null) {
                     failedStep = tags.get(tags.size() - 1) + ": all " + bad + " measured requests were answered not OK";

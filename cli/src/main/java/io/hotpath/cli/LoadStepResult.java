@@ -15,5 +15,6 @@ record LoadStepResult(BenchResult base, Double ratePerSecond, Double uncorrected
                       Integer concurrency, double p95Us, int maxBatch, long maxDelayUs, double meanBatchSize,
                       Map<Long, Long> batchSizeDistribution, double queueP50Us, double queueP99Us, double engineP50Us,
                       double engineP99Us, long requestsOk, long requestsNotOk, double repeatFraction, Long cacheMb,
-                      double cacheHitRate, Double l2HitRate, Double l2P50Us, Double l2P99Us) {
+                      double cacheHitRate, Double l2HitRate, Double l2P50Us, Double l2P99Us,
+                      Double l2WaitP99Us, Double l2WaitMaxUs) {
 }

@@ -139,6 +139,16 @@ final class PrometheusMetrics {
                 sample(b, "hotpath_cache_l2_lookup_us_count", m[i], null, h.getTotalCount());
             }
         }
+        family(b, "hotpath_cache_l2_wait_us", "summary", "What each shared cache lookup cost its request (answered or abandoned at the budget), in microseconds");
+        for (int i = 0; i < m.length; i++) {
+            if (t[i] != null) {
+                Histogram h = t[i].waitMicros();
+                for (double q : new double[] {0.5, 0.99, 1.0}) {
+                    sample(b, "hotpath_cache_l2_wait_us", m[i], "quantile=\"" + q + "\"", h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(q * 100));
+                }
+                sample(b, "hotpath_cache_l2_wait_us_count", m[i], null, h.getTotalCount());
+            }
+        }
     }
 
     private static void family(StringBuilder b, String name, String type, String help) {

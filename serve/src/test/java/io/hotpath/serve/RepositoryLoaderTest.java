@@ -97,6 +97,30 @@ class RepositoryLoaderTest {
         assertTrue(!e.getMessage().contains("\n"), e.getMessage());
     }
 
+    /** Which shared cache tier each model gets: its own cache.redis, else the server's when its response cache is on, never with cache.redis=off. */
+    @Test
+    void theSharedCacheTierComesFromTheModelOrTheServer() throws Exception {
+        String cached = "max_batch_size: 8\nresponse_cache { enable: true }\n";
+        model("plain", "1", "max_batch_size: 8\n");
+        model("cached", "1", cached);
+        model("own", "1", "max_batch_size: 8\n");
+        Files.writeString(repo.resolve("own").resolve("hotpath.properties"), "cache.redis=redis://own:6379\ncache.redis.budget_us=900\n");
+        model("optout", "1", cached);
+        Files.writeString(repo.resolve("optout").resolve("hotpath.properties"), "cache.redis=off\n");
+        var server = new ModelSettings.SharedCacheSettings("redis://server:6379", java.time.Duration.ofSeconds(60), java.time.Duration.ofNanos(2_000_000));
+        java.util.Map<String, ModelSettings.SharedCacheSettings> got = new java.util.HashMap<>();
+        for (var e : io.hotpath.serve.repository.ModelRepository.scan(repo).models()) {
+            got.put(e.name(), RepositoryLoader.sharedCache(e, server));
+        }
+        assertEquals(null, got.get("plain"), "no response cache: the server's tier does not apply");
+        assertEquals(server, got.get("cached"));
+        assertEquals(new ModelSettings.SharedCacheSettings("redis://own:6379", java.time.Duration.ofSeconds(60), java.time.Duration.ofNanos(900_000)),
+                got.get("own"), "the model's own URI and budget, the server's TTL");
+        assertEquals(null, got.get("optout"));
+        assertEquals("redis://h:1 ttl 60 s, budget 2000 µs", new ModelSettings.SharedCacheSettings("redis://user:pw@h:1",
+                java.time.Duration.ofSeconds(60), java.time.Duration.ofNanos(2_000_000)).toString(), "credentials never shown");
+    }
+
     @Test
     void aRepositoryWithNothingToServeSaysWhy() throws Exception {
         Files.createDirectories(repo.resolve("plan").resolve("1"));

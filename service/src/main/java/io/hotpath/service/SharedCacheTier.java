@@ -94,6 +94,10 @@ public final class SharedCacheTier implements AutoCloseable {
     private final Recorder latency = new Recorder(1, 60_000_000L, 3);
     private Histogram latencyInterval;
     private final Histogram latencyTotal = new Histogram(1, 60_000_000L, 3);
+    /** What each lookup cost its request: from the lookup's start until the request went on (a hit, a miss, or the budget). */
+    private final Recorder waits = new Recorder(1, 60_000_000L, 3);
+    private Histogram waitsInterval;
+    private final Histogram waitsTotal = new Histogram(1, 60_000_000L, 3);
 
     SharedCacheTier(SharedStore store, CacheOptions o, long modelId, String precision, long layout, org.agrona.ErrorHandler errorHandler) {
         this.store = store;
@@ -213,6 +217,23 @@ public final class SharedCacheTier implements AutoCloseable {
     }
 
     /**
+     * A copy of what every decided lookup cost its request (µs) since the service started: the time
+     * from the lookup's start until the request went on, answered or sent to the engine. The budget
+     * bounds it, plus however late this thread or the timer's was scheduled.
+     */
+    public Histogram waitMicros() {
+        synchronized (waitsTotal) {
+            waitsInterval = waitsInterval == null ? waits.getIntervalHistogram() : waits.getIntervalHistogram(waitsInterval);
+            waitsTotal.add(waitsInterval);
+            return waitsTotal.copy();
+        }
+    }
+
+    private void recordWait(long startNanos) {
+        waits.recordValue(Math.max(1, Math.min(60_000_000L, (System.nanoTime() - startNanos) / 1000)));
+    }
+
+    /**
      * Starts looking {@code r} up (its L1 key already built); {@code then} runs exactly once, on the
      * store's I/O thread or the budget timer's, when it is decided. False when L2 is skipped
      * (breaker open, too many lookups in flight, not connected): {@code then} never runs.
@@ -222,7 +243,13 @@ public final class SharedCacheTier implements AutoCloseable {
         if (l == null) {
             return false;
         }
-        ScheduledFuture<?> f = timer.schedule(l, budgetNanos, TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> f;
+        try {
+            f = timer.schedule(l, budgetNanos, TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            l.run();            // the tier closed under this lookup: decide it now (the service answers SHUTDOWN past its guard)
+            return true;
+        }
         l.timeout = f;
         if (l.state == DECIDED) {
             f.cancel(false);
@@ -250,6 +277,7 @@ public final class SharedCacheTier implements AutoCloseable {
             LockSupport.parkNanos(this, left);
         }
         l.waiter = null;
+        recordWait(l.startNanos);
         return l.hit;
     }
 
@@ -307,7 +335,7 @@ public final class SharedCacheTier implements AutoCloseable {
     private void connected(Throwable failure) {
         if (failure == null) {
             everConnected = true;
-            warmUp(WARM_UP_COMMANDS);                   // then the next request probes
+            warmUp(WARM_UP_COMMANDS);                   // then the tier is open for lookups
             return;
         }
         if (!everConnected && breakerOpenings.sum() == 0 && failuresInRow.getAndIncrement() == 0) {
@@ -324,12 +352,18 @@ public final class SharedCacheTier implements AutoCloseable {
     private static final byte[] WARM_UP_KEY = "hotpath:1:warm-up".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /**
-     * Sends {@code left} GETs of a key no entry uses, one after another, then lets the next request
-     * probe: the client's code is compiled and its buffers sized before a request's budget depends on it.
+     * Sends {@code left} GETs of a key no entry uses, one after another, then closes the breaker (they
+     * all answered: the store works): the client's code is compiled and its buffers sized before a
+     * request's budget depends on it. A failed one leaves the breaker open for the next request to probe.
      */
     private void warmUp(int left) {
-        if (left == 0 || closed) {
-            openUntilNanos = System.nanoTime();
+        if (closed) {
+            return;
+        }
+        if (left == 0) {
+            if (STATE.compareAndSet(this, OPEN, PROBING)) {
+                succeeded();                            // CLOSED, logged once
+            }
             return;
         }
         boolean sent;
@@ -530,6 +564,7 @@ public final class SharedCacheTier implements AutoCloseable {
             state = DECIDED;
             undecided.decrementAndGet();
             if (then != null) {
+                recordWait(startNanos);
                 try {
                     then.resume(r, hit);
                 } catch (Throwable t) {

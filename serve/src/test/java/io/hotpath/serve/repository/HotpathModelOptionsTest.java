@@ -93,6 +93,22 @@ class HotpathModelOptionsTest {
     }
 
     @Test
+    void sharedCacheKeys() {
+        HotpathModelOptions o = parse("cache.redis=redis://cache:6379\ncache.redis.ttl_s=60\ncache.redis.budget_us=1500");
+        assertEquals("redis://cache:6379", o.cacheRedis());
+        assertEquals(60, o.cacheRedisTtlSeconds().getAsLong());
+        assertEquals(1500, o.cacheRedisBudgetMicros().getAsLong());
+        assertEquals("off", parse("cache.redis=off").cacheRedis());
+        assertEquals("rediss://u:p@cache:6380/2", parse("cache.redis=rediss://u:p@cache:6380/2").cacheRedis());
+        assertEquals(null, parse("threads=1").cacheRedis());
+        assertTrue(error("cache.redis=localhost:6379").contains("cache.redis: expected redis://host:port"));
+        String withPassword = error("cache.redis=http://user:s3cret@cache:6379");
+        assertFalse(withPassword.contains("s3cret"), "a value with credentials is never echoed: " + withPassword);
+        assertTrue(error("cache.redis.ttl_s=0").contains("cache.redis.ttl_s=0: out of range"));
+        assertTrue(error("cache.redis.budget_us=60000001").contains("cache.redis.budget_us=60000001: out of range"));
+    }
+
+    @Test
     void byteCountsWithUnits() {
         assertEquals(65536, parse("cache.bytes=65536").cacheBytes());
         assertEquals(64L << 10, parse("cache.bytes=64k").cacheBytes());
