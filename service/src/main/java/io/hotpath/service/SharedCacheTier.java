@@ -22,9 +22,10 @@ import org.HdrHistogram.Recorder;
  * decided exactly once, by its reply or by its budget, whichever comes first; a late reply is
  * dropped. Writes: at most {@code maxWritesInFlight}; more are dropped and counted. Breaker:
  * {@code failures} failed lookups in a row (an error, no answer within the budget, not connected)
- * open it; while open, L2 is skipped; after the back-off one lookup probes (connecting first when
- * the connection was lost); a good probe closes it, a bad one doubles the back-off up to its
- * maximum. Each opening and each recovery is logged once, never once per request.
+ * open it; while open, L2 is skipped; after the back-off a probe runs in the background (a GET with
+ * a budget of its own, or a reconnection and its warm-up), so no request waits for it; a good probe
+ * closes the breaker, a bad one doubles the back-off up to its maximum. Each opening and each
+ * recovery is logged once, never once per request.
  *
  * <p>Metrics are plain counters and an HdrHistogram of answered lookup times, read by
  * {@code hotpath bench} and by {@code hotpath serve}'s {@code /metrics}.
@@ -72,7 +73,7 @@ public final class SharedCacheTier implements AutoCloseable {
     /** Lookups started and not yet decided: close waits for them, so none is left unanswered. */
     private final AtomicInteger undecided = new AtomicInteger();
     private final AtomicInteger failuresInRow = new AtomicInteger();
-    private volatile int state = OPEN;
+    private volatile int state;
     private volatile long openUntilNanos;
     private volatile long backoffNanos;
     private volatile long openedAtNanos = System.nanoTime();
@@ -121,8 +122,8 @@ public final class SharedCacheTier implements AutoCloseable {
             return t;
         });
         timer.setRemoveOnCancelPolicy(true);
-        // not connected yet: the breaker starts open and the first connection closes it
-        this.openUntilNanos = System.nanoTime() + minBackoffNanos;
+        // not connected yet: the first connection (its warm-up) closes the breaker; until then requests skip the tier
+        this.state = PROBING;
         store.connect(this::connected);
     }
 
@@ -289,9 +290,6 @@ public final class SharedCacheTier implements AutoCloseable {
         if (lookupsInFlight.incrementAndGet() > maxLookups) {
             lookupsInFlight.decrementAndGet();
             skippedBusy.increment();
-            if (state == PROBING) {
-                state = OPEN;               // the probe did not run: let the next request probe
-            }
             return null;
         }
         r.sharedKey = keyOf(r);
@@ -313,38 +311,102 @@ public final class SharedCacheTier implements AutoCloseable {
         return l;
     }
 
-    /** Whether a lookup may go to the store now: the breaker is closed, or open and due for a probe that this caller wins. */
+    /**
+     * Whether a lookup may go to the store now: only while the breaker is closed. While it is open,
+     * the first request after the back-off starts a probe in the background and skips the tier, as
+     * every request does until the probe has succeeded: no request waits for a probe.
+     */
     private boolean admit() {
         int s = state;
         if (s == CLOSED) {
             return true;
         }
-        if (s != OPEN || System.nanoTime() - openUntilNanos < 0 || !STATE.compareAndSet(this, OPEN, PROBING)) {
-            return false;
+        if (s == OPEN && System.nanoTime() - openUntilNanos >= 0 && STATE.compareAndSet(this, OPEN, PROBING)) {
+            probe();
+        }
+        return false;
+    }
+
+    /**
+     * One probe (the state is PROBING, so no other runs): connect when the connection was lost (the
+     * warm-up then closes the breaker), else a GET that must answer within the probe budget,
+     * max(10 x the lookup budget, 20 ms). Success closes the breaker; failure doubles the back-off.
+     */
+    private void probe() {
+        if (closed) {
+            return;
         }
         if (!store.connected()) {
-            store.connect(this::connected);             // probe by connecting; the next probe sends a lookup
-            openUntilNanos = System.nanoTime() + backoffNanos;
-            state = OPEN;
-            return false;
+            store.connect(this::connected);
+            return;
         }
-        return true;                                    // this lookup is the probe
+        java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
+        long probeBudget = Math.max(10 * budgetNanos, 20_000_000L);
+        ScheduledFuture<?> timeout;
+        try {
+            timeout = timer.schedule(() -> {
+                if (decided.compareAndSet(false, true)) {
+                    reopen();
+                }
+            }, probeBudget, TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            return;
+        }
+        boolean sent;
+        try {
+            sent = store.get(WARM_UP_KEY, (value, error) -> {
+                if (decided.compareAndSet(false, true)) {
+                    timeout.cancel(false);
+                    if (error == null) {
+                        resumed();
+                    } else {
+                        reopen();
+                    }
+                }
+            });
+        } catch (RuntimeException e) {
+            sent = false;
+        }
+        if (!sent && decided.compareAndSet(false, true)) {
+            timeout.cancel(false);
+            reopen();
+        }
+    }
+
+    /** A probe or a connection attempt failed: open again, for twice as long (up to the maximum). */
+    private void reopen() {
+        backoffNanos = Math.min(maxBackoffNanos, backoffNanos * 2);
+        openUntilNanos = System.nanoTime() + backoffNanos;
+        state = OPEN;
+    }
+
+    /** The store answers again (a probe, or a new connection's warm-up): close the breaker, say so once. */
+    private void resumed() {
+        if (closed || state == CLOSED) {
+            return;
+        }
+        long down = System.nanoTime() - openedAtNanos;
+        failuresInRow.set(0);
+        backoffNanos = minBackoffNanos;
+        boolean first = breakerOpenings.sum() == 0;
+        state = CLOSED;
+        LOG.log(System.Logger.Level.INFO, "shared cache " + store.describe() + (first ? " connected"
+                : " answering again after " + millis(down) + " ms; lookups resumed"));
     }
 
     /** The store's connection attempt ended (null: connected). */
     private void connected(Throwable failure) {
         if (failure == null) {
             everConnected = true;
-            warmUp(WARM_UP_COMMANDS);                   // then the tier is open for lookups
+            warmUp(WARM_UP_COMMANDS);                   // then the breaker closes
             return;
         }
-        if (!everConnected && breakerOpenings.sum() == 0 && failuresInRow.getAndIncrement() == 0) {
+        if (!everConnected && breakerOpenings.sum() == 0) {
             breakerOpenings.increment();
             LOG.log(System.Logger.Level.WARNING, "shared cache " + store.describe() + " unavailable at start (" + reason(failure)
                     + "); requests go to the engine until it answers, tried again every " + millis(backoffNanos) + " ms or more");
         }
-        backoffNanos = Math.min(maxBackoffNanos, backoffNanos * 2);
-        openUntilNanos = System.nanoTime() + backoffNanos;
+        reopen();
     }
 
     /** Commands sent on a new connection before any request's lookup: a cold client's first replies take milliseconds. */
@@ -354,23 +416,21 @@ public final class SharedCacheTier implements AutoCloseable {
     /**
      * Sends {@code left} GETs of a key no entry uses, one after another, then closes the breaker (they
      * all answered: the store works): the client's code is compiled and its buffers sized before a
-     * request's budget depends on it. A failed one leaves the breaker open for the next request to probe.
+     * request's budget depends on it. A failed one opens the breaker again.
      */
     private void warmUp(int left) {
         if (closed) {
             return;
         }
         if (left == 0) {
-            if (STATE.compareAndSet(this, OPEN, PROBING)) {
-                succeeded();                            // CLOSED, logged once
-            }
+            resumed();
             return;
         }
         boolean sent;
         try {
             sent = store.get(WARM_UP_KEY, (value, error) -> {
                 if (error != null) {
-                    openUntilNanos = System.nanoTime();     // let a probe find out what is wrong
+                    reopen();
                 } else {
                     warmUp(left - 1);
                 }
@@ -379,28 +439,18 @@ public final class SharedCacheTier implements AutoCloseable {
             sent = false;
         }
         if (!sent) {
-            openUntilNanos = System.nanoTime();
+            reopen();
         }
     }
 
+    /** A request's lookup was answered: the failures in a row start again. */
     private void succeeded() {
         failuresInRow.set(0);
-        if (state == PROBING) {
-            long down = System.nanoTime() - openedAtNanos;
-            backoffNanos = minBackoffNanos;
-            state = CLOSED;
-            LOG.log(System.Logger.Level.INFO, "shared cache " + store.describe() + (breakerOpenings.sum() == 0 ? " connected"
-                    : " answering again after " + millis(down) + " ms; lookups resumed"));
-        }
     }
 
+    /** A request's lookup failed: the breaker opens at the configured count in a row (failures while it is open are stragglers). */
     private void failed(String why) {
-        int s = state;
-        if (s == PROBING) {
-            backoffNanos = Math.min(maxBackoffNanos, backoffNanos * 2);
-            openUntilNanos = System.nanoTime() + backoffNanos;
-            state = OPEN;
-        } else if (s == CLOSED && failuresInRow.incrementAndGet() >= breakerFailures) {
+        if (state == CLOSED && failuresInRow.incrementAndGet() >= breakerFailures) {
             open(why);
         }
     }
@@ -413,8 +463,6 @@ public final class SharedCacheTier implements AutoCloseable {
             breakerOpenings.increment();
             LOG.log(System.Logger.Level.WARNING, "shared cache " + store.describe() + " failing (" + why + "): requests go to the engine;"
                     + " probing again in " + millis(backoffNanos) + " ms, backing off to " + millis(maxBackoffNanos) + " ms");
-        } else if (state == PROBING) {
-            failed(why);
         }
     }
 
