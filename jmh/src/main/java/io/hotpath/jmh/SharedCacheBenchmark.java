@@ -55,7 +55,7 @@ public class SharedCacheBenchmark {
     public void open() throws Exception {
         boolean text = model.startsWith("minilm");
         OrtCpuEngine e = OrtCpuEngine.open(ModelCatalog.resolve(model), text
-                ? CpuEngineOptions.builder().maxBatchSize(1).maxDimension("sequence_length", BenchmarkInputs.MINILM_SEQ).build()
+                ? CpuEngineOptions.builder().maxBatchSize(1).maxDimension("sequence_length", BenchmarkInputs.MINILM_SEQ).spinWait(false).build()
                 : CpuEngineOptions.builder().maxBatchSize(1).intraOpThreads(1).build());
         InferenceService.Builder b = InferenceService.builder(e).direct();
         if (!path.equals("engine")) {
