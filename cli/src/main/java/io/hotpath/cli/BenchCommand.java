@@ -139,6 +139,11 @@ final class BenchCommand implements Callable<Integer> {
             + "extension or as JSON (default ${DEFAULT-VALUE}).")
     String wire;
 
+    @Option(names = "--distinct", defaultValue = "1", description = "With an http:// --url and binary tensors: each client cycles through N "
+            + "different inputs made from --seed (the same N in every run with that seed), so a server's caches see N inputs; 1..100000 "
+            + "(default ${DEFAULT-VALUE}: every request the same).")
+    int distinct;
+
     private io.hotpath.engine.tensorrt.Engines.Kind kind;
     /** --engine jvm (kind is then CPU for the option checks that concern TensorRT). */
     boolean jvmEngine;
@@ -319,8 +324,12 @@ final class BenchCommand implements Callable<Integer> {
                 throw checks.fail("--url " + url + ": give http://HOST:PORT (the server's HTTP port) or grpc://HOST:PORT (its gRPC port)");
             }
             checks.oneOf("--wire", wire, "binary", "json");
+            checks.range("--distinct", distinct, 1, 100_000, null);
+            if (distinct > 1 && !("http".equals(url.getScheme()) && wire.equals("binary"))) {
+                throw checks.fail("--distinct applies to an http:// --url with --wire binary");
+            }
             try {
-                return new RemoteBench(url, model, wire, seq, seed, warmup, iterations, load, json).run(out);
+                return new RemoteBench(url, model, wire, seq, seed, warmup, iterations, load, json).distinct(distinct).run(out);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.SHUTDOWN, "interrupted while measuring", e);

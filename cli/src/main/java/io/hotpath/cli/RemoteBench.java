@@ -43,6 +43,7 @@ final class RemoteBench {
     private final int iterations;
     private final LoadGeneratorOptions load;
     private final Path json;
+    private int distinct = 1;
 
     RemoteBench(URI url, String model, String wire, int seq, long seed, int warmup, int iterations, LoadGeneratorOptions load, Path json) {
         this.url = url;
@@ -67,12 +68,19 @@ final class RemoteBench {
         }
     }
 
+    /** Each client cycles through {@code n} different inputs (HTTP binary only; checked by the command). */
+    RemoteBench distinct(int n) {
+        this.distinct = n;
+        return this;
+    }
+
     int run(PrintStream out) throws IOException, InterruptedException {
         String host = url.getHost();
         boolean grpc = "grpc".equals(url.getScheme());
         int port = url.getPort() < 0 ? (grpc ? 8001 : 80) : url.getPort();
         List<Input> inputs = grpc ? grpcMetadata(host, port) : metadata(host, port);
-        ByteBuffer payload = payload(inputs);
+        ByteBuffer[] payloads = payloads(inputs, distinct);
+        ByteBuffer payload = payloads[0];
         List<String[]> values = !grpc && wire.equals("json") ? jsonValues(inputs, payload) : null;
         Factory factory;
         if (grpc) {
@@ -95,7 +103,7 @@ final class RemoteBench {
                 List<HttpInferClient.Input> ins = inputs.stream().map(t -> new HttpInferClient.Input(t.name(), t.datatype(), t.shape(),
                         t.elements() * t.elementBytes())).toList();
                 return http(values != null ? HttpInferClient.json(host, port, model, ins, values) : new HttpInferClient(host, port, model, ins),
-                        payload);
+                        payloads);
             };
         }
         out.println("hotpath bench (remote, " + (load.rates != null ? "open loop" : "closed loop") + "): model " + model + " at " + url
@@ -149,13 +157,20 @@ final class RemoteBench {
         Caller open() throws IOException;
     }
 
-    /** HTTP/1.1 keep-alive, binary or JSON tensors. */
-    static Caller http(HttpInferClient c, ByteBuffer payload) {
+    /** HTTP/1.1 keep-alive, binary or JSON tensors; a binary client sends its payloads in turn. */
+    static Caller http(HttpInferClient c, ByteBuffer... payloads) {
         // a JSON client carries its data in the request it built: it sends no separate payload
-        ByteBuffer p = c.payloadBytes() == 0 ? ByteBuffer.allocate(0) : payload.duplicate();
+        ByteBuffer[] ps = new ByteBuffer[c.payloadBytes() == 0 ? 1 : payloads.length];
+        for (int i = 0; i < ps.length; i++) {
+            ps[i] = c.payloadBytes() == 0 ? ByteBuffer.allocate(0) : payloads[i].duplicate();
+        }
         return new Caller() {
+            int next;
+
             @Override
             public String call() throws IOException {
+                ByteBuffer p = ps[next];
+                next = next + 1 == ps.length ? 0 : next + 1;
                 p.clear();
                 int s = c.infer(p);
                 return s == 200 ? null : HTTP_STATUS[Math.min(s, 599)];
@@ -272,8 +287,28 @@ final class RemoteBench {
         };
     }
 
-    /** Every input's bytes for one request: normal floats, small non-negative integers (valid token ids and masks alike). */
-    private ByteBuffer payload(List<Input> inputs) {
+    /** {@code n} requests' inputs, in order, from one generator seeded with --seed. */
+    private ByteBuffer[] payloads(List<Input> inputs, int n) {
+        long per = 0;
+        for (Input t : inputs) {
+            per += t.elements() * t.elementBytes();
+        }
+        if (n > 1 && per * n > 1L << 30) {
+            throw HotpathException.invalidArgument("--distinct " + n + " inputs of " + per + " bytes each would take more than 1 GiB; give fewer");
+        }
+        Random r = new Random(seed);
+        ByteBuffer[] all = new ByteBuffer[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = payload(inputs, r);
+        }
+        return all;
+    }
+
+    /**
+     * Every input's bytes for one request: normal floats, small non-negative integers (valid token
+     * ids), ones for masks and zeros for token types (BERT's segment ids take 0 or 1).
+     */
+    private ByteBuffer payload(List<Input> inputs, Random r) {
         long total = 0;
         for (Input t : inputs) {
             total += t.elements() * t.elementBytes();
@@ -282,7 +317,6 @@ final class RemoteBench {
             throw HotpathException.invalidArgument("one request's inputs would take " + total + " bytes; lower --seq");
         }
         ByteBuffer b = ByteBuffer.allocateDirect((int) total).order(ByteOrder.LITTLE_ENDIAN);
-        Random r = new Random(seed);
         for (Input t : inputs) {
             for (long e = 0; e < t.elements(); e++) {
                 switch (t.datatype()) {
@@ -292,7 +326,7 @@ final class RemoteBench {
                     case "BF16" -> b.putShort((short) (Float.floatToRawIntBits((float) r.nextGaussian()) >>> 16));
                     case "BOOL" -> b.put((byte) r.nextInt(2));
                     default -> {
-                        long v = t.name().contains("mask") ? 1 : r.nextInt(100);
+                        long v = t.name().contains("mask") ? 1 : t.name().contains("type") ? 0 : r.nextInt(100);
                         switch (t.elementBytes()) {
                             case 1 -> b.put((byte) v);
                             case 2 -> b.putShort((short) v);

@@ -179,7 +179,7 @@ public final class SharedCacheTier implements AutoCloseable {
         return writesDropped.sum();
     }
 
-    /** Writes not sent because the breaker was open, the store was not connected, or the entry was larger than 256 MiB. */
+    /** Writes not sent because the store was not connected or the tier closed, or because the entry was larger than 256 MiB. */
     public long writesSkipped() {
         return writesSkipped.sum();
     }
@@ -489,7 +489,9 @@ public final class SharedCacheTier implements AutoCloseable {
 
     /** Writes {@code r}'s answer ({@code answerBytes} of its output) to the store, fire and forget. */
     void store(Request r, int answerBytes) {
-        if (closed || state != CLOSED) {
+        // writes go on while the breaker is open for a slow store (they cost no request any time, and
+        // at most maxWritesInFlight wait on it), so other instances still find this one's answers
+        if (closed || !store.connected()) {
             writesSkipped.increment();
             return;
         }
