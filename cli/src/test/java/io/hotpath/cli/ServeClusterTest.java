@@ -55,32 +55,14 @@ class ServeClusterTest {
     }
 
     Process serve(int port, String tag) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(List.of(Files.readString(Path.of("target/jvm.flags")).trim().split("\\s+")));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.hotpath.cli.HotpathCommand", "serve", "--model", "mlp",
-                "--http-port", Integer.toString(port), "--grpc-port", "-1", "--metrics-port", "-1", "--drain-grace-ms", "2000"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(tag + ".log").toFile()).start();
+        Process p = ServeProcesses.start(dir.resolve(tag + ".log"), "--model", "mlp", "--http-port", Integer.toString(port), "--grpc-port", "-1",
+                "--metrics-port", "-1", "--drain-grace-ms", "2000");
         processes.add(p);
         return p;
     }
 
     void awaitReady(int port, Process p, String tag) throws Exception {
-        HttpClient c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (System.nanoTime() < end) {
-            assertTrue(p.isAlive(), tag + " exited: " + Files.readString(dir.resolve(tag + ".log")));
-            try {
-                if (c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(tag + " not ready in 90 s: " + Files.readString(dir.resolve(tag + ".log")));
+        ServeProcesses.awaitReady(port, p, dir.resolve(tag + ".log"), 90);
     }
 
     Process haproxy(int front, int s1, int s2) throws IOException {

@@ -46,33 +46,15 @@ class SharedCacheServeTest {
     }
 
     Process serve(String tag, int httpPort, int metricsPort, String redisUri) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(List.of(Files.readString(Path.of("target/jvm.flags")).trim().split("\\s+")));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.hotpath.cli.HotpathCommand", "serve", "--model", "minilm-q",
-                "--http-port", Integer.toString(httpPort), "--grpc-port", "-1", "--metrics-port", Integer.toString(metricsPort),
-                "--max-batch", "8", "--cache-bytes", "67108864", "--redis", redisUri,
-                "--redis-budget-us", "20000"));     // generous: this test checks answers, not this VM's scheduling
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(tag + ".log").toFile()).start();
+        Process p = ServeProcesses.start(dir.resolve(tag + ".log"), "--model", "minilm-q", "--http-port", Integer.toString(httpPort),
+                "--grpc-port", "-1", "--metrics-port", Integer.toString(metricsPort), "--max-batch", "8", "--cache-bytes", "67108864",
+                "--redis", redisUri, "--redis-budget-us", "20000");     // generous: this test checks answers, not this VM's scheduling
         processes.add(p);
         return p;
     }
 
     void awaitReady(int port, Process p, String tag) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < end) {
-            assertTrue(p.isAlive(), tag + " exited: " + Files.readString(dir.resolve(tag + ".log")));
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(tag + " not ready in 120 s: " + Files.readString(dir.resolve(tag + ".log")));
+        ServeProcesses.awaitReady(port, p, dir.resolve(tag + ".log"), 120);
     }
 
     /** A tokenized-looking request: [CLS], SEQ-2 word ids from {@code seed}, [SEP]; mask all ones. */
