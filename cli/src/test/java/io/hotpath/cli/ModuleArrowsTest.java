@@ -38,10 +38,12 @@ class ModuleArrowsTest {
             // the entry point: engines only through ServiceLoader, never by name
             Map.entry("embed", List.of("core", "service", "batcher", "cache", "optimizer", "onnx")),
             // the shared cache tier's store: implements the service's SharedStore, knows no model or engine
-            Map.entry("redis", List.of("core", "service")));
+            Map.entry("redis", List.of("core", "service")),
+            // the Micrometer binder: renders the service's ServiceMeters list, nothing else
+            Map.entry("micrometer", List.of("service")));
 
     static final List<String> MODULES = List.of("batcher", "cache", "onnx", "models", "core", "service", "nativebindings", "engine.cpu", "engine.tensorrt",
-            "engine.jvm", "optimizer", "embed", "redis", "cli");
+            "engine.jvm", "optimizer", "embed", "redis", "micrometer", "cli");
 
     private static JavaClasses classes;
 

@@ -82,8 +82,30 @@ final class PrometheusMetrics {
         out.writeCharSequence(b, StandardCharsets.UTF_8);
     }
 
-    /** The shared cache tier (L2) of each model that has one: hotpath_cache_l2_* (Triton has no such tier). */
+    /**
+     * Each model's service series ({@link io.hotpath.service.ServiceMeters}: the batcher, the
+     * off-heap cache, the shared tier), the same list the Micrometer binder registers, then the shared
+     * tier's lookup-time summaries.
+     */
     private static void sharedCache(StringBuilder b, ServedModel[] m) {
+        java.util.Map<String, java.util.List<Object[]>> byName = new java.util.LinkedHashMap<>();
+        java.util.Map<String, io.hotpath.service.ServiceMeters.Meter> meters = new java.util.LinkedHashMap<>();
+        for (ServedModel model : m) {
+            for (io.hotpath.service.ServiceMeters.Meter meter : io.hotpath.service.ServiceMeters.of(model.service())) {
+                meters.putIfAbsent(meter.name(), meter);
+                byName.computeIfAbsent(meter.name(), k -> new java.util.ArrayList<>()).add(new Object[] {model, meter});
+            }
+        }
+        for (var e : meters.entrySet()) {
+            io.hotpath.service.ServiceMeters.Meter meter = e.getValue();
+            boolean counter = meter.kind() == io.hotpath.service.ServiceMeters.Kind.COUNTER;
+            String name = counter ? meter.name() + "_total" : meter.name();
+            family(b, name, counter ? "counter" : "gauge", meter.help());
+            for (Object[] pair : byName.get(e.getKey())) {
+                ServedModel model = (ServedModel) pair[0];
+                sample(b, name, model, null, (long) ((io.hotpath.service.ServiceMeters.Meter) pair[1]).value().applyAsDouble(model.service()));
+            }
+        }
         io.hotpath.service.SharedCacheTier[] t = new io.hotpath.service.SharedCacheTier[m.length];
         boolean any = false;
         for (int i = 0; i < m.length; i++) {
@@ -92,42 +114,6 @@ final class PrometheusMetrics {
         }
         if (!any) {
             return;
-        }
-        String[][] counters = {
-            {"hotpath_cache_l2_hits_total", "Shared cache (Redis) lookups that answered the request"},
-            {"hotpath_cache_l2_misses_total", "Shared cache lookups that found no entry"},
-            {"hotpath_cache_l2_abandoned_total", "Shared cache lookups not answered within the lookup budget (the request went to the engine)"},
-            {"hotpath_cache_l2_errors_total", "Shared cache lookups that failed (error reply, not connected)"},
-            {"hotpath_cache_l2_corrupt_total", "Shared cache values that were malformed, the wrong size or another input's (treated as misses)"},
-            {"hotpath_cache_l2_skipped_total", "Requests that skipped the shared cache (breaker open, or too many lookups in flight)"},
-            {"hotpath_cache_l2_writes_total", "Answers written to the shared cache"},
-            {"hotpath_cache_l2_writes_dropped_total", "Writes dropped because too many were in flight"},
-            {"hotpath_cache_l2_breaker_openings_total", "Times the shared cache's circuit breaker opened"},
-        };
-        for (int c = 0; c < counters.length; c++) {
-            family(b, counters[c][0], "counter", counters[c][1]);
-            for (int i = 0; i < m.length; i++) {
-                if (t[i] != null) {
-                    long v = switch (c) {
-                        case 0 -> t[i].hits();
-                        case 1 -> t[i].misses();
-                        case 2 -> t[i].abandoned();
-                        case 3 -> t[i].errors();
-                        case 4 -> t[i].corrupt();
-                        case 5 -> t[i].skippedOpen() + t[i].skippedBusy();
-                        case 6 -> t[i].writes();
-                        case 7 -> t[i].writesDropped();
-                        default -> t[i].breakerOpenings();
-                    };
-                    sample(b, counters[c][0], m[i], null, v);
-                }
-            }
-        }
-        family(b, "hotpath_cache_l2_breaker_open", "gauge", "1 while the shared cache's circuit breaker is open (lookups skipped)");
-        for (int i = 0; i < m.length; i++) {
-            if (t[i] != null) {
-                sample(b, "hotpath_cache_l2_breaker_open", m[i], null, t[i].breakerOpen() ? 1 : 0);
-            }
         }
         family(b, "hotpath_cache_l2_lookup_us", "summary", "Answered shared cache lookup times since the model loaded, in microseconds");
         for (int i = 0; i < m.length; i++) {
