@@ -26,6 +26,10 @@ final class EngineBatchProcessor implements BatchProcessor {
     private final int[] runLength;              // length the last run of each bucket was padded to
     private final Request[] requestsById;
     private final MemorySegment zeros;
+    /** For the JFR events: what the model is called in them, and when each bucket's last run started (System.nanoTime). */
+    private final String label;
+    private final long[] runStart;
+    private final int[] runRows;
 
     EngineBatchProcessor(Engine engine, Batch batch, RowLayout in, RowLayout out, int[] bucketLimits, int maxBatch,
                          Request[] requestsById, Arena arena) {
@@ -39,6 +43,9 @@ final class EngineBatchProcessor implements BatchProcessor {
         this.staging = new MemorySegment[bucketLimits.length][in.count];
         this.rowLength = new int[bucketLimits.length][maxBatch];
         this.runLength = new int[bucketLimits.length];
+        this.runStart = new long[bucketLimits.length];
+        this.runRows = new int[bucketLimits.length];
+        this.label = engine.name();
         long widest = 8;
         for (int i = 0; i < in.count; i++) {
             widest = Math.max(widest, in.capacityBytes[i]);
@@ -85,6 +92,17 @@ final class EngineBatchProcessor implements BatchProcessor {
 
     @Override
     public void run(int bucket, int rows) {
+        io.hotpath.service.events.BatchEvent ev = null;
+        if (io.hotpath.service.events.HotpathEvents.ON) {
+            runStart[bucket] = System.nanoTime();      // the requests' queue wait ends here (their events read it)
+            runRows[bucket] = rows;
+            ev = new io.hotpath.service.events.BatchEvent();
+            if (ev.isEnabled()) {
+                ev.begin();
+            } else {
+                ev = null;
+            }
+        }
         int longest = 1;
         for (int r = 0; r < rows; r++) {
             longest = Math.max(longest, rowLength[bucket][r]);
@@ -103,7 +121,19 @@ final class EngineBatchProcessor implements BatchProcessor {
                 }
             }
         }
+        long assembled = ev != null ? System.nanoTime() : 0;
         engine.run(batch);
+        if (ev != null) {
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.engine = label;
+                ev.rows = rows;
+                ev.length = longest;
+                ev.assemblyNanos = assembled - runStart[bucket];
+                ev.engineNanos = System.nanoTime() - assembled;
+                ev.commit();
+            }
+        }
     }
 
     static void reshape(Tensor t, int rows, int length) {
@@ -139,6 +169,17 @@ final class EngineBatchProcessor implements BatchProcessor {
             // a whole output (scalar or fixed dimension 0) is every request's answer, not one row of it
             MemorySegment.copy(t.data(), out.whole[o] ? 0 : row * rowBytes, request.output(), out.offset[o], keep);
             r.outputShaped(o, own);
+        }
+        if (io.hotpath.service.events.HotpathEvents.ON) {
+            io.hotpath.service.events.RequestEvent ev = new io.hotpath.service.events.RequestEvent();
+            if (ev.shouldCommit()) {
+                long now = System.nanoTime();
+                ev.engine = label;
+                ev.totalNanos = now - request.enqueueNanos();
+                ev.queueNanos = runStart[bucket] - request.enqueueNanos();
+                ev.batchRows = runRows[bucket];
+                ev.commit();
+            }
         }
     }
 

@@ -442,12 +442,31 @@ public final class InferenceService implements AutoCloseable {
 
     /** Looks the request up in the shared tier on this thread (within its budget); on a hit its answer is in place and L1 filled. */
     private boolean fromShared(Request r) {
-        if (!shared.lookupSync(r, answerBytes(r.length()))) {
+        io.hotpath.service.events.CacheLookupEvent ev = null;
+        if (io.hotpath.service.events.HotpathEvents.ON) {
+            ev = new io.hotpath.service.events.CacheLookupEvent();
+            ev.begin();
+        }
+        boolean hit = shared.lookupSync(r, answerBytes(r.length()));
+        if (ev != null) {
+            lookupEvent(ev, "shared", hit);
+        }
+        if (!hit) {
             return false;
         }
         acceptShared(r);
         r.cachedStatus = BatchStatus.OK;
         return true;
+    }
+
+    private void lookupEvent(io.hotpath.service.events.CacheLookupEvent ev, String tier, boolean hit) {
+        ev.end();
+        if (ev.shouldCommit()) {
+            ev.engine = engine.name();
+            ev.tier = tier;
+            ev.hit = hit;
+            ev.commit();
+        }
     }
 
     /** A shared hit's answer is in the request's output: shape the outputs and keep it in L1. */
@@ -482,6 +501,13 @@ public final class InferenceService implements AutoCloseable {
                 EngineBatchProcessor.reshape(t, 1, inLayout.variable[i] ? len : -1);
                 java.lang.foreign.MemorySegment.copy(r.handle.input(), inLayout.offset[i], t.data(), 0, inLayout.rowBytes(i, len));
             }
+            io.hotpath.service.events.BatchEvent ev = null;
+            long assembled = 0;
+            if (io.hotpath.service.events.HotpathEvents.ON) {
+                ev = new io.hotpath.service.events.BatchEvent();
+                ev.begin();
+                assembled = System.nanoTime();
+            }
             if (directLock != null) {
                 directLock.lock();
                 try {
@@ -491,6 +517,16 @@ public final class InferenceService implements AutoCloseable {
                 }
             } else {
                 engine.run(batch);
+            }
+            if (ev != null) {
+                ev.end();
+                if (ev.shouldCommit()) {
+                    ev.engine = engine.name();
+                    ev.rows = 1;
+                    ev.length = len;
+                    ev.engineNanos = System.nanoTime() - assembled;
+                    ev.commit();
+                }
             }
             for (int o = 0; o < outLayout.count; o++) {
                 java.lang.foreign.MemorySegment.copy(batch.output(o).data(), 0, r.handle.output(), outLayout.offset[o], outLayout.rowBytes(o, len));
@@ -553,8 +589,16 @@ public final class InferenceService implements AutoCloseable {
     }
 
     private boolean fromCache(Request r) {
+        io.hotpath.service.events.CacheLookupEvent ev = null;
+        if (io.hotpath.service.events.HotpathEvents.ON) {
+            ev = new io.hotpath.service.events.CacheLookupEvent();
+            ev.begin();
+        }
         buildKey(r);
         int n = cache.get(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, (int) outLayout.totalBytes);
+        if (ev != null) {
+            lookupEvent(ev, "local", n >= 0);
+        }
         if (n < 0) {
             return false;
         }
