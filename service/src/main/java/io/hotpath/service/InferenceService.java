@@ -505,8 +505,12 @@ public final class InferenceService implements AutoCloseable {
             long assembled = 0;
             if (io.hotpath.service.events.HotpathEvents.ON) {
                 ev = new io.hotpath.service.events.BatchEvent();
-                ev.begin();
-                assembled = System.nanoTime();
+                if (ev.isEnabled()) {
+                    ev.begin();
+                    assembled = System.nanoTime();      // only when recorded: no clock read per run otherwise
+                } else {
+                    ev = null;
+                }
             }
             if (directLock != null) {
                 directLock.lock();
