@@ -30,6 +30,9 @@ final class EngineBatchProcessor implements BatchProcessor {
     private final String label;
     private final long[] runStart;
     private final int[] runRows;
+    /** When each bucket's last run was assembled and when its engine run returned; 0 when no recording took the batch event. */
+    private final long[] runAssembled;
+    private final long[] runEngineDone;
 
     EngineBatchProcessor(Engine engine, Batch batch, RowLayout in, RowLayout out, int[] bucketLimits, int maxBatch,
                          Request[] requestsById, Arena arena) {
@@ -45,6 +48,8 @@ final class EngineBatchProcessor implements BatchProcessor {
         this.runLength = new int[bucketLimits.length];
         this.runStart = new long[bucketLimits.length];
         this.runRows = new int[bucketLimits.length];
+        this.runAssembled = new long[bucketLimits.length];
+        this.runEngineDone = new long[bucketLimits.length];
         this.label = engine.name();
         long widest = 8;
         for (int i = 0; i < in.count; i++) {
@@ -122,15 +127,19 @@ final class EngineBatchProcessor implements BatchProcessor {
             }
         }
         long assembled = ev != null ? System.nanoTime() : 0;
+        runAssembled[bucket] = 0;       // set again below only when this run is recorded
         engine.run(batch);
         if (ev != null) {
+            long done = System.nanoTime();
+            runAssembled[bucket] = assembled;
+            runEngineDone[bucket] = done;
             ev.end();
             if (ev.shouldCommit()) {
                 ev.engine = label;
                 ev.rows = rows;
                 ev.length = longest;
                 ev.assemblyNanos = assembled - runStart[bucket];
-                ev.engineNanos = System.nanoTime() - assembled;
+                ev.engineNanos = done - assembled;
                 ev.commit();
             }
         }
@@ -179,6 +188,9 @@ final class EngineBatchProcessor implements BatchProcessor {
                 ev.queueNanos = runStart[bucket] - request.enqueueNanos();
                 ev.batchRows = runRows[bucket];
                 ev.commit();
+                if (runAssembled[bucket] != 0) {
+                    r.stages.stamp(request.enqueueNanos(), runStart[bucket], runAssembled[bucket], runEngineDone[bucket], now, runRows[bucket]);
+                }
             }
         }
     }

@@ -442,13 +442,11 @@ public final class InferenceService implements AutoCloseable {
 
     /** Looks the request up in the shared tier on this thread (within its budget); on a hit its answer is in place and L1 filled. */
     private boolean fromShared(Request r) {
-        io.hotpath.service.events.CacheLookupEvent ev = null;
-        if (io.hotpath.service.events.HotpathEvents.ON) {
-            ev = new io.hotpath.service.events.CacheLookupEvent();
-            ev.begin();
-        }
+        io.hotpath.service.events.CacheLookupEvent ev = lookupStart();
+        long t0 = ev != null ? System.nanoTime() : 0;
         boolean hit = shared.lookupSync(r, answerBytes(r.length()));
         if (ev != null) {
+            r.stages.lookup(System.nanoTime() - t0);
             lookupEvent(ev, "shared", hit);
         }
         if (!hit) {
@@ -457,6 +455,19 @@ public final class InferenceService implements AutoCloseable {
         acceptShared(r);
         r.cachedStatus = BatchStatus.OK;
         return true;
+    }
+
+    /** A begun lookup event when a recording takes it, else null (and no clock is read). */
+    private static io.hotpath.service.events.CacheLookupEvent lookupStart() {
+        if (!io.hotpath.service.events.HotpathEvents.ON) {
+            return null;
+        }
+        io.hotpath.service.events.CacheLookupEvent ev = new io.hotpath.service.events.CacheLookupEvent();
+        if (!ev.isEnabled()) {
+            return null;
+        }
+        ev.begin();
+        return ev;
     }
 
     private void lookupEvent(io.hotpath.service.events.CacheLookupEvent ev, String tier, boolean hit) {
@@ -496,22 +507,23 @@ public final class InferenceService implements AutoCloseable {
         int len = r.length();
         io.hotpath.core.Batch batch = r.directBatch;
         try {
+            io.hotpath.service.events.BatchEvent ev = null;
+            long started = 0;
+            if (io.hotpath.service.events.HotpathEvents.ON) {
+                ev = new io.hotpath.service.events.BatchEvent();
+                if (ev.isEnabled()) {
+                    ev.begin();
+                    started = System.nanoTime();        // only when recorded: no clock read per run otherwise
+                } else {
+                    ev = null;
+                }
+            }
             for (int i = 0; i < inLayout.count; i++) {
                 Tensor t = batch.input(i);
                 EngineBatchProcessor.reshape(t, 1, inLayout.variable[i] ? len : -1);
                 java.lang.foreign.MemorySegment.copy(r.handle.input(), inLayout.offset[i], t.data(), 0, inLayout.rowBytes(i, len));
             }
-            io.hotpath.service.events.BatchEvent ev = null;
-            long assembled = 0;
-            if (io.hotpath.service.events.HotpathEvents.ON) {
-                ev = new io.hotpath.service.events.BatchEvent();
-                if (ev.isEnabled()) {
-                    ev.begin();
-                    assembled = System.nanoTime();      // only when recorded: no clock read per run otherwise
-                } else {
-                    ev = null;
-                }
-            }
+            long assembled = ev != null ? System.nanoTime() : 0;
             if (directLock != null) {
                 directLock.lock();
                 try {
@@ -522,19 +534,24 @@ public final class InferenceService implements AutoCloseable {
             } else {
                 engine.run(batch);
             }
+            long engineDone = ev != null ? System.nanoTime() : 0;
             if (ev != null) {
                 ev.end();
                 if (ev.shouldCommit()) {
                     ev.engine = engine.name();
                     ev.rows = 1;
                     ev.length = len;
-                    ev.engineNanos = System.nanoTime() - assembled;
+                    ev.assemblyNanos = assembled - started;
+                    ev.engineNanos = engineDone - assembled;
                     ev.commit();
                 }
             }
             for (int o = 0; o < outLayout.count; o++) {
                 java.lang.foreign.MemorySegment.copy(batch.output(o).data(), 0, r.handle.output(), outLayout.offset[o], outLayout.rowBytes(o, len));
                 r.outputShaped(o, len);
+            }
+            if (ev != null) {
+                r.stages.stamp(started, started, assembled, engineDone, System.nanoTime(), 1);
             }
             r.directStatus = BatchStatus.OK;
         } catch (RuntimeException e) {
@@ -545,6 +562,7 @@ public final class InferenceService implements AutoCloseable {
     }
 
     private void prepare(Request r) {
+        r.stages.reset();
         r.cachedStatus = 0;
         r.directStatus = 0;
         r.directError = null;
@@ -593,14 +611,12 @@ public final class InferenceService implements AutoCloseable {
     }
 
     private boolean fromCache(Request r) {
-        io.hotpath.service.events.CacheLookupEvent ev = null;
-        if (io.hotpath.service.events.HotpathEvents.ON) {
-            ev = new io.hotpath.service.events.CacheLookupEvent();
-            ev.begin();
-        }
+        io.hotpath.service.events.CacheLookupEvent ev = lookupStart();
+        long t0 = ev != null ? System.nanoTime() : 0;
         buildKey(r);
         int n = cache.get(modelId, r.key, 0, r.keyLength, r.handle.output(), 0, (int) outLayout.totalBytes);
         if (ev != null) {
+            r.stages.lookup(System.nanoTime() - t0);
             lookupEvent(ev, "local", n >= 0);
         }
         if (n < 0) {

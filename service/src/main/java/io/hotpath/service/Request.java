@@ -51,6 +51,8 @@ public final class Request {
     int sharedStatus;
     /** A caller waiting in {@link InferenceService#await} while the shared tier decides. */
     volatile Thread sharedWaiter;
+    /** When the last inference passed each stage, while a recording takes Hotpath's events. */
+    final StageTimes stages = new StageTimes();
     /** Not through the shared tier, or handed on to the batcher (its status is the handle's). */
     static final int SHARED_NONE = 0;
     /** A lookup is in flight: the status is PENDING. */
@@ -205,6 +207,14 @@ public final class Request {
 
     public long completeNanos() {
         return handle.completeNanos();
+    }
+
+    /**
+     * When the last inference passed each stage (lookup, queue, assembly, engine, scatter), stamped
+     * only while a JFR recording takes Hotpath's events; read it after the inference is answered.
+     */
+    public StageTimes stages() {
+        return stages;
     }
 
     /** Attaches the caller's own context (for example to find it again in an {@link InferenceService#inferAsync} callback). */

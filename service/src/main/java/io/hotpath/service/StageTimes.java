@@ -1,0 +1,100 @@
+package io.hotpath.service;
+
+/**
+ * When a request's last inference passed each stage ({@code System.nanoTime()}), stamped only
+ * while a JFR recording takes Hotpath's events ({@code hotpath.Request} and {@code hotpath.Batch}
+ * enabled; {@code hotpath profile} starts one): then a caller that timed its own call can split it
+ * into consecutive stages, per request. Without such a recording nothing is stamped and
+ * {@link #stamped()} is false: the hot path pays one field write per inference for it.
+ *
+ * <pre>
+ *  caller ──lookup──▶ enqueued ──queue──▶ batchStarted ──assembly──▶ assembled ──engine──▶ engineDone ──scatter──▶ answered ──hand-off──▶ caller
+ * </pre>
+ *
+ * In direct mode (no batcher) {@code enqueued == batchStarted}: the caller's thread assembles and runs its own batch.
+ * A cache hit has the lookup only ({@link #lookupNanos()}); the other stamps are 0.
+ */
+public final class StageTimes {
+    long lookupNanos;
+    long enqueued;
+    long batchStarted;
+    long assembled;
+    long engineDone;
+    long answered;
+    int batchRows;
+    volatile boolean stamped;
+
+    StageTimes() {
+    }
+
+    /** Whether the last inference was stamped (a recording took Hotpath's events while it ran). */
+    public boolean stamped() {
+        return stamped;
+    }
+
+    /** Time spent looking the request up in the prediction cache and the shared tier (0 without them). */
+    public long lookupNanos() {
+        return lookupNanos;
+    }
+
+    /** When it entered the batcher's queue (direct mode: when its own run began); 0 when it never did (a cache hit). */
+    public long enqueued() {
+        return enqueued;
+    }
+
+    /** When the batch holding it began to be assembled: the end of its queue wait. */
+    public long batchStarted() {
+        return batchStarted;
+    }
+
+    /** When the batch's rows had been copied (and padded) into the engine's tensors. */
+    public long assembled() {
+        return assembled;
+    }
+
+    /** When the engine's run of that batch returned. */
+    public long engineDone() {
+        return engineDone;
+    }
+
+    /** When its answer had been copied out of the batch. */
+    public long answered() {
+        return answered;
+    }
+
+    /** Rows in the batch it ran in. */
+    public int batchRows() {
+        return batchRows;
+    }
+
+    /** Forgets the last inference's stamps (at the start of the next). */
+    void reset() {
+        if (stamped) {
+            stamped = false;
+            lookupNanos = 0;
+            enqueued = 0;
+            batchStarted = 0;
+            assembled = 0;
+            engineDone = 0;
+            answered = 0;
+            batchRows = 0;
+        }
+    }
+
+    /** The batcher path's stamps, published by the volatile write (the caller reads them after its answer). */
+    void stamp(long enqueued, long batchStarted, long assembled, long engineDone, long answered, int rows) {
+        this.enqueued = enqueued;
+        this.batchStarted = batchStarted;
+        this.assembled = assembled;
+        this.engineDone = engineDone;
+        this.answered = answered;
+        this.batchRows = rows;
+        this.stamped = true;
+    }
+
+    /** A lookup's time (the caller's own thread), added to any earlier tier's in this inference. */
+    void lookup(long nanos) {
+        lookupNanos += nanos;
+        stamped = true;
+    }
+}
