@@ -87,9 +87,12 @@ final class FlameGraphSvg {
         }
     }
 
-    /** Warm colours, Java frames from the name's hash; frames of native calls in blue-green. */
+    /** Warm colours, Java frames from the name's hash; frames of native calls in blue-green; waiting frames grey. */
     private static String color(String name) {
         int hash = name.hashCode() & 0x7fffffff;
+        if (name.endsWith("[waiting]")) {
+            return "rgb(200,200,200)";
+        }
         if (name.endsWith("[native]")) {
             return String.format(Locale.ROOT, "rgb(%d,%d,%d)", 80 + hash % 40, 160 + hash % 50, 170 + hash % 60);
         }

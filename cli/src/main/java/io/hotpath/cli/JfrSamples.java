@@ -36,6 +36,10 @@ final class JfrSamples {
     record Read(List<Frame> hottest, List<Stack> stacks, long javaSamples, long nativeSamples, long hotpathEvents) {
     }
 
+    /** Frames where a thread waits rather than works (an idle strategy yielding or parking): marked, so they are not read as work. */
+    private static final java.util.Set<String> WAITING = java.util.Set.of("Thread.yield0", "Thread.yield", "Unsafe.park", "LockSupport.parkNanos",
+            "Thread.sleep0", "Thread.sleepNanos0", "Object.wait0");
+
     private JfrSamples() {
     }
 
@@ -82,15 +86,14 @@ final class JfrSamples {
                     java++;
                 }
                 List<RecordedFrame> frames = st.getFrames();
-                String leaf = name(frames.get(0)) + (isNative ? " [native]" : "");
+                String onTop = name(frames.get(0));
+                String leaf = onTop + (WAITING.contains(onTop) ? " [waiting]" : isNative ? " [native]" : "");
                 self.merge(leaf, 1L, Long::sum);
                 List<String> path = new ArrayList<>(frames.size());
                 for (int i = frames.size() - 1; i >= 0; i--) {
                     path.add(name(frames.get(i)));
                 }
-                if (isNative) {
-                    path.set(path.size() - 1, leaf);
-                }
+                path.set(path.size() - 1, leaf);
                 stacks.merge(List.copyOf(path), 1L, Long::sum);
             }
         }
@@ -113,7 +116,8 @@ final class JfrSamples {
 
     static void print(PrintStream out, Read r) {
         long total = r.javaSamples() + r.nativeSamples();
-        out.printf(Locale.ROOT, "  %d samples (%d in Java, %d in native calls); the frame on top of the stack:%n", total, r.javaSamples(), r.nativeSamples());
+        out.printf(Locale.ROOT, "  %d samples (%d in Java, %d in native calls); the frame on top of the stack ([waiting]: an idle thread yielding or parking):%n",
+                total, r.javaSamples(), r.nativeSamples());
         for (Frame f : r.hottest()) {
             out.printf(Locale.ROOT, "  %6.1f%%  %s%n", total == 0 ? 0 : 100.0 * f.samples() / total, f.name());
         }

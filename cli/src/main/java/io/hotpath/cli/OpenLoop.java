@@ -4,7 +4,6 @@ import io.hotpath.batcher.BatchStatus;
 import io.hotpath.service.InferenceService;
 import io.hotpath.service.Request;
 import io.hotpath.service.RequestCallback;
-import io.hotpath.core.Tensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
@@ -60,6 +59,17 @@ final class OpenLoop {
     /** As above, each request's inputs filled by {@code inputs} (given constants and one-row files, else the defaults). */
     static Result run(InferenceService svc, Request[] pool, double ratePerSecond, int warmup, int requests, long vocab, long seed,
                       BenchInputs inputs) throws InterruptedException {
+        int count = svc.engine().inputs().size();
+        return run(svc, pool, ratePerSecond, warmup, requests, seed, (r, rnd) -> {
+            for (int k = 0; k < count; k++) {
+                inputs.fill(r.input(k), rnd, vocab);
+            }
+        });
+    }
+
+    /** As above, each request's inputs written by {@code inputs} (which may set its length). */
+    static Result run(InferenceService svc, Request[] pool, double ratePerSecond, int warmup, int requests, long seed,
+                      ProfileRun.Inputs inputs) throws InterruptedException {
         int maxInFlight = pool.length;
         if (ratePerSecond <= 0 || requests < 1 || maxInFlight < 1) {
             throw new IllegalArgumentException("rate, requests and in-flight limit must be positive");
@@ -124,10 +134,7 @@ final class OpenLoop {
             while (s.request.status() == BatchStatus.PENDING) {
                 Thread.onSpinWait();    // the callback runs just before the batcher publishes the status
             }
-            for (int k = 0; k < svc.engine().inputs().size(); k++) {
-                Tensor in = s.request.input(k);
-                inputs.fill(in, rnd, vocab);
-            }
+            inputs.next(s.request, rnd);
             s.intended = next;
             s.measured = i >= warmup;
             s.request.attach(s);

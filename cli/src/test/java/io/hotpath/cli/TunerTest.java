@@ -1,0 +1,87 @@
+package io.hotpath.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.hotpath.engine.cpu.CpuEngineOptions;
+import io.hotpath.engine.cpu.OrtCpuEngine;
+import io.hotpath.models.ModelCatalog;
+import io.hotpath.serve.repository.HotpathModelOptions;
+import io.hotpath.serve.repository.TritonModelConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * hotpath tune's search on an engine whose cost is known: the real mlp preceded by a fixed busy
+ * wait per run, whatever the rows, so a batch of four costs what a batch of one does and the
+ * right answer is known: batch as many of the callers as there are.
+ */
+class TunerTest {
+    private static Tuner.Setup knownCost(long costMicros) {
+        OrtCpuEngine mlp = OrtCpuEngine.open(ModelCatalog.resolve("mlp"), CpuEngineOptions.builder().maxBatchSize(8).intraOpThreads(1).spinWait(false).build());
+        return new Tuner.Setup("mlp+" + costMicros + "us", 1, new StageProfileTest.KnownCostEngine(mlp, costMicros * 1000));
+    }
+
+    @Test
+    void withAFixedCostPerRunItBatchesTheCallersAndBeatsBatchesOfOne() throws Exception {
+        Tuner.Setup s = knownCost(1_000);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        try {
+            Tuner t = new Tuner(List.of(s), 0, new Tuner.Load(4, 0), 100, 1, 1, 5, 0.5, 120_000_000_000L, new PrintStream(log, true));
+            Tuner.Outcome r = t.run();
+            System.out.print(log);
+            assertNotNull(r.chosen(), "a 100 ms objective is met");
+            assertTrue(r.chosen().meets(100_000, new Tuner.Load(4, 0)));
+            assertTrue(r.chosen().candidate().maxBatch() >= 4, "four callers share a run that costs the same for four rows: " + t.describe(r.chosen().candidate()));
+            for (Tuner.Point p : r.tried()) {
+                if (p.candidate().maxBatch() == 1) {
+                    assertTrue(p.throughput() < 0.75 * r.chosen().throughput(), "batches of one get less than the chosen: " + t.line(p));
+                }
+            }
+            assertTrue(r.tried().stream().anyMatch(p -> p.candidate().maxBatch() == 1), "batches of one were measured");
+        } finally {
+            s.engine().close();
+        }
+    }
+
+    @Test
+    void anObjectiveBelowTheEnginesCostIsReportedAsUnmetWithTheClosest() throws Exception {
+        Tuner.Setup s = knownCost(1_000);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        try {
+            Tuner t = new Tuner(List.of(s), 0, new Tuner.Load(4, 0), 0.5, 1, 1, 5, 0.5, 60_000_000_000L, new PrintStream(log, true));
+            Tuner.Outcome r = t.run();
+            System.out.print(log);
+            assertNull(r.chosen(), "no configuration runs a 1 ms engine within 0.5 ms");
+            assertEquals(0, r.tried().size(), "the cost curve pruned every candidate without a run");
+            assertTrue(r.pruned() > 0);
+            assertNotNull(r.closest(), "the default was measured for the comparison");
+            assertTrue(r.closest().p99Micros() > 500);
+        } finally {
+            s.engine().close();
+        }
+    }
+
+    @Test
+    void theWrittenFolderIsAModelServeReads(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("scorer");
+        Tuner.Setup s = new Tuner.Setup("mlp", 1, null);
+        TuneCommand.write(folder, ModelCatalog.resolve("mlp"), s, new Tuner.Candidate(0, 4, 300), false);
+        TritonModelConfig c = TritonModelConfig.parse(folder.resolve("config.pbtxt"), "scorer/config.pbtxt", "scorer");
+        assertEquals(4, c.maxBatchSize());
+        assertEquals(300, c.dynamicBatching().maxQueueDelayMicros());
+        HotpathModelOptions o = HotpathModelOptions.load(folder, "scorer");
+        assertEquals(1, o.threads().getAsInt());
+        assertEquals(4, o.maxBatch().getAsInt());
+        assertEquals(300, o.maxQueueDelayMicros().getAsLong());
+        assertTrue(Files.size(folder.resolve("1").resolve("model.onnx")) > 0);
+        assertTrue(Files.readString(folder.resolve("embedding.java")).contains("maxBatchSize(4).maxQueueDelayMicros(300)"));
+    }
+}
