@@ -11,7 +11,8 @@ package io.hotpath.service;
  *  caller ──lookup──▶ enqueued ──queue──▶ batchStarted ──assembly──▶ assembled ──engine──▶ engineDone ──scatter──▶ answered ──hand-off──▶ caller
  * </pre>
  *
- * In direct mode (no batcher) {@code enqueued == batchStarted}: the caller's thread assembles and runs its own batch.
+ * In direct mode (no batcher) the caller's thread copies its inputs into its own batch and runs it:
+ * {@code enqueued == batchStarted == assembled}, taken after the copy (which falls in the time before them).
  * A cache hit has the lookup only ({@link #lookupNanos()}); the other stamps are 0.
  */
 public final class StageTimes {
