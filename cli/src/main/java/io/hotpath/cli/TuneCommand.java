@@ -142,6 +142,7 @@ final class TuneCommand implements Callable<Integer> {
                     setups.add(new Tuner.Setup(names.get(v), jvm ? 0 : tc == 0 ? cores : tc, e));
                 }
             }
+            int searched = setups.size();
             if (!jvm && java.util.Arrays.stream(threadCounts).noneMatch(t -> t == cores || t == 0)) {
                 // the default configuration runs one thread per core: add that setup for the comparison
                 Path f = files.get(0);
@@ -157,7 +158,7 @@ final class TuneCommand implements Callable<Integer> {
             o.println("  engine  " + setups.get(0).engine().describe());
             o.println("  inputs  random valid values at --seq " + seq + " (as hotpath bench makes them); " + stepS + " s per step");
             long t0 = System.nanoTime();
-            Tuner tuner = new Tuner(setups, defaultSetup, load, sloMs, seq, vocab, seed, stepS, (long) (budgetS * 1e9), o);
+            Tuner tuner = new Tuner(setups, searched, defaultSetup, load, sloMs, seq, vocab, seed, stepS, (long) (budgetS * 1e9), o);
             Tuner.Outcome r;
             try {
                 r = tuner.run();
@@ -176,6 +177,10 @@ final class TuneCommand implements Callable<Integer> {
                 Tuner.Point c = r.closest();
                 o.println("  result  no configuration meets p99 <= " + fmt(sloMs) + " ms; the closest is " + (c == null ? "none (nothing was answered)"
                         : tuner.describe(c.candidate()) + String.format(Locale.ROOT, " (p99 %.2f ms, %.0f requests/s)", c.p99Micros() / 1000, c.throughput())));
+                if (r.metInFirstStep() > 0) {
+                    o.println("          " + r.metInFirstStep() + " configuration(s) met it in their first step but none in the interleaved finals: "
+                            + "at this objective the p99 is not stable on this machine (a longer --step-s, or a looser objective)");
+                }
                 o.println("          " + defaultLine);
                 return 3;
             }
@@ -186,8 +191,11 @@ final class TuneCommand implements Callable<Integer> {
                             c.capacity(load), 100 * c.engineBusy()) : ""));
             o.println("          " + defaultLine + String.format(Locale.ROOT, "; the chosen one has %.2fx its %s", c.capacity(load) / d.capacity(load),
                     load.open() ? "capacity" : "throughput"));
-            String bench = "hotpath bench --model " + s.variant() + (load.open() ? String.format(Locale.ROOT, " --rate %.0f --duration-s 10", load.rate())
-                    : " --concurrency " + load.concurrency() + " --iterations " + Math.max(1000, (long) (c.throughput() * 10)))
+            // about a second of warm-up as the search had (bench's open loop warms up for 10 x --warmup requests, the closed loop --warmup per caller)
+            String bench = "hotpath bench --model " + s.variant() + (load.open() ? String.format(Locale.ROOT, " --rate %.0f --duration-s 10 --warmup %d", load.rate(),
+                    Math.max(20, (long) (load.rate() / 10)))
+                    : " --concurrency " + load.concurrency() + " --iterations " + Math.max(1000, (long) (c.throughput() * 10)) + " --warmup "
+                    + Math.max(20, (long) (c.throughput() / load.concurrency())))
                     + " --max-batch " + c.candidate().maxBatch() + " --max-delay-us " + c.candidate().delayMicros()
                     + (jvm ? " --engine jvm" : " --threads " + s.threads()) + " --seq " + seq;
             o.println("  check   " + bench + "   (re-measures it in a run of its own)");

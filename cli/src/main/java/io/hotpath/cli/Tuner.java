@@ -61,7 +61,8 @@ final class Tuner {
     }
 
     /** What the search found. */
-    record Outcome(List<BatchCostCurve> curves, List<Point> tried, int pruned, List<Point> finals, Point chosen, Point closest, Point defaults) {
+    record Outcome(List<BatchCostCurve> curves, List<Point> tried, int pruned, List<Point> finals, Point chosen, Point closest, Point defaults,
+                   int metInFirstStep) {
     }
 
     /** The library's defaults (max batch 8, max queue delay 100 us, one intra-op thread per core): the baseline compared against. */
@@ -80,6 +81,7 @@ final class Tuner {
     private final long deadline;
     private final PrintStream log;
     private final int defaultSetup;
+    private final int searched;
 
     /**
      * @param defaultSetup the setup that runs the default configuration (the variant the user named, one thread per core)
@@ -87,6 +89,13 @@ final class Tuner {
      */
     Tuner(List<Setup> setups, int defaultSetup, Load load, double sloMillis, int seq, long vocab, long seed, double stepSeconds, long budgetNanos,
           PrintStream log) {
+        this(setups, setups.size(), defaultSetup, load, sloMillis, seq, vocab, seed, stepSeconds, budgetNanos, log);
+    }
+
+    /** As above, searching only the first {@code searched} setups (a setup after them runs the default configuration only). */
+    Tuner(List<Setup> setups, int searched, int defaultSetup, Load load, double sloMillis, int seq, long vocab, long seed, double stepSeconds,
+          long budgetNanos, PrintStream log) {
+        this.searched = searched;
         this.setups = setups;
         this.defaultSetup = defaultSetup;
         this.load = load;
@@ -117,8 +126,10 @@ final class Tuner {
         List<Candidate> keep = new ArrayList<>();
         List<Double> promise = new ArrayList<>();
         int pruned = 0;
+        Candidate nearestPruned = null;     // the pruned candidate with the lowest predicted p99: measured when nothing else is
+        double nearestLower = Double.POSITIVE_INFINITY;
         long[] delays = load.open() ? new long[] {0, 100, 300, 1000, 3000} : new long[] {0, 100, 1000};
-        for (int si = 0; si < setups.size(); si++) {
+        for (int si = 0; si < searched; si++) {
             BatchCostCurve c = curves.get(si);
             for (int b : c.sizes()) {
                 if (!load.open() && b > load.concurrency() && b / 2 >= load.concurrency()) {
@@ -136,6 +147,10 @@ final class Tuner {
                     boolean slow = load.open() && load.rate() >= 0.95 * capacity;
                     if (lowerP99 > sloMicros || slow || d > sloMicros / 2) {
                         pruned++;
+                        if (!slow && d == 0 && lowerP99 < nearestLower) {
+                            nearestLower = lowerP99;
+                            nearestPruned = new Candidate(si, b, d);
+                        }
                         continue;
                     }
                     keep.add(new Candidate(si, b, d));
@@ -149,7 +164,7 @@ final class Tuner {
             order[i] = i;
         }
         java.util.Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -promise.get(i)));
-        log.printf(Locale.ROOT, "  search  %d candidates, %d pruned by the cost curve (cannot meet p99 <= %.2f ms %s), %d to measure%n",
+        log.printf(Locale.ROOT, "  search  %d candidates, %d pruned by the cost curve (cannot meet p99 <= %.4g ms %s), %d to measure%n",
                 keep.size() + pruned, pruned, sloMicros / 1000, load.describe(), keep.size());
         // 3. measure, most promising first, leaving time for the finals
         double stepCost = stepSeconds + 1.5;
@@ -163,6 +178,12 @@ final class Tuner {
             Point p = measure(keep.get(i));
             tried.add(p);
             log.println("  tried   " + line(p));
+        }
+        if (tried.isEmpty() && nearestPruned != null) {
+            // nothing could meet it: measure the one predicted nearest, so that "the closest" is a measurement
+            Point p = measure(nearestPruned);
+            tried.add(p);
+            log.println("  nearest " + line(p) + String.format(Locale.ROOT, "  (pruned: predicted p99 >= %.2f ms)", nearestLower / 1000));
         }
         Candidate def = new Candidate(defaultSetup, Math.min(DEFAULT_MAX_BATCH, setups.get(defaultSetup).engine().maxBatchSize()), DEFAULT_DELAY_MICROS);
         // 4. finals: the best passing three and the default, interleaved, twice
@@ -192,11 +213,14 @@ final class Tuner {
         }
         // the choice: the most capacity among the finals that meet the objective (the default too: it may be the best)
         Point chosen = finals.stream().filter(p -> p.meets(sloMicros, load)).max(Comparator.comparingDouble(p -> p.capacity(load))).orElse(null);
-        List<Point> all = new ArrayList<>(tried);
-        all.addAll(finals);
-        Point closest = all.stream().filter(p -> p.ok() > 0).min(Comparator.comparingDouble(Point::p99Micros)).orElse(null);
+        // the closest: from the finals when some candidate reached them (their interleaved figures are the firmer ones), else from every step
+        List<Point> pool = new ArrayList<>(finals);
+        if (passing.isEmpty()) {
+            pool.addAll(tried);
+        }
+        Point closest = pool.stream().filter(p -> p.ok() > 0).min(Comparator.comparingDouble(Point::p99Micros)).orElse(null);
         Point defaults = finals.get(finalists.indexOf(def));
-        return new Outcome(curves, tried, pruned, finals, chosen, closest, defaults);
+        return new Outcome(curves, tried, pruned, finals, chosen, closest, defaults, passing.size());
     }
 
     /** Two rounds' figures of one candidate: their means (the median of two). */
@@ -230,7 +254,7 @@ final class Tuner {
                 OpenLoop.Result r = OpenLoop.run(svc, pool, load.rate(), 0, (int) Math.max(100, load.rate() * stepSeconds), seed + 1, inputs);
                 Histogram batches = svc.metrics().intervalBatchSize(null);
                 Histogram engine = svc.metrics().intervalEngineTime(null);
-                double busy = engine.getTotalCount() * engine.getMean() / r.wallNanos();
+                double busy = Math.min(1, engine.getTotalCount() * engine.getMean() / r.wallNanos());
                 return new Point(c, r.corrected().getValueAtPercentile(50) / 1e3, r.corrected().getValueAtPercentile(99) / 1e3, r.throughput(),
                         batches.getTotalCount() == 0 ? 0 : batches.getMean(), busy, r.ok(), r.notOk());
             }
@@ -238,7 +262,8 @@ final class Tuner {
             ProfileRun.Result r = ProfileRun.run(svc, load.concurrency(), inputs, 1_000_000_000L, (long) (stepSeconds * 1e9), p, seed);
             Histogram batches = svc.metrics().intervalBatchSize(null);
             Histogram engine = svc.metrics().intervalEngineTime(null);
-            double busy = engine.getTotalCount() * engine.getMean() / (r.wallNanos() + 1e9);
+            // the recorders hold the warm-up second too
+            double busy = Math.min(1, engine.getTotalCount() * engine.getMean() / (r.wallNanos() + 1e9));
             if (p.recorded() == 0) {
                 return new Point(c, Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, 0, 0, busy, 0, r.notOk());
             }

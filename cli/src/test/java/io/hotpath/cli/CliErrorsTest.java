@@ -131,6 +131,21 @@ class CliErrorsTest {
         a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--budget", "cosine>=NaN", "--out", tmp.resolve("o").toString()),
                 List.of("--budget", "cosine>=NaN")));
         a.add(Arguments.of(List.of("optimize", "--model", "mlp", "--engine", "gpu", "--out", tmp.resolve("o").toString()), List.of("--engine", "gpu")));
+        // profile
+        a.add(Arguments.of(List.of("profile", "--model", "mlp", "--concurrency", "0"), List.of("--concurrency", "0")));
+        a.add(Arguments.of(List.of("profile", "--model", "mlp", "--duration-s", "NaN"), List.of("--duration-s", "NaN")));
+        a.add(Arguments.of(List.of("profile", "--model", "mlp", "--inputs", "images"), List.of("--inputs", "images")));
+        a.add(Arguments.of(List.of("profile", "--model", "mlp", "--sample-ms", "0"), List.of("--sample-ms", "0")));
+        a.add(Arguments.of(List.of("profile", "--model", "mlp", "--direct", "--max-batch", "4"), List.of("--max-batch", "--direct")));
+        a.add(Arguments.of(List.of("profile", "--model", "mlp", "--html", aFile.resolve("p.html").toString()), List.of("--html")));
+        // tune
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "0"), List.of("--slo-p99-ms", "0")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "NaN"), List.of("--slo-p99-ms", "NaN")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--rate", "100", "--concurrency", "2"), List.of("--rate", "--concurrency")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--rate", "-3"), List.of("--rate", "-3")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--threads", "-1"), List.of("--threads", "-1")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--budget-s", "20"), List.of("--budget-s", "20")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--engine", "jvm", "--threads", "2"), List.of("--threads", "--engine cpu")));
         // demo
         a.add(Arguments.of(List.of("demo", "--seconds", "NaN"), List.of("--seconds", "NaN")));
         a.add(Arguments.of(List.of("demo", "--seconds", "0"), List.of("--seconds", "0")));

@@ -60,9 +60,9 @@ class TunerTest {
             Tuner.Outcome r = t.run();
             System.out.print(log);
             assertNull(r.chosen(), "no configuration runs a 1 ms engine within 0.5 ms");
-            assertEquals(0, r.tried().size(), "the cost curve pruned every candidate without a run");
+            assertEquals(1, r.tried().size(), "the cost curve pruned every candidate; only the one predicted nearest ran");
             assertTrue(r.pruned() > 0);
-            assertNotNull(r.closest(), "the default was measured for the comparison");
+            assertNotNull(r.closest(), "the nearest and the default were measured");
             assertTrue(r.closest().p99Micros() > 500);
         } finally {
             s.engine().close();
