@@ -47,7 +47,7 @@ final class JfrSamples {
     static Recording start(int sampleMillis) {
         Recording r = new Recording();
         r.setName("hotpath-profile");
-        for (String e : new String[] {"hotpath.Request", "hotpath.Batch", "hotpath.CacheLookup"}) {
+        for (String e : new String[] {"hotpath.Request", "hotpath.Batch", "hotpath.CacheLookup", "hotpath.Callback", "hotpath.Tokenize"}) {
             r.enable(e).withThreshold(Duration.ZERO);
         }
         r.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(sampleMillis));

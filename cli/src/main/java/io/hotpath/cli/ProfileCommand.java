@@ -243,7 +243,7 @@ final class ProfileCommand implements Callable<Integer> {
             JfrSamples.print(out, samples);
         }
         if (jfr != null) {
-            out.println("\n  wrote " + jfr + " (" + samples.hotpathEvents() + " Hotpath events; open it in JDK Mission Control with docs/hotpath.jfc's view)");
+            out.println("\n  wrote " + jfr + " (" + samples.hotpathEvents() + " Hotpath events; open it in JDK Mission Control, category Hotpath)");
         }
         if (html != null) {
             Files.writeString(html, ProfileHtml.render("hotpath profile: " + model, sys.summary(), summary, StageProfile.verdict(summary, setup), samples));

@@ -89,6 +89,15 @@ public final class WordPieceTokenizer {
         if (maxLength < 2) {
             throw new IllegalArgumentException("maxLength must leave room for [CLS] and [SEP]: " + maxLength);
         }
+        TokenizeEvent ev = null;
+        if (TokenizeEvent.ON) {
+            ev = new TokenizeEvent();
+            if (ev.isEnabled()) {
+                ev.begin();
+            } else {
+                ev = null;
+            }
+        }
         List<Integer> ids = new ArrayList<>();
         ids.add(clsId);
         for (String word : preTokenize(normalize(text))) {
@@ -103,6 +112,14 @@ public final class WordPieceTokenizer {
             out[i] = ids.get(i);
         }
         out[n] = sepId;
+        if (ev != null) {
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.chars = text.length();
+                ev.tokens = out.length;
+                ev.commit();
+            }
+        }
         return out;
     }
 

@@ -187,6 +187,7 @@ final class EngineBatchProcessor implements BatchProcessor {
                 ev.totalNanos = now - request.enqueueNanos();
                 ev.queueNanos = runStart[bucket] - request.enqueueNanos();
                 ev.batchRows = runRows[bucket];
+                ev.scatterNanos = runAssembled[bucket] != 0 ? now - runEngineDone[bucket] : 0;
                 ev.commit();
                 if (runAssembled[bucket] != 0) {
                     r.stages.stamp(request.enqueueNanos(), runStart[bucket], runAssembled[bucket], runEngineDone[bucket], now, runRows[bucket]);

@@ -294,6 +294,7 @@ public final class InferenceService implements AutoCloseable {
         if (direct) {
             r.directBatch = engine.newBatch();
         }
+        r.engineName = engine.name();
         requests[handle.id()] = r;
         return r;
     }
@@ -340,7 +341,7 @@ public final class InferenceService implements AutoCloseable {
             prepare(request);
             if (cache != null && fromCache(request)) {
                 if (callback != null) {
-                    callback.onComplete(request, BatchStatus.OK);
+                    callBack(callback, request, BatchStatus.OK, request.engineName);
                 }
                 return BatchStatus.OK;
             }
@@ -350,7 +351,7 @@ public final class InferenceService implements AutoCloseable {
                     remember(request);
                 }
                 if (callback != null) {
-                    callback.onComplete(request, s);
+                    callBack(callback, request, s, request.engineName);
                 }
                 return s;
             }
@@ -426,7 +427,7 @@ public final class InferenceService implements AutoCloseable {
         RequestCallback cb = r.callback;
         if (cb != null) {
             try {
-                cb.onComplete(r, status);
+                callBack(cb, r, status, r.engineName);
             } catch (Throwable t) {
                 errorHandler.onError(t);
             }
@@ -437,6 +438,37 @@ public final class InferenceService implements AutoCloseable {
         Thread w = r.sharedWaiter;
         if (w != null) {
             java.util.concurrent.locks.LockSupport.unpark(w);
+        }
+    }
+
+    /**
+     * Runs an asynchronous request's callback, inside a {@code hotpath.Callback} event when a
+     * recording takes it; what the callback throws goes on to the caller of this method.
+     */
+    static void callBack(RequestCallback cb, Request r, int status, String engineName) {
+        io.hotpath.service.events.CallbackEvent ev = null;
+        if (io.hotpath.service.events.HotpathEvents.ON) {
+            ev = new io.hotpath.service.events.CallbackEvent();
+            if (ev.isEnabled()) {
+                ev.begin();
+            } else {
+                ev = null;
+            }
+        }
+        boolean threw = true;
+        try {
+            cb.onComplete(r, status);
+            threw = false;
+        } finally {
+            if (ev != null) {
+                ev.end();
+                if (ev.shouldCommit()) {
+                    ev.engine = engineName;
+                    ev.status = status;
+                    ev.threw = threw;
+                    ev.commit();
+                }
+            }
         }
     }
 

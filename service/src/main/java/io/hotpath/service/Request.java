@@ -51,6 +51,8 @@ public final class Request {
     int sharedStatus;
     /** A caller waiting in {@link InferenceService#await} while the shared tier decides. */
     volatile Thread sharedWaiter;
+    /** The engine's name, for the callback event. */
+    String engineName;
     /** When the last inference passed each stage, while a recording takes Hotpath's events. */
     final StageTimes stages = new StageTimes();
     /** Not through the shared tier, or handed on to the batcher (its status is the handle's). */
@@ -81,7 +83,7 @@ public final class Request {
             }
             RequestCallback cb = callback;
             if (cb != null) {
-                cb.onComplete(this, status);
+                InferenceService.callBack(cb, this, status, engineName);
             }
         };
         length(1);

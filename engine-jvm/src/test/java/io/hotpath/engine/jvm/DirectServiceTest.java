@@ -116,6 +116,12 @@ class DirectServiceTest {
             // blocks of 100,000 calls until the JIT has compiled the path (at most 40 blocks); one 16-byte object per call would be 1.6 MB
             long bytes = SteadyState.bytesPerBlock(() -> svc.infer(r), 100_000, 10_000, 40);
             assertTrue(bytes < 10_000, "heap bytes over 100,000 direct calls: " + bytes);
+            // an asynchronous call answers on this thread through its callback (inside the callback's JFR event check): nothing either
+            long[] answered = new long[1];
+            io.hotpath.service.RequestCallback cb = (req, status) -> answered[0]++;
+            long async = SteadyState.bytesPerBlock(() -> svc.inferAsync(r, cb), 100_000, 10_000, 40);
+            assertTrue(async < 10_000, "heap bytes over 100,000 asynchronous direct calls: " + async);
+            assertTrue(answered[0] >= 100_000);
         }
     }
 }

@@ -30,7 +30,7 @@ class ServiceEventsTest {
     void batchesRequestsAndCacheLookupsAreRecorded() throws Exception {
         Path file = dir.resolve("events.jfr");
         try (Recording rec = new Recording()) {
-            for (String name : new String[] {"hotpath.CacheLookup", "hotpath.Batch", "hotpath.Request"}) {
+            for (String name : new String[] {"hotpath.CacheLookup", "hotpath.Batch", "hotpath.Request", "hotpath.Callback"}) {
                 rec.enable(name).withoutThreshold();
             }
             rec.start();
@@ -45,6 +45,15 @@ class ServiceEventsTest {
                 Request d = direct.newRequest();
                 fill(d, 2);
                 assertEquals(BatchStatus.OK, direct.infer(d));
+                // one asynchronous request through the batcher, its callback timed
+                fill(r, 3);
+                java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+                assertEquals(BatchStatus.PENDING, batched.inferAsync(r, (req, status) -> done.countDown()));
+                assertTrue(done.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                assertEquals(BatchStatus.OK, batched.await(r));
+                assertTrue(r.stages().stamped(), "stages are stamped while the events are recorded");
+                assertTrue(r.stages().enqueued() <= r.stages().batchStarted() && r.stages().batchStarted() <= r.stages().assembled()
+                        && r.stages().assembled() < r.stages().engineDone() && r.stages().engineDone() <= r.stages().answered(), "in order");
             }
             rec.stop();
             rec.dump(file);
@@ -53,18 +62,25 @@ class ServiceEventsTest {
         List<RecordedEvent> batches = events.stream().filter(e -> e.getEventType().getName().equals("hotpath.Batch")).toList();
         List<RecordedEvent> requests = events.stream().filter(e -> e.getEventType().getName().equals("hotpath.Request")).toList();
         List<RecordedEvent> lookups = events.stream().filter(e -> e.getEventType().getName().equals("hotpath.CacheLookup")).toList();
-        assertEquals(2, batches.size(), "one batch through the batcher, one direct run: " + batches);
+        List<RecordedEvent> callbacks = events.stream().filter(e -> e.getEventType().getName().equals("hotpath.Callback")).toList();
+        assertEquals(1, callbacks.size(), "the one asynchronous request's callback: " + callbacks);
+        assertEquals(BatchStatus.OK, callbacks.get(0).getInt("status"));
+        assertTrue(!callbacks.get(0).getBoolean("threw"));
+        assertEquals("jvm", callbacks.get(0).getString("engine"));
+        assertEquals(3, batches.size(), "two batches through the batcher, one direct run: " + batches);
         for (RecordedEvent b : batches) {
             assertEquals(1, b.getInt("rows"));
             assertEquals("jvm", b.getString("engine"));
             assertTrue(b.getLong("engineNanos") > 0, b.toString());
             assertTrue(b.getLong("assemblyNanos") >= 0, b.toString());
         }
-        assertEquals(1, requests.size(), "the one request the batcher answered (cache hits never reach it)");
-        RecordedEvent q = requests.get(0);
-        assertTrue(q.getLong("queueNanos") >= 0 && q.getLong("queueNanos") <= q.getLong("totalNanos"), q.toString());
-        assertEquals(1, q.getInt("batchRows"));
-        assertEquals(3, lookups.size(), "every request of the cached service looked up");
+        assertEquals(2, requests.size(), "the two requests the batcher answered (cache hits never reach it)");
+        for (RecordedEvent q : requests) {
+            assertTrue(q.getLong("queueNanos") >= 0 && q.getLong("queueNanos") <= q.getLong("totalNanos"), q.toString());
+            assertTrue(q.getLong("scatterNanos") >= 0 && q.getLong("scatterNanos") <= q.getLong("totalNanos"), q.toString());
+            assertEquals(1, q.getInt("batchRows"));
+        }
+        assertEquals(4, lookups.size(), "every request of the cached service looked up");
         assertEquals(2, lookups.stream().filter(e -> e.getBoolean("hit")).count());
         assertTrue(lookups.stream().allMatch(e -> "local".equals(e.getString("tier"))));
     }

@@ -32,4 +32,9 @@ public final class RequestEvent extends jdk.jfr.Event {
 
     @Label("Batch rows")
     public int batchRows;
+
+    @Label("Scatter")
+    @Description("From the end of the engine's run until this request's answer was copied out (0 when the batch was not recorded)")
+    @Timespan(Timespan.NANOSECONDS)
+    public long scatterNanos;
 }
