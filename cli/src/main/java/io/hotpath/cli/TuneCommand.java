@@ -43,6 +43,10 @@ final class TuneCommand implements Callable<Integer> {
             + "the INT8 or FP16 model that passed your accuracy budget); same inputs and outputs. Repeatable.")
     List<String> variants;
 
+    @Option(names = "--optimized", paramLabel = "DIR", description = "A hotpath optimize --out folder: every variant its report.json says "
+            + "passed the accuracy budget is tried too (the precision dimension of the search).")
+    Path optimized;
+
     @Option(names = "--engine", defaultValue = "cpu", description = "cpu (ONNX Runtime) or jvm (small models compiled for the JVM) (default ${DEFAULT-VALUE}).")
     String engineKind;
 
@@ -120,6 +124,15 @@ final class TuneCommand implements Callable<Integer> {
         for (String n : names) {
             files.add(ModelCatalog.resolve(n));
         }
+        // what hotpath bench takes as --model for each (the optimizer's variants by file, labelled by their report names)
+        List<String> modelArgs = new ArrayList<>(names);
+        if (optimized != null) {
+            for (OptimizedVariants.Variant v : OptimizedVariants.read(optimized)) {
+                names.add(v.name());
+                files.add(v.file());
+                modelArgs.add(v.file().toString());
+            }
+        }
         List<Tuner.Setup> setups = new ArrayList<>();
         int defaultSetup = 0;
         try {
@@ -192,7 +205,7 @@ final class TuneCommand implements Callable<Integer> {
             o.println("          " + defaultLine + String.format(Locale.ROOT, "; the chosen one has %.2fx its %s", c.capacity(load) / d.capacity(load),
                     load.open() ? "capacity" : "throughput"));
             // about a second of warm-up as the search had (bench's open loop warms up for 10 x --warmup requests, the closed loop --warmup per caller)
-            String bench = "hotpath bench --model " + s.variant() + (load.open() ? String.format(Locale.ROOT, " --rate %.0f --duration-s 10 --warmup %d", load.rate(),
+            String bench = "hotpath bench --model " + modelArgs.get(names.indexOf(s.variant())) + (load.open() ? String.format(Locale.ROOT, " --rate %.0f --duration-s 10 --warmup %d", load.rate(),
                     Math.max(20, (long) (load.rate() / 10)))
                     : " --concurrency " + load.concurrency() + " --iterations " + Math.max(1000, (long) (c.throughput() * 10)) + " --warmup "
                     + Math.max(20, (long) (c.throughput() / load.concurrency())))
@@ -213,6 +226,21 @@ final class TuneCommand implements Callable<Integer> {
         }
     }
 
+    /** {@code field [ { name: "x" data_type: TYPE_FP32 dims: [ -1, 384 ] }, ... ]} for the model's tensors. */
+    private static String tensors(String field, java.util.List<io.hotpath.core.TensorSpec> specs, boolean batched) {
+        StringBuilder b = new StringBuilder(field).append(" [\n");
+        for (int k = 0; k < specs.size(); k++) {
+            io.hotpath.core.TensorSpec t = specs.get(k);
+            StringBuilder dims = new StringBuilder();
+            for (int i = batched ? 1 : 0; i < t.shape().rank(); i++) {
+                dims.append(dims.isEmpty() ? "" : ", ").append(t.shape().isDynamic(i) ? -1 : t.shape().dim(i));
+            }
+            b.append("  { name: \"").append(t.name()).append("\" data_type: ").append(io.hotpath.serve.WireType.configName(t.dtype()))
+                    .append(" dims: [ ").append(dims.isEmpty() && !batched ? "" : dims).append(" ] }").append(k + 1 < specs.size() ? ",\n" : "\n");
+        }
+        return b.append("]\n").toString();
+    }
+
     private static String fmt(double v) {
         return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
     }
@@ -222,8 +250,12 @@ final class TuneCommand implements Callable<Integer> {
         Files.createDirectories(dir.resolve("1"));
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         Files.copy(model, dir.resolve("1").resolve("model.onnx"), StandardCopyOption.REPLACE_EXISTING);
+        // the server checks a config's tensors against the model's: every input listed, dims after the batch (-1 for a dynamic one)
+        boolean batched = s.engine().inputs().stream().allMatch(t -> t.shape().rank() > 0 && t.shape().isDynamic(0));
         Files.writeString(dir.resolve("config.pbtxt"), "# written by hotpath tune\nname: \"" + name + "\"\nplatform: \"onnxruntime_onnx\"\n"
-                + "max_batch_size: " + c.maxBatch() + "\ndynamic_batching {\n  max_queue_delay_microseconds: " + c.delayMicros() + "\n}\n"
+                + "max_batch_size: " + (batched ? c.maxBatch() : 0) + "\n"
+                + tensors("input", s.engine().inputs(), batched) + tensors("output", s.engine().outputs(), batched)
+                + (batched ? "dynamic_batching {\n  max_queue_delay_microseconds: " + c.delayMicros() + "\n}\n" : "")
                 + (jvm ? "" : "parameters {\n  key: \"intra_op_thread_count\"\n  value { string_value: \"" + s.threads() + "\" }\n}\n"));
         Files.writeString(dir.resolve(io.hotpath.serve.repository.HotpathModelOptions.FILE_NAME), "# written by hotpath tune\nengine=" + (jvm ? "jvm" : "cpu")
                 + "\n" + (jvm ? "" : "threads=" + s.threads() + "\n") + "batching.max_batch=" + c.maxBatch() + "\nbatching.max_queue_delay_us=" + c.delayMicros() + "\n");

@@ -4,26 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.Batch;
-import io.hotpath.core.Engine;
 import io.hotpath.service.InferenceService;
-import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.models.ModelCatalog;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class OpenLoopTest {
-    /** The real mlp engine, made to stall once for 100 ms on its {@code stallAt}-th run. */
-    static final class StallingEngine implements Engine {
+    /** The real mlp engine, made to stall once for {@link #STALL_MS} on its {@code stallAt}-th run. */
+    static final class StallingEngine extends DelegatingEngine {
         static final int STALL_MS = 400;
-        final OrtCpuEngine real;
         final int stallAt;
         final AtomicInteger runs = new AtomicInteger();
 
         StallingEngine(OrtCpuEngine real, int stallAt) {
-            this.real = real;
+            super(real);
             this.stallAt = stallAt;
         }
 
@@ -47,36 +43,6 @@ class OpenLoopTest {
         @Override
         public String describe() {
             return real.describe() + " (stalls once for " + STALL_MS + " ms)";
-        }
-
-        @Override
-        public List<TensorSpec> inputs() {
-            return real.inputs();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return real.outputs();
-        }
-
-        @Override
-        public int maxBatchSize() {
-            return real.maxBatchSize();
-        }
-
-        @Override
-        public Batch newBatch() {
-            return real.newBatch();
-        }
-
-        @Override
-        public long modelIdentity() {
-            return real.modelIdentity();
-        }
-
-        @Override
-        public void close() {
-            real.close();
         }
     }
 

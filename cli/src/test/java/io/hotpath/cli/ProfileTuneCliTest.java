@@ -17,7 +17,7 @@ class ProfileTuneCliTest {
         CliRun.Result r = CliRun.run("profile", "--model", "mlp", "--concurrency", "2", "--duration-s", "1", "--warmup-s", "0.3",
                 "--html", html.toString(), "--jfr", jfr.toString());
         assertEquals(0, r.code(), r.err() + r.out());
-        for (String part : new String[] {"queue wait", "engine run", "hand-off", "coverage", "verdict", "FusedGemm", "samples", "OrtApi.Run"}) {
+        for (String part : new String[] {"queue wait", "engine run", "hand-off", "coverage", "verdict", "FusedGemm", "samples", "the frame on top of the stack"}) {
             assertTrue(r.out().contains(part), part + " in:\n" + r.out());
         }
         String page = Files.readString(html);
@@ -30,6 +30,19 @@ class ProfileTuneCliTest {
             }
             assertTrue(batch, "the kept recording holds Hotpath's events");
         }
+    }
+
+    @Test
+    void tuneReadsTheVariantsThatPassedFromAnOptimizerReport(@TempDir Path dir) {
+        Path out = dir.resolve("opt");
+        CliRun.Result opt = CliRun.run("optimize", "--model", "mlp", "--precisions", "int8", "--methods", "minmax", "--rounds", "1", "--out", out.toString());
+        assertEquals(0, opt.code(), opt.err() + opt.out());
+        var variants = OptimizedVariants.read(out);
+        assertTrue(variants.stream().anyMatch(v -> v.name().equals("int8-minmax") && v.precision().equals("int8")), variants.toString());
+        assertTrue(variants.stream().allMatch(v -> Files.isRegularFile(v.file())));
+        CliRun.Result none = CliRun.run("tune", "--model", "mlp", "--slo-p99-ms", "5", "--optimized", dir.toString());
+        assertEquals(2, none.code(), none.err());
+        assertTrue(none.err().strip().startsWith("hotpath: ") && none.err().contains("no report.json"), none.err());
     }
 
     @Test

@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.Batch;
-import io.hotpath.core.Engine;
-import io.hotpath.core.TensorSpec;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.models.ModelCatalog;
 import io.hotpath.service.InferenceService;
 import io.hotpath.service.Request;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,12 +20,11 @@ import org.junit.jupiter.api.Test;
  */
 class StageProfileTest {
     /** The real mlp engine, each run first spinning {@code costNanos}: a known engine cost. */
-    static final class KnownCostEngine implements Engine {
-        final OrtCpuEngine real;
+    static final class KnownCostEngine extends DelegatingEngine {
         final long costNanos;
 
         KnownCostEngine(OrtCpuEngine real, long costNanos) {
-            this.real = real;
+            super(real);
             this.costNanos = costNanos;
         }
 
@@ -49,36 +45,6 @@ class StageProfileTest {
         @Override
         public String describe() {
             return real.describe() + " (+" + costNanos / 1000 + " us per run)";
-        }
-
-        @Override
-        public List<TensorSpec> inputs() {
-            return real.inputs();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return real.outputs();
-        }
-
-        @Override
-        public int maxBatchSize() {
-            return real.maxBatchSize();
-        }
-
-        @Override
-        public Batch newBatch() {
-            return real.newBatch();
-        }
-
-        @Override
-        public long modelIdentity() {
-            return real.modelIdentity();
-        }
-
-        @Override
-        public void close() {
-            real.close();
         }
     }
 

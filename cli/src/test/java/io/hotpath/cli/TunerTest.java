@@ -70,14 +70,31 @@ class TunerTest {
     }
 
     @Test
-    void theWrittenFolderIsAModelServeReads(@TempDir Path dir) throws Exception {
-        Path folder = dir.resolve("scorer");
-        Tuner.Setup s = new Tuner.Setup("mlp", 1, null);
-        TuneCommand.write(folder, ModelCatalog.resolve("mlp"), s, new Tuner.Candidate(0, 4, 300), false);
-        TritonModelConfig c = TritonModelConfig.parse(folder.resolve("config.pbtxt"), "scorer/config.pbtxt", "scorer");
+    void theWrittenFolderIsAModelServeLoads(@TempDir Path dir) throws Exception {
+        for (String model : new String[] {"mlp", "minilm-q"}) {
+            Path folder = dir.resolve(model);
+            try (OrtCpuEngine e = OrtCpuEngine.open(ModelCatalog.resolve(model), CpuEngineOptions.builder().maxBatchSize(4).intraOpThreads(1).build())) {
+                TuneCommand.write(folder, ModelCatalog.resolve(model), new Tuner.Setup(model, 1, e), new Tuner.Candidate(0, 4, 300), false);
+            }
+        }
+        // the server's own loader opens both: their tensors agree with the models, the batching is the tuned one
+        List<io.hotpath.serve.ServedModel> served = io.hotpath.serve.RepositoryLoader.load(dir);
+        try {
+            assertEquals(2, served.size());
+            for (io.hotpath.serve.ServedModel m : served) {
+                assertEquals(4, m.maxRowsPerCall(), m.name());
+                assertTrue(m.batched(), m.name());
+            }
+        } finally {
+            for (io.hotpath.serve.ServedModel m : served) {
+                m.close();
+            }
+        }
+        Path folder = dir.resolve("mlp");
+        TritonModelConfig c = TritonModelConfig.parse(folder.resolve("config.pbtxt"), "mlp/config.pbtxt", "mlp");
         assertEquals(4, c.maxBatchSize());
         assertEquals(300, c.dynamicBatching().maxQueueDelayMicros());
-        HotpathModelOptions o = HotpathModelOptions.load(folder, "scorer");
+        HotpathModelOptions o = HotpathModelOptions.load(folder, "mlp");
         assertEquals(1, o.threads().getAsInt());
         assertEquals(4, o.maxBatch().getAsInt());
         assertEquals(300, o.maxQueueDelayMicros().getAsLong());
