@@ -26,7 +26,8 @@ final class StageProfile {
         ASSEMBLY("batch assembly", "copying the batch's rows into the engine's tensors, padded to the longest"),
         ENGINE("engine run", "the engine running the batch"),
         SCATTER("scatter", "copying answers out of the batch until this request's own"),
-        HANDOFF("hand-off", "from its answer being copied out until the caller's call returned (waking the caller)"),
+        HANDOFF("hand-off", "from its answer being copied out until the caller's call returned (waking the caller), less the cache store"),
+        STORE("cache store", "storing the answer in the prediction cache (and the shared tier) on the caller's thread"),
         UNATTRIBUTED("unattributed", "time in requests the service did not stamp");
 
         final String label;
@@ -79,7 +80,8 @@ final class StageProfile {
             r[at + Stage.ASSEMBLY.ordinal()] = t.assembled() - t.batchStarted();
             r[at + Stage.ENGINE.ordinal()] = t.engineDone() - t.assembled();
             r[at + Stage.SCATTER.ordinal()] = t.answered() - t.engineDone();
-            r[at + Stage.HANDOFF.ordinal()] = returned - t.answered();
+            r[at + Stage.STORE.ordinal()] = t.storeNanos();
+            r[at + Stage.HANDOFF.ordinal()] = Math.max(0, returned - t.answered() - t.storeNanos());
         }
         r[at + TOTAL] = returned - start;
         written[caller]++;
@@ -199,6 +201,8 @@ final class StageProfile {
                     + (setup.direct() ? "" : " or use direct mode for a single caller");
             case ASSEMBLY, SCATTER -> "copying rows into and out of the engine's batch dominates: the inputs or outputs are large for "
                     + "the model; pad less (a shorter --seq, length buckets) or return fewer outputs";
+            case STORE -> "storing answers in the prediction cache dominates (a full cache evicting, or the shared tier's write): "
+                    + "give the cache more memory, or drop a cache whose answers rarely repeat";
             case PREPROCESS -> "the caller's own pre-processing (tokenizing) dominates, not Hotpath: cache or batch it, or move it off the request path";
             case LOOKUP -> "the cache lookup dominates: the key (all input bytes) is large or the shared tier is slow; quantize the key, "
                     + "lower the shared tier's budget, or drop a cache that rarely hits";

@@ -321,7 +321,13 @@ public final class InferenceService implements AutoCloseable {
             }
             int s = direct ? runDirect(request) : batcher.infer(request.handle);
             if (s == BatchStatus.OK && cache != null) {
-                remember(request);
+                if (request.stages.stamped) {
+                    long t0 = System.nanoTime();      // a recording takes the stages: time the store apart from the hand-off
+                    remember(request);
+                    request.stages.store(System.nanoTime() - t0);
+                } else {
+                    remember(request);
+                }
             }
             return s;
         } finally {

@@ -8,7 +8,7 @@ package io.hotpath.service;
  * {@link #stamped()} is false: the hot path pays one field write per inference for it.
  *
  * <pre>
- *  caller ──lookup──▶ enqueued ──queue──▶ batchStarted ──assembly──▶ assembled ──engine──▶ engineDone ──scatter──▶ answered ──hand-off──▶ caller
+ *  caller ──lookup──▶ enqueued ──queue──▶ batchStarted ──assembly──▶ assembled ──engine──▶ engineDone ──scatter──▶ answered ──hand-off, store──▶ caller
  * </pre>
  *
  * In direct mode (no batcher) the caller's thread copies its inputs into its own batch and runs it:
@@ -22,6 +22,7 @@ public final class StageTimes {
     long assembled;
     long engineDone;
     long answered;
+    long storeNanos;
     int batchRows;
     volatile boolean stamped;
 
@@ -63,6 +64,11 @@ public final class StageTimes {
         return answered;
     }
 
+    /** Time the caller's thread spent storing the answer in the prediction cache after the batcher answered (0 without a cache). */
+    public long storeNanos() {
+        return storeNanos;
+    }
+
     /** Rows in the batch it ran in. */
     public int batchRows() {
         return batchRows;
@@ -78,6 +84,7 @@ public final class StageTimes {
             assembled = 0;
             engineDone = 0;
             answered = 0;
+            storeNanos = 0;
             batchRows = 0;
         }
     }
@@ -91,6 +98,11 @@ public final class StageTimes {
         this.answered = answered;
         this.batchRows = rows;
         this.stamped = true;
+    }
+
+    /** The cache store's time (the caller's own thread, after the answer). */
+    void store(long nanos) {
+        storeNanos = nanos;
     }
 
     /** A lookup's time (the caller's own thread), added to any earlier tier's in this inference. */
