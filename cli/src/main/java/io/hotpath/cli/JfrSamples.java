@@ -46,6 +46,17 @@ final class JfrSamples {
     /** A recording of Hotpath's events (every one) and of execution samples every {@code sampleMillis}, started. */
     static Recording start(int sampleMillis) {
         Recording r = new Recording();
+        try {
+            configure(r, sampleMillis);
+            r.start();
+        } catch (RuntimeException | Error e) {
+            r.close();
+            throw e;
+        }
+        return r;
+    }
+
+    private static void configure(Recording r, int sampleMillis) {
         r.setName("hotpath-profile");
         for (String e : new String[] {"hotpath.Request", "hotpath.Batch", "hotpath.CacheLookup", "hotpath.Callback", "hotpath.Tokenize"}) {
             r.enable(e).withThreshold(Duration.ZERO);
@@ -53,8 +64,6 @@ final class JfrSamples {
         r.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(sampleMillis));
         r.enable("jdk.NativeMethodSample").withPeriod(Duration.ofMillis(Math.max(sampleMillis, 10)));
         r.setToDisk(true);
-        r.start();
-        return r;
     }
 
     /** Reads the samples of {@code file}: the top {@code top} frames by samples on top of the stack, and every stack. */

@@ -102,9 +102,9 @@ final class ProfileCommand implements Callable<Integer> {
         c.range("--concurrency", concurrency, 1, Checks.MAX_CONCURRENCY);
         c.range("--max-batch", maxBatch, 1, Checks.MAX_BATCH);
         c.range("--max-delay-us", maxDelayUs, 0, Checks.MAX_DELAY_US, "the batcher's limit");
-        c.oneOf("--idle", idle, "busy-spin", "yield", "backoff-park");
-        c.oneOf("--engine", engineKind, "cpu", "jvm");
-        c.oneOf("--inputs", inputs, "auto", "random", "text");
+        idle = c.oneOf("--idle", idle, "busy-spin", "yield", "backoff-park");
+        engineKind = c.oneOf("--engine", engineKind, "cpu", "jvm");
+        inputs = c.oneOf("--inputs", inputs, "auto", "random", "text");
         c.range("--threads", threads, 0, Checks.MAX_THREADS);
         c.range("--seq", seq, 1, Checks.MAX_SEQ);
         c.positive("--duration-s", durationS, Checks.MAX_SECONDS);
@@ -156,6 +156,9 @@ final class ProfileCommand implements Callable<Integer> {
                         + engine.inputs().stream().map(t -> t.name()).toList());
             }
             textInputs = bert && !inputs.equals("random");
+            if (textInputs && seq < 2) {
+                throw checks.fail("--seq " + seq + ": a tokenized sentence needs at least 2 tokens ([CLS] and [SEP])");
+            }
             int batchRows = Math.min(mb, engine.maxBatchSize());
             io.hotpath.batcher.IdleStrategyKind idleKind =
                     io.hotpath.batcher.IdleStrategyKind.valueOf(idle.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
@@ -181,10 +184,11 @@ final class ProfileCommand implements Callable<Integer> {
         StageProfile.Setup setup;
         ProfileRun.Result result;
         JfrSamples.Read samples;
-        Path recordingFile = jfr != null ? jfr : Files.createTempFile("hotpath-profile", ".jfr");
+        Path recordingFile = null;
         double meanBatch;
         int typicalLength;
         try (svc) {
+            recordingFile = jfr != null ? jfr : Files.createTempFile("hotpath-profile", ".jfr");
             long vocab = BenchCommand.vocabulary(file, engine);
             WordPieceTokenizer tok = textInputs ? ModelCatalog.minilmTokenizer() : null;
             List<String> sentences = io.hotpath.models.ValidationSentences.all();
@@ -199,25 +203,36 @@ final class ProfileCommand implements Callable<Integer> {
                     + " warmup=" + warmupS + "s duration=" + durationS + "s");
             // about 60 bytes per request and stage; enough rows for the run's requests up to a cap (the ring keeps the newest)
             StageProfile profile = new StageProfile(concurrency, Math.max(1024, (1 << 20) / concurrency));
-            jdk.jfr.Recording rec = JfrSamples.start(sampleMs);
+            // the recording and the batch-size recorder start when the measured phase does: the warm-up is in neither
+            jdk.jfr.Recording[] rec = new jdk.jfr.Recording[1];
             try {
-                svc.metrics().intervalBatchSize(null);
-                result = ProfileRun.run(svc, concurrency, in, (long) (warmupS * 1e9), (long) (durationS * 1e9), profile, seed);
+                result = ProfileRun.run(svc, concurrency, in, (long) (warmupS * 1e9), (long) (durationS * 1e9), profile, seed, () -> {
+                    svc.metrics().intervalBatchSize(null);
+                    rec[0] = JfrSamples.start(sampleMs);
+                });
                 var batches = svc.metrics().intervalBatchSize(null);
                 meanBatch = direct ? 1 : batches.getTotalCount() == 0 ? 0 : batches.getMean();
-                rec.stop();
-                rec.dump(recordingFile);
+                if (rec[0] != null) {
+                    rec[0].stop();
+                    rec[0].dump(recordingFile);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new HotpathException(HotpathException.Category.SHUTDOWN, "interrupted while profiling", e);
             } finally {
-                rec.close();
+                if (rec[0] != null) {
+                    rec[0].close();
+                }
+            }
+            if (profile.recorded() == 0) {
+                throw new HotpathException(HotpathException.Category.ENGINE_FAILURE, "no request was answered OK in the " + durationS
+                        + " s measured (" + result.notOk() + " were not): raise --duration-s, or see why they failed with hotpath bench");
             }
             summary = profile.summarize();
             setup = new StageProfile.Setup(direct, concurrency, mb, maxDelayUs, idle, meanBatch, Runtime.getRuntime().availableProcessors());
             samples = JfrSamples.read(recordingFile, frames);
         } finally {
-            if (jfr == null) {
+            if (jfr == null && recordingFile != null) {
                 Files.deleteIfExists(recordingFile);
             }
         }

@@ -9,7 +9,7 @@ import java.util.Locale;
  * JFR's samples ({@code #flame-graph}).
  */
 final class ProfileHtml {
-    private static final String[] COLORS = {"#8c564b", "#17becf", "#7f7f7f", "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#bcbd22"};
+    private static final String[] COLORS = {"#8c564b", "#17becf", "#7f7f7f", "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#bcbd22", "#e377c2"};
 
     private ProfileHtml() {
     }
@@ -74,11 +74,11 @@ final class ProfileHtml {
             }
         }
         int ly = 10 + 2 * rowH + 14;
-        int lx = left;
+        int lx = 4;
         for (StageProfile.Stage st : StageProfile.Stage.values()) {
             h.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>%n",
                     lx, ly, COLORS[st.ordinal() % COLORS.length], lx + 13, ly + 9, ReportHtml.esc(st.label)));
-            lx += 13 + 7 * st.label.length() + 14;
+            lx += 13 + 6 * st.label.length() + 12;
         }
         h.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\">each row on its own scale: the mean of the requests in the band</text>%n", left, ly + 28));
         h.append("</svg>\n");

@@ -80,6 +80,16 @@ final class ProfileRun {
      */
     static Result run(InferenceService svc, int callers, Inputs inputs, long warmupNanos, long measureNanos, StageProfile profile, long seed)
             throws InterruptedException {
+        return run(svc, callers, inputs, warmupNanos, measureNanos, profile, seed, null);
+    }
+
+    /**
+     * As above; {@code atMeasureStart} (may be null) runs on this thread when the warm-up ends and the
+     * measured phase begins (to start a recording, reset recorders). Only requests answered OK are
+     * recorded in {@code profile}; the others are counted.
+     */
+    static Result run(InferenceService svc, int callers, Inputs inputs, long warmupNanos, long measureNanos, StageProfile profile, long seed,
+                      Runnable atMeasureStart) throws InterruptedException {
         Phaser phases = new Phaser(callers + 1);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicLong ok = new AtomicLong();
@@ -109,6 +119,13 @@ final class ProfileRun {
             window[0] = start + warmupNanos;
             window[1] = window[0] + measureNanos;
             phases.arriveAndAwaitAdvance();         // go
+            if (atMeasureStart != null) {
+                long wait;
+                while ((wait = window[0] - System.nanoTime()) > 0 && !phases.isTerminated()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                }
+                atMeasureStart.run();
+            }
             phases.arriveAndAwaitAdvance();         // done
             wall = measureNanos;
         } catch (Throwable e) {
@@ -150,8 +167,8 @@ final class ProfileRun {
             int s = svc.infer(r);
             long returned = System.nanoTime();
             if (start >= from) {
-                profile.record(id, start, called, returned, r.stages());
                 if (s == BatchStatus.OK) {
+                    profile.record(id, start, called, returned, r.stages());    // a refused or failed request has no stages to split
                     good++;
                 } else {
                     notOk++;

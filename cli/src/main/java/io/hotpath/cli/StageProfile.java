@@ -21,7 +21,7 @@ final class StageProfile {
     enum Stage {
         PREPROCESS("pre-process", "the caller's own work before the call (tokenizing, for text models)"),
         LOOKUP("cache lookup", "hashing the inputs and probing the prediction cache (and the shared tier)"),
-        SUBMIT("submit", "from the call until the request is in the batcher's queue: claiming a slot and copying the inputs in"),
+        SUBMIT("submit", "from the call until the batcher stamped its enqueue: claiming a ring slot (the copy of its inputs into the ring follows, in queue wait)"),
         QUEUE("queue wait", "waiting for company (up to the max queue delay) or for the engine to finish the batch before"),
         ASSEMBLY("batch assembly", "copying the batch's rows into the engine's tensors, padded to the longest"),
         ENGINE("engine run", "the engine running the batch"),
@@ -206,7 +206,7 @@ final class StageProfile {
             case PREPROCESS -> "the caller's own pre-processing (tokenizing) dominates, not Hotpath: cache or batch it, or move it off the request path";
             case LOOKUP -> "the cache lookup dominates: the key (all input bytes) is large or the shared tier is slow; quantize the key, "
                     + "lower the shared tier's budget, or drop a cache that rarely hits";
-            case SUBMIT -> "submitting into the batcher's queue dominates (claiming a slot, copying the inputs); the queue may be full: raise --max-in-flight";
+            case SUBMIT -> "submitting into the batcher's queue dominates (claiming a ring slot): the ring may be full; give the batcher a larger queue (queueCapacityBytes)";
             case UNATTRIBUTED -> "most requests were not stamped: the JFR recording did not take Hotpath's events (is -Dhotpath.jfr=false set?)";
         };
     }

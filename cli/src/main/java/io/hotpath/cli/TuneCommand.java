@@ -91,13 +91,17 @@ final class TuneCommand implements Callable<Integer> {
         if (rate != null) {
             c.positive("--rate", rate, Checks.MAX_RATE);
         }
-        c.oneOf("--engine", engineKind, "cpu", "jvm");
+        engineKind = c.oneOf("--engine", engineKind, "cpu", "jvm");
         c.each("--threads", threads, 0, Checks.MAX_THREADS);
         if (threads != null && engineKind.equals("jvm")) {
             throw c.fail("--threads applies to --engine cpu");
         }
         c.range("--seq", seq, 1, Checks.MAX_SEQ);
         c.positive("--step-s", stepS, 600);
+        if (rate != null && rate * stepS < 20) {
+            throw c.fail("--rate " + rate + " with --step-s " + stepS + " sends " + Math.round(rate * stepS) + " requests per step: too few for a p99; "
+                    + "give at least 20 (a longer --step-s)");
+        }
         c.positive("--budget-s", budgetS, Checks.MAX_SECONDS);
         if (budgetS < 8 * (stepS + 1.5) + 10) {
             throw c.fail("--budget-s " + budgetS + " leaves no time to search: the final rounds alone take about "
@@ -135,6 +139,7 @@ final class TuneCommand implements Callable<Integer> {
         }
         List<Tuner.Setup> setups = new ArrayList<>();
         int defaultSetup = 0;
+        Tuner tuner = null;
         try {
             for (int v = 0; v < files.size(); v++) {
                 for (int t : threadCounts) {
@@ -152,17 +157,22 @@ final class TuneCommand implements Callable<Integer> {
                     if (v == 0 && (t == cores || (t == 0 && !jvm) || jvm)) {
                         defaultSetup = setups.size();
                     }
-                    setups.add(new Tuner.Setup(names.get(v), jvm ? 0 : tc == 0 ? cores : tc, e));
+                    java.util.function.Supplier<Engine> reopen = () -> jvm
+                            ? io.hotpath.engine.jvm.JvmEngine.open(f, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(32).build())
+                            : OrtCpuEngine.open(f, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL).intraOpThreads(tc).spinWait(false)
+                                    .maxBatchSize(32).defaultMaxDimension(seq).build());
+                    setups.add(new Tuner.Setup(names.get(v), jvm ? 0 : tc == 0 ? cores : tc, e, reopen));
                 }
             }
             int searched = setups.size();
             if (!jvm && java.util.Arrays.stream(threadCounts).noneMatch(t -> t == cores || t == 0)) {
                 // the default configuration runs one thread per core: add that setup for the comparison
                 Path f = files.get(0);
-                Engine e = OrtCpuEngine.open(f, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL).intraOpThreads(cores)
-                        .spinWait(false).maxBatchSize(32).defaultMaxDimension(seq).build());
+                java.util.function.Supplier<Engine> reopen = () -> OrtCpuEngine.open(f, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
+                        .intraOpThreads(cores).spinWait(false).maxBatchSize(32).defaultMaxDimension(seq).build());
+                Engine e = reopen.get();
                 defaultSetup = setups.size();
-                setups.add(new Tuner.Setup(names.get(0), cores, e));
+                setups.add(new Tuner.Setup(names.get(0), cores, e, reopen));
             }
             long vocab = BenchCommand.vocabulary(files.get(0), setups.get(0).engine());
             SystemInfo sys = SystemInfo.detect();
@@ -171,7 +181,7 @@ final class TuneCommand implements Callable<Integer> {
             o.println("  engine  " + setups.get(0).engine().describe());
             o.println("  inputs  random valid values at --seq " + seq + " (as hotpath bench makes them); " + stepS + " s per step");
             long t0 = System.nanoTime();
-            Tuner tuner = new Tuner(setups, searched, defaultSetup, load, sloMs, seq, vocab, seed, stepS, (long) (budgetS * 1e9), o);
+            tuner = new Tuner(setups, searched, defaultSetup, load, sloMs, seq, vocab, seed, stepS, (long) (budgetS * 1e9), o);
             Tuner.Outcome r;
             try {
                 r = tuner.run();
@@ -180,11 +190,13 @@ final class TuneCommand implements Callable<Integer> {
                 throw new HotpathException(HotpathException.Category.SHUTDOWN, "interrupted while tuning", e);
             }
             o.println();
-            o.printf(Locale.ROOT, "  searched %d candidates (%d measured, %d pruned) in %.0f s%n", r.tried().size() + r.pruned(), r.tried().size(),
-                    r.pruned(), (System.nanoTime() - t0) / 1e9);
+            int unmeasured = r.candidates() - r.pruned() - r.tried().size();
+            o.printf(Locale.ROOT, "  searched %d candidates (%d measured, %d pruned%s) in %.0f s%n", r.candidates(), r.tried().size(), r.pruned(),
+                    unmeasured > 0 ? ", " + unmeasured + " left when the budget ran out" : unmeasured < 0 ? ", the nearest pruned one measured" : "",
+                    (System.nanoTime() - t0) / 1e9);
             Tuner.Point d = r.defaults();
-            String defaultLine = String.format(Locale.ROOT, "the default (max-batch %d, max-delay-us %d, one thread per core): p99 %.2f ms, %.0f requests/s, %s",
-                    d.candidate().maxBatch(), d.candidate().delayMicros(), d.p99Micros() / 1000, d.throughput(),
+            String defaultLine = String.format(Locale.ROOT, "the batcher's defaults (max-batch %d, max-delay-us %d%s): p99 %.2f ms, %.0f requests/s, %s",
+                    d.candidate().maxBatch(), d.candidate().delayMicros(), jvm ? "" : ", one thread per core", d.p99Micros() / 1000, d.throughput(),
                     d.meets(sloMs * 1000, load) ? "meets it" : "misses it");
             if (r.chosen() == null) {
                 Tuner.Point c = r.closest();
@@ -213,13 +225,17 @@ final class TuneCommand implements Callable<Integer> {
                     + (jvm ? " --engine jvm" : " --threads " + s.threads()) + " --seq " + seq;
             o.println("  check   " + bench + "   (re-measures it in a run of its own)");
             if (out != null) {
-                write(out, files.get(names.indexOf(s.variant())), s, c.candidate(), jvm);
+                write(out, files.get(names.indexOf(s.variant())), new Tuner.Setup(s.variant(), s.threads(), tuner.engine(c.candidate().setup())),
+                        c.candidate(), jvm);
                 o.println("  wrote   " + out.resolve("config.pbtxt") + ", " + out.resolve(io.hotpath.serve.repository.HotpathModelOptions.FILE_NAME) + ", "
                         + out.resolve("1").resolve("model.onnx") + ", " + out.resolve("embedding.java") + " (serve: hotpath serve --model-repository "
                         + (out.toAbsolutePath().getParent() == null ? "." : out.toAbsolutePath().getParent()) + ")");
             }
             return 0;
         } finally {
+            if (tuner != null) {
+                tuner.closeReopened();
+            }
             for (Tuner.Setup s : setups) {
                 s.engine().close();
             }

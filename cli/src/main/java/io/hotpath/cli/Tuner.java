@@ -26,12 +26,25 @@ import org.HdrHistogram.Histogram;
  * </ol>
  */
 final class Tuner {
-    /** One engine to try: which model variant, its intra-op threads, and the open engine (its max batch covers every size tried). */
-    record Setup(String variant, int threads, Engine engine) {
+    /**
+     * One engine to try: which model variant, its intra-op threads, the open engine (its max batch
+     * covers every size tried) and how to open it again (null: never reopened).
+     */
+    record Setup(String variant, int threads, Engine engine, java.util.function.Supplier<Engine> reopen) {
+        Setup(String variant, int threads, Engine engine) {
+            this(variant, threads, engine, null);
+        }
+
         String label() {
             return variant + (threads > 0 ? " threads=" + threads : "");
         }
     }
+
+    /**
+     * Each service over an engine takes two of the engine's batches from memory the engine frees
+     * only when it closes; past this much per engine the search opens the engine again (when it can).
+     */
+    static final long REOPEN_AFTER_BYTES = 256L << 20;
 
     /** The user's load: closed loop at {@code concurrency} callers, or open loop at {@code rate} requests per second. */
     record Load(int concurrency, double rate) {
@@ -60,12 +73,12 @@ final class Tuner {
         }
     }
 
-    /** What the search found. */
-    record Outcome(List<BatchCostCurve> curves, List<Point> tried, int pruned, List<Point> finals, Point chosen, Point closest, Point defaults,
-                   int metInFirstStep) {
+    /** What the search found: {@code candidates} in all, {@code pruned} of them without a run, {@code tried} measured. */
+    record Outcome(List<BatchCostCurve> curves, int candidates, List<Point> tried, int pruned, List<Point> finals, Point chosen, Point closest,
+                   Point defaults, int metInFirstStep) {
     }
 
-    /** The library's defaults (max batch 8, max queue delay 100 us, one intra-op thread per core): the baseline compared against. */
+    /** The batcher's defaults (BatcherConfig: max batch 8, max queue delay 100 us; hotpath bench runs them with one intra-op thread per core): the baseline. */
     static final int DEFAULT_MAX_BATCH = 8;
     static final long DEFAULT_DELAY_MICROS = 100;
 
@@ -82,6 +95,9 @@ final class Tuner {
     private final PrintStream log;
     private final int defaultSetup;
     private final int searched;
+    /** The engine each setup runs now (a reopened one replaces the setup's), and the batch memory its services took. */
+    private final Engine[] current;
+    private final long[] taken;
 
     /**
      * @param defaultSetup the setup that runs the default configuration (the variant the user named, one thread per core)
@@ -97,6 +113,8 @@ final class Tuner {
           long budgetNanos, PrintStream log) {
         this.searched = searched;
         this.setups = setups;
+        this.current = setups.stream().map(Setup::engine).toArray(Engine[]::new);
+        this.taken = new long[setups.size()];
         this.defaultSetup = defaultSetup;
         this.load = load;
         this.sloMicros = sloMillis * 1000;
@@ -115,6 +133,7 @@ final class Tuner {
             int max = s.engine().maxBatchSize();
             int[] sizes = java.util.Arrays.stream(BATCH_SIZES).filter(b -> b <= max).toArray();
             BatchCostCurve c = BatchCostCurve.measure(s.engine(), sizes, seq, vocab, seed, 3, 60);
+            taken[curves.size()] += Checks.batchBytes(batchTensors(s.engine()), max, seq);
             curves.add(c);
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  cost    %-28s", s.label()));
             for (int b : c.sizes()) {
@@ -185,7 +204,7 @@ final class Tuner {
             tried.add(p);
             log.println("  nearest " + line(p) + String.format(Locale.ROOT, "  (pruned: predicted p99 >= %.2f ms)", nearestLower / 1000));
         }
-        Candidate def = new Candidate(defaultSetup, Math.min(DEFAULT_MAX_BATCH, setups.get(defaultSetup).engine().maxBatchSize()), DEFAULT_DELAY_MICROS);
+        Candidate def = new Candidate(defaultSetup, Math.min(DEFAULT_MAX_BATCH, current[defaultSetup].maxBatchSize()), DEFAULT_DELAY_MICROS);
         // 4. finals: the best passing three and the default, interleaved, twice
         List<Point> passing = tried.stream().filter(p -> p.meets(sloMicros, load))
                 .sorted(Comparator.comparingDouble((Point p) -> -p.capacity(load))).toList();
@@ -209,7 +228,7 @@ final class Tuner {
         List<Point> finals = new ArrayList<>();
         for (int k = 0; k < finalists.size(); k++) {
             finals.add(median(rounds.get(0).get(k), rounds.get(1).get(k)));
-            log.println("  final   " + line(finals.get(k)) + (finalists.get(k).equals(def) ? "  (the default)" : ""));
+            log.println("  final   " + line(finals.get(k)) + (finalists.get(k).equals(def) ? "  (the batcher's defaults)" : ""));
         }
         // the choice: the most capacity among the finals that meet the objective (the default too: it may be the best)
         Point chosen = finals.stream().filter(p -> p.meets(sloMicros, load)).max(Comparator.comparingDouble(p -> p.capacity(load))).orElse(null);
@@ -220,7 +239,7 @@ final class Tuner {
         }
         Point closest = pool.stream().filter(p -> p.ok() > 0).min(Comparator.comparingDouble(Point::p99Micros)).orElse(null);
         Point defaults = finals.get(finalists.indexOf(def));
-        return new Outcome(curves, tried, pruned, finals, chosen, closest, defaults, passing.size());
+        return new Outcome(curves, keep.size() + pruned, tried, pruned, finals, chosen, closest, defaults, passing.size());
     }
 
     /** Two rounds' figures of one candidate: their means (the median of two). */
@@ -239,31 +258,69 @@ final class Tuner {
                 p.meets(sloMicros, load) ? "meets" : p.notOk() > 0 ? p.notOk() + " not OK" : "misses");
     }
 
+    /** The engine setup {@code i} runs now (the setup's own, or the one that replaced it). */
+    Engine engine(int i) {
+        return current[i];
+    }
+
+    /** Closes the engines this search opened again (the setups' own are the caller's to close). */
+    void closeReopened() {
+        for (int i = 0; i < current.length; i++) {
+            if (current[i] != setups.get(i).engine()) {
+                current[i].close();
+                current[i] = setups.get(i).engine();
+            }
+        }
+    }
+
+    private static List<io.hotpath.core.TensorSpec> batchTensors(Engine e) {
+        List<io.hotpath.core.TensorSpec> all = new ArrayList<>(e.inputs());
+        all.addAll(e.outputs());
+        return all;
+    }
+
     /** One step of the user's load on candidate {@code c}: a warm-up, then {@code stepSeconds} measured. */
     Point measure(Candidate c) throws InterruptedException {
         Setup s = setups.get(c.setup());
+        Engine engine = current[c.setup()];
+        long perService = Checks.saturatingMultiply(2, Checks.batchBytes(batchTensors(engine), engine.maxBatchSize(), seq));
+        if (s.reopen() != null && taken[c.setup()] + perService > REOPEN_AFTER_BYTES) {
+            // the batches earlier services took go back with the engine; a fresh one starts from nothing
+            Engine fresh = s.reopen().get();
+            if (current[c.setup()] != s.engine()) {
+                current[c.setup()].close();
+            }
+            current[c.setup()] = fresh;
+            engine = fresh;
+            log.printf(Locale.ROOT, "  reopen  %s (its services had taken %d MiB of batch memory)%n", s.label(), taken[c.setup()] >> 20);
+            taken[c.setup()] = 0;
+        }
+        taken[c.setup()] += perService;
         int slots = load.open() ? (int) Math.min(4096, Math.max(64, Math.ceil(load.rate() * sloMicros / 1e6 * 4))) : load.concurrency();
-        try (InferenceService svc = InferenceService.builder(s.engine()).closeEngine(false)
+        try (InferenceService svc = InferenceService.builder(engine).closeEngine(false)
                 .batching(b -> b.maxBatchSize(c.maxBatch()).maxQueueDelayMicros(c.delayMicros()).maxRequests(slots)).build()) {
             ProfileRun.Inputs inputs = ProfileRun.random(svc, seq, vocab);
             if (load.open()) {
                 var pool = OpenLoop.pool(svc, slots, seq);
-                OpenLoop.run(svc, pool, load.rate(), 0, (int) Math.max(50, load.rate()), seed, inputs);      // about a second of warm-up
+                // a second of warm-up and a step of stepSeconds, as many requests as the rate sends in them (the command checked it is >= 20)
+                OpenLoop.run(svc, pool, load.rate(), 0, (int) Math.max(1, Math.round(load.rate())), seed, inputs);
                 svc.metrics().intervalBatchSize(null);
                 svc.metrics().intervalEngineTime(null);
-                OpenLoop.Result r = OpenLoop.run(svc, pool, load.rate(), 0, (int) Math.max(100, load.rate() * stepSeconds), seed + 1, inputs);
+                OpenLoop.Result r = OpenLoop.run(svc, pool, load.rate(), 0, (int) Math.max(1, Math.round(load.rate() * stepSeconds)), seed + 1, inputs);
                 Histogram batches = svc.metrics().intervalBatchSize(null);
-                Histogram engine = svc.metrics().intervalEngineTime(null);
-                double busy = Math.min(1, engine.getTotalCount() * engine.getMean() / r.wallNanos());
+                Histogram engineTimes = svc.metrics().intervalEngineTime(null);
+                double busy = Math.min(1, engineTimes.getTotalCount() * engineTimes.getMean() / r.wallNanos());
                 return new Point(c, r.corrected().getValueAtPercentile(50) / 1e3, r.corrected().getValueAtPercentile(99) / 1e3, r.throughput(),
                         batches.getTotalCount() == 0 ? 0 : batches.getMean(), busy, r.ok(), r.notOk());
             }
             StageProfile p = new StageProfile(load.concurrency(), Math.max(1024, (1 << 18) / load.concurrency()));
-            ProfileRun.Result r = ProfileRun.run(svc, load.concurrency(), inputs, 1_000_000_000L, (long) (stepSeconds * 1e9), p, seed);
+            ProfileRun.Result r = ProfileRun.run(svc, load.concurrency(), inputs, 1_000_000_000L, (long) (stepSeconds * 1e9), p, seed, () -> {
+                svc.metrics().intervalBatchSize(null);      // the recorders start with the measured phase
+                svc.metrics().intervalEngineTime(null);
+            });
             Histogram batches = svc.metrics().intervalBatchSize(null);
-            Histogram engine = svc.metrics().intervalEngineTime(null);
-            // the recorders hold the warm-up second too
-            double busy = Math.min(1, engine.getTotalCount() * engine.getMean() / (r.wallNanos() + 1e9));
+            Histogram engineTimes = svc.metrics().intervalEngineTime(null);
+            double busy = Math.min(1, engineTimes.getTotalCount() * engineTimes.getMean() / r.wallNanos());
             if (p.recorded() == 0) {
                 return new Point(c, Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, 0, 0, busy, 0, r.notOk());
             }

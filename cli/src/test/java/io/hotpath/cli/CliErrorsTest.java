@@ -144,6 +144,8 @@ class CliErrorsTest {
         a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--rate", "100", "--concurrency", "2"), List.of("--rate", "--concurrency")));
         a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--rate", "-3"), List.of("--rate", "-3")));
         a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--threads", "-1"), List.of("--threads", "-1")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--rate", "2"), List.of("--rate", "too few")));
+        a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--engine", "JVM", "--threads", "2"), List.of("--threads", "--engine cpu")));
         a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--budget-s", "20"), List.of("--budget-s", "20")));
         a.add(Arguments.of(List.of("tune", "--model", "mlp", "--slo-p99-ms", "5", "--engine", "jvm", "--threads", "2"), List.of("--threads", "--engine cpu")));
         // demo
