@@ -145,10 +145,9 @@ final class TuneCommand implements Callable<Integer> {
                 for (int t : threadCounts) {
                     Path f = files.get(v);
                     int tc = t;
-                    Engine e = checks.opening("--seq " + seq, () -> jvm
-                            ? io.hotpath.engine.jvm.JvmEngine.open(f, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(32).build())
-                            : OrtCpuEngine.open(f, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL).intraOpThreads(tc).spinWait(false)
-                                    .maxBatchSize(32).defaultMaxDimension(seq).build()));
+                    // how this setup's engine opens, now and again when the search reopens it
+                    java.util.function.Supplier<Engine> reopen = () -> openEngine(jvm, f, tc);
+                    Engine e = checks.opening("--seq " + seq, reopen);
                     if (!setups.isEmpty() && !(e.inputs().equals(setups.get(0).engine().inputs()))) {
                         e.close();
                         throw checks.fail("--variant " + names.get(v) + " has inputs " + e.inputs() + "; " + names.get(0) + " has "
@@ -157,10 +156,6 @@ final class TuneCommand implements Callable<Integer> {
                     if (v == 0 && (t == cores || (t == 0 && !jvm) || jvm)) {
                         defaultSetup = setups.size();
                     }
-                    java.util.function.Supplier<Engine> reopen = () -> jvm
-                            ? io.hotpath.engine.jvm.JvmEngine.open(f, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(32).build())
-                            : OrtCpuEngine.open(f, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL).intraOpThreads(tc).spinWait(false)
-                                    .maxBatchSize(32).defaultMaxDimension(seq).build());
                     setups.add(new Tuner.Setup(names.get(v), jvm ? 0 : tc == 0 ? cores : tc, e, reopen));
                 }
             }
@@ -168,8 +163,7 @@ final class TuneCommand implements Callable<Integer> {
             if (!jvm && java.util.Arrays.stream(threadCounts).noneMatch(t -> t == cores || t == 0)) {
                 // the default configuration runs one thread per core: add that setup for the comparison
                 Path f = files.get(0);
-                java.util.function.Supplier<Engine> reopen = () -> OrtCpuEngine.open(f, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
-                        .intraOpThreads(cores).spinWait(false).maxBatchSize(32).defaultMaxDimension(seq).build());
+                java.util.function.Supplier<Engine> reopen = () -> openEngine(false, f, cores);
                 Engine e = reopen.get();
                 defaultSetup = setups.size();
                 setups.add(new Tuner.Setup(names.get(0), cores, e, reopen));
@@ -240,6 +234,13 @@ final class TuneCommand implements Callable<Integer> {
                 s.engine().close();
             }
         }
+    }
+
+    /** An engine for the search: batches up to 32 rows, dynamic dimensions up to --seq, ONNX Runtime with {@code threads} and no spinning. */
+    private Engine openEngine(boolean jvm, Path file, int threads) {
+        return jvm ? io.hotpath.engine.jvm.JvmEngine.open(file, io.hotpath.engine.jvm.JvmEngineOptions.builder().maxBatchSize(32).build())
+                : OrtCpuEngine.open(file, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL).intraOpThreads(threads).spinWait(false)
+                        .maxBatchSize(32).defaultMaxDimension(seq).build());
     }
 
     /** {@code field [ { name: "x" data_type: TYPE_FP32 dims: [ -1, 384 ] }, ... ]} for the model's tensors. */
