@@ -29,14 +29,27 @@ class TunerTest {
         return new Tuner.Setup("mlp+" + costMicros + "us", 1, new StageProfileTest.KnownCostEngine(mlp, costMicros * 1000));
     }
 
-    @Test
-    void withAFixedCostPerRunItBatchesTheCallersAndBeatsBatchesOfOne() throws Exception {
+    /** A search at four callers on an engine that costs 1 ms per run, whatever the rows; its log printed; the engine closed after. */
+    private static void search(double sloMillis, long budgetNanos, SearchCheck check) throws Exception {
         Tuner.Setup s = knownCost(1_000);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try {
-            Tuner t = new Tuner(List.of(s), 0, new Tuner.Load(4, 0), 100, 1, 1, 5, 0.5, 120_000_000_000L, new PrintStream(log, true));
+            Tuner t = new Tuner(List.of(s), 0, new Tuner.Load(4, 0), sloMillis, 1, 1, 5, 0.5, budgetNanos, new PrintStream(log, true));
             Tuner.Outcome r = t.run();
             System.out.print(log);
+            check.accept(t, r);
+        } finally {
+            s.engine().close();
+        }
+    }
+
+    interface SearchCheck {
+        void accept(Tuner t, Tuner.Outcome r);
+    }
+
+    @Test
+    void withAFixedCostPerRunItBatchesTheCallersAndBeatsBatchesOfOne() throws Exception {
+        search(100, 120_000_000_000L, (t, r) -> {
             assertNotNull(r.chosen(), "a 100 ms objective is met");
             assertTrue(r.chosen().meets(100_000, new Tuner.Load(4, 0)));
             assertTrue(r.chosen().candidate().maxBatch() >= 4, "four callers share a run that costs the same for four rows: " + t.describe(r.chosen().candidate()));
@@ -46,27 +59,18 @@ class TunerTest {
                 }
             }
             assertTrue(r.tried().stream().anyMatch(p -> p.candidate().maxBatch() == 1), "batches of one were measured");
-        } finally {
-            s.engine().close();
-        }
+        });
     }
 
     @Test
     void anObjectiveBelowTheEnginesCostIsReportedAsUnmetWithTheClosest() throws Exception {
-        Tuner.Setup s = knownCost(1_000);
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        try {
-            Tuner t = new Tuner(List.of(s), 0, new Tuner.Load(4, 0), 0.5, 1, 1, 5, 0.5, 60_000_000_000L, new PrintStream(log, true));
-            Tuner.Outcome r = t.run();
-            System.out.print(log);
+        search(0.5, 60_000_000_000L, (t, r) -> {
             assertNull(r.chosen(), "no configuration runs a 1 ms engine within 0.5 ms");
             assertEquals(1, r.tried().size(), "the cost curve pruned every candidate; only the one predicted nearest ran");
             assertTrue(r.pruned() > 0);
             assertNotNull(r.closest(), "the nearest and the default were measured");
             assertTrue(r.closest().p99Micros() > 500);
-        } finally {
-            s.engine().close();
-        }
+        });
     }
 
     @Test
