@@ -14,6 +14,7 @@ final class ArrayTreeWalker implements TreeWalker {
     private final byte[] mode;
     private final boolean[] nanTrue;
     private final int[] children;
+    private final float[] leafValue;
     private final int kind;
     private final String note;
 
@@ -34,6 +35,7 @@ final class ArrayTreeWalker implements TreeWalker {
         this.mode = e.mode;
         this.nanTrue = e.nanTrue;
         this.children = e.children;
+        this.leafValue = e.leafValue;
         this.kind = e.tracksMissing ? GENERIC : e.uniformMode == TreeEnsemble.LEQ ? ONLY_LEQ : e.uniformMode == TreeEnsemble.LT ? ONLY_LT : GENERIC;
     }
 
@@ -126,6 +128,20 @@ final class ArrayTreeWalker implements TreeWalker {
             for (; t < trees; t++) {
                 leaves[base + t] = ~walkOne(roots[t], x, o, lt);
             }
+        }
+    }
+
+    /** Finds the leaves, then adds their values per row in tree order. */
+    @Override
+    public void sums(float[] x, int rows, int features, int[] leaves, float[] out) {
+        int trees = roots.length;
+        leaves(x, rows, features, leaves);
+        for (int r = 0; r < rows; r++) {
+            float s = 0f;
+            for (int t = 0, at = r * trees; t < trees; t++) {
+                s += leafValue[leaves[at + t]];
+            }
+            out[r] = s;
         }
     }
 

@@ -41,20 +41,36 @@ final class BytecodeTreeWalker implements TreeWalker {
     /** What each generated class implements: the leaves of its trees for the row at {@code off}. */
     interface Chunk {
         void leaves(float[] x, int off, int[] out, int outOff);
+
+        /**
+         * {@code s} plus each of its trees' one-target leaf value for the row at {@code off}, added
+         * in tree order in float32; generated only when the walker was asked for sums.
+         */
+        float sum(float[] x, int off, float s);
     }
 
     private final Chunk[] chunks;
     private final int[] firstTree;
     private final int trees;
+    private final boolean sums;
 
-    private BytecodeTreeWalker(Chunk[] chunks, int[] firstTree, int trees) {
+    private BytecodeTreeWalker(Chunk[] chunks, int[] firstTree, int trees, boolean sums) {
         this.chunks = chunks;
         this.firstTree = firstTree;
         this.trees = trees;
+        this.sums = sums;
     }
 
-    /** The walker for {@code e}, or null when a tree is too large for one JIT-compiled method. */
-    static BytecodeTreeWalker generate(TreeEnsemble e) {
+    /**
+     * The walker for {@code e}, or null when a tree is too large for one JIT-compiled method. With
+     * {@code sums} (one target only) each tree is generated a second time returning its leaf's value
+     * instead of its number, so {@link #sums} adds the values while it walks: the chain of additions
+     * then overlaps the walks instead of running after them.
+     */
+    static BytecodeTreeWalker generate(TreeEnsemble e, boolean sums) {
+        if (sums && e.targets != 1) {
+            throw new IllegalArgumentException("sums need one target, not " + e.targets);
+        }
         List<Chunk> chunks = new ArrayList<>();
         List<Integer> firsts = new ArrayList<>();
         int t = 0;
@@ -65,7 +81,7 @@ final class BytecodeTreeWalker implements TreeWalker {
                 branches += size(e, e.roots[end]);
                 end++;
             }
-            Chunk c = chunk(e, t, end);
+            Chunk c = chunk(e, t, end, sums);
             if (c == null) {
                 return null;
             }
@@ -73,7 +89,7 @@ final class BytecodeTreeWalker implements TreeWalker {
             firsts.add(t);
             t = end;
         }
-        return new BytecodeTreeWalker(chunks.toArray(new Chunk[0]), firsts.stream().mapToInt(Integer::intValue).toArray(), e.trees());
+        return new BytecodeTreeWalker(chunks.toArray(new Chunk[0]), firsts.stream().mapToInt(Integer::intValue).toArray(), e.trees(), sums);
     }
 
     private static int size(TreeEnsemble e, int n) {
@@ -82,9 +98,11 @@ final class BytecodeTreeWalker implements TreeWalker {
 
     private static final ClassDesc CHUNK = ClassDesc.of(Chunk.class.getName());
     private static final MethodTypeDesc TREE = MethodTypeDesc.of(CD_int, CD_float.arrayType(), CD_int);
+    private static final MethodTypeDesc VALUE = MethodTypeDesc.of(CD_float, CD_float.arrayType(), CD_int);
     private static final MethodTypeDesc LEAVES = MethodTypeDesc.of(CD_void, CD_float.arrayType(), CD_int, CD_int.arrayType(), CD_int);
+    private static final MethodTypeDesc SUM = MethodTypeDesc.of(CD_float, CD_float.arrayType(), CD_int, CD_float);
 
-    private static Chunk chunk(TreeEnsemble e, int from, int to) {
+    private static Chunk chunk(TreeEnsemble e, int from, int to, boolean sums) {
         ClassDesc self = ClassDesc.of(BytecodeTreeWalker.class.getPackageName() + ".GeneratedTrees");
         java.util.Set<Integer> split = new java.util.LinkedHashSet<>();
         for (int t = from; t < to; t++) {
@@ -98,11 +116,29 @@ final class BytecodeTreeWalker implements TreeWalker {
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC, code -> code.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
             for (int t = from; t < to; t++) {
                 int root = e.roots[t];
-                cb.withMethodBody("tree" + t, TREE, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC, code -> node(code, e, root, self, split));
+                cb.withMethodBody("tree" + t, TREE, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC, code -> node(code, e, root, self, split, false));
+                if (sums) {
+                    cb.withMethodBody("value" + t, VALUE, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC, code -> node(code, e, root, self, split, true));
+                }
             }
             for (int n : split) {
-                cb.withMethodBody("node" + n, TREE, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC, code -> node(code, e, n, self, split));
+                cb.withMethodBody("node" + n, TREE, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC, code -> node(code, e, n, self, split, false));
+                if (sums) {
+                    cb.withMethodBody("valueNode" + n, VALUE, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC, code -> node(code, e, n, self, split, true));
+                }
             }
+            cb.withMethodBody("sum", SUM, ClassFile.ACC_PUBLIC, code -> {
+                if (!sums) {
+                    code.new_(ClassDesc.of("java.lang.UnsupportedOperationException")).dup()
+                            .invokespecial(ClassDesc.of("java.lang.UnsupportedOperationException"), INIT_NAME, MTD_void).athrow();
+                    return;
+                }
+                code.fload(3);
+                for (int t = from; t < to; t++) {
+                    code.aload(1).iload(2).invokestatic(self, "value" + t, VALUE).fadd();
+                }
+                code.freturn();
+            });
             cb.withMethodBody("leaves", LEAVES, ClassFile.ACC_PUBLIC, code -> {
                 for (int t = from; t < to; t++) {
                     code.aload(3).iload(4).loadConstant(t - from).iadd()
@@ -133,9 +169,13 @@ final class BytecodeTreeWalker implements TreeWalker {
      * values; the mode's comparison jumps to the false subtree when it fails (fcmpg for < and <=,
      * fcmpl otherwise, so a NaN fails every comparison but !=), the true subtree falls through.
      */
-    private static void node(CodeBuilder code, TreeEnsemble e, int n, ClassDesc self, java.util.Set<Integer> split) {
+    private static void node(CodeBuilder code, TreeEnsemble e, int n, ClassDesc self, java.util.Set<Integer> split, boolean value) {
         if (n < 0) {
-            code.loadConstant(~n).ireturn();
+            if (value) {
+                code.loadConstant(e.leafValue[~n]).freturn();
+            } else {
+                code.loadConstant(~n).ireturn();
+            }
             return;
         }
         Label isTrue = code.newLabel();
@@ -154,16 +194,20 @@ final class BytecodeTreeWalker implements TreeWalker {
             default -> code.fcmpl().ifeq(isFalse);
         }
         code.labelBinding(isTrue);
-        child(code, e, e.children[2 * n + 1], self, split);
+        child(code, e, e.children[2 * n + 1], self, split, value);
         code.labelBinding(isFalse);
-        child(code, e, e.children[2 * n], self, split);
+        child(code, e, e.children[2 * n], self, split, value);
     }
 
-    private static void child(CodeBuilder code, TreeEnsemble e, int c, ClassDesc self, java.util.Set<Integer> split) {
+    private static void child(CodeBuilder code, TreeEnsemble e, int c, ClassDesc self, java.util.Set<Integer> split, boolean value) {
         if (c >= 0 && split.contains(c)) {
-            code.aload(0).iload(1).invokestatic(self, "node" + c, TREE).ireturn();
+            if (value) {
+                code.aload(0).iload(1).invokestatic(self, "valueNode" + c, VALUE).freturn();
+            } else {
+                code.aload(0).iload(1).invokestatic(self, "node" + c, TREE).ireturn();
+            }
         } else {
-            node(code, e, c, self, split);
+            node(code, e, c, self, split, value);
         }
     }
 
@@ -203,7 +247,21 @@ final class BytecodeTreeWalker implements TreeWalker {
     }
 
     @Override
+    public void sums(float[] x, int rows, int features, int[] leaves, float[] out) {
+        if (!sums) {
+            throw new IllegalStateException("this walker was generated without sums");
+        }
+        for (int r = 0, off = 0; r < rows; r++, off += features) {
+            float s = 0f;
+            for (Chunk c : chunks) {
+                s = c.sum(x, off, s);
+            }
+            out[r] = s;
+        }
+    }
+
+    @Override
     public String describe() {
-        return "bytecode (" + chunks.length + " classes)";
+        return "bytecode (" + chunks.length + " classes" + (sums ? ", sums fused" : "") + ")";
     }
 }

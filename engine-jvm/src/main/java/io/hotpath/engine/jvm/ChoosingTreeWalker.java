@@ -28,6 +28,15 @@ final class ChoosingTreeWalker implements TreeWalker {
     }
 
     @Override
+    public void sums(float[] x, int rows, int features, int[] leaves, float[] out) {
+        if (rows < ARRAY_FROM_ROWS) {
+            bytecode.sums(x, rows, features, leaves, out);
+        } else {
+            array.sums(x, rows, features, leaves, out);
+        }
+    }
+
+    @Override
     public String describe() {
         return "bytecode below " + ARRAY_FROM_ROWS + " rows, array from " + ARRAY_FROM_ROWS;
     }

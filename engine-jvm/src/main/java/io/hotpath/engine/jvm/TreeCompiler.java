@@ -115,7 +115,8 @@ final class TreeCompiler {
         int features = features(in);
         Nodes nodes = op.equals("TreeEnsemble") ? v5() : v3(op.equals("TreeEnsembleClassifier"));
         TreeEnsemble e = nodes.build(this, features);
-        TreeWalker walker = variant.equals("array") ? new ArrayTreeWalker(e) : BytecodeTreeWalker.generate(e);
+        boolean sums = TreeProgram.sumsLeaves(e, nodes.aggregate, nodes.classes);
+        TreeWalker walker = variant.equals("array") ? new ArrayTreeWalker(e) : BytecodeTreeWalker.generate(e, sums);
         if (walker == null) {
             walker = new ArrayTreeWalker(e, " (bytecode asked for: a tree method would exceed " + BytecodeTreeWalker.MAX_METHOD_BYTES + " bytes)");
         } else if (variant.equals("auto")) {

@@ -37,6 +37,8 @@ final class TreeProgram implements Program {
     private final int labelOut;
     private final int width;
     private final int trees;
+    /** One target summed or averaged: the walker adds the leaf values itself ({@link TreeWalker#sums}). */
+    private final boolean sums;
 
     TreeProgram(TensorSpec input, List<TensorSpec> outputs, int scoreOut, int labelOut, TreeEnsemble e, TreeWalker walker, Aggregate aggregate,
                 Post post, float[] base, Classes classes) {
@@ -52,6 +54,12 @@ final class TreeProgram implements Program {
         this.classes = classes;
         this.width = e.targets;
         this.trees = e.trees();
+        this.sums = sumsLeaves(e, aggregate, classes);
+    }
+
+    /** Whether a program of this shape lets the walker add the leaf values: one target, SUM or AVERAGE, no classes. */
+    static boolean sumsLeaves(TreeEnsemble e, Aggregate aggregate, Classes classes) {
+        return classes == null && e.targets == 1 && (aggregate == Aggregate.SUM || aggregate == Aggregate.AVERAGE);
     }
 
     /** One batch's working memory. */
@@ -97,14 +105,21 @@ final class TreeProgram implements Program {
     public void run(Object scratch, Tensor[] in, Tensor[] out, int rows) {
         Scratch s = (Scratch) scratch;
         MemorySegment.copy(in[0].data(), JAVA_FLOAT_UNALIGNED, 0, s.x, 0, rows * e.features);
-        walker.leaves(s.x, rows, e.features, s.leaves);
-        for (int r = 0; r < rows; r++) {
-            if (classes != null) {
-                s.labels[r] = classify(s, r);
-            } else if (width == 1) {
-                s.scores[r] = one(s.leaves, r * trees);
-            } else {
-                many(s, r);
+        if (sums) {
+            walker.sums(s.x, rows, e.features, s.leaves, s.scores);
+            for (int r = 0; r < rows; r++) {
+                s.scores[r] = finishSum(s.scores[r]);
+            }
+        } else {
+            walker.leaves(s.x, rows, e.features, s.leaves);
+            for (int r = 0; r < rows; r++) {
+                if (classes != null) {
+                    s.labels[r] = classify(s, r);
+                } else if (width == 1) {
+                    s.scores[r] = one(s.leaves, r * trees);
+                } else {
+                    many(s, r);
+                }
             }
         }
         if (scoreOut >= 0 && out[scoreOut] != null) {
@@ -113,6 +128,13 @@ final class TreeProgram implements Program {
         if (labelOut >= 0 && out[labelOut] != null) {
             MemorySegment.copy(s.labels, 0, out[labelOut].data(), JAVA_LONG_UNALIGNED, 0, rows);
         }
+    }
+
+    /** {@link #one}'s ending for a sum the walker added: the average, the base value, PROBIT. */
+    private float finishSum(float sum) {
+        float s = aggregate == Aggregate.AVERAGE ? sum / trees : sum;
+        s += base.length == 1 ? base[0] : 0f;
+        return post == Post.PROBIT ? TreeMath.probit(s) : s;
     }
 
     /** One target: ONNX Runtime's FinalizeScores1 path (only PROBIT transforms a single score). */

@@ -8,6 +8,13 @@ interface TreeWalker {
      */
     void leaves(float[] x, int rows, int features, int[] leaves);
 
+    /**
+     * For a one-target ensemble: writes to {@code out[r]} the sum of the leaf values row r reaches,
+     * added in tree order in float32 starting from 0 (ONNX Runtime's order for one target).
+     * {@code leaves} is working memory of {@code rows * trees} ints the walker may use.
+     */
+    void sums(float[] x, int rows, int features, int[] leaves, float[] out);
+
     /** The layout, for reports: {@code array} or {@code bytecode}. */
     String describe();
 }

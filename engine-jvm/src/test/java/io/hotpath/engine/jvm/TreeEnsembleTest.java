@@ -118,6 +118,22 @@ class TreeEnsembleTest {
         exact(Spec.regressor(300, 7, 16, 99), 0.05);
     }
 
+    /**
+     * One target summed or averaged: the generated trees add their leaf values as they walk (the
+     * exact tests above run that path); MIN/MAX, several targets and classifiers collect leaves first.
+     */
+    @Test
+    void generatedTreesAddLeafValuesOnlyWhereTheSumIsTheWholeAggregate() {
+        assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 1)), "bytecode").describe().contains("sums fused"));
+        assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 2).aggregate("AVERAGE")), "bytecode").describe()
+                .contains("sums fused"));
+        for (Spec s : new Spec[] {regressor(20, 3).aggregate("MIN"), regressor(20, 4).aggregate("MAX"), regressor(20, 5).targets(3),
+                regressor(20, 6).kind(Kind.CLASSIFIER).targets(5)}) {
+            String d = TreeCompiler.compile(TreeEnsembleModels.build(s), "bytecode").describe();
+            assertTrue(d.contains("bytecode") && !d.contains("sums fused"), s + ": " + d);
+        }
+    }
+
     private void exact(Spec s, double nanFraction) {
         Result r = compare(TreeEnsembleModels.build(s), nanFraction, s.seed());
         assertEquals(0, r.inexact(), s + ": " + r.inexact() + " of " + r.compared() + " outputs differ, worst " + r.worst());
