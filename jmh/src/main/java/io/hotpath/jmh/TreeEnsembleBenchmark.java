@@ -29,14 +29,17 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The built-in {@code trees} model (a 500-tree regression ensemble of depth 6 to 8 over 32
- * features, {@code ai.onnx.ml TreeEnsembleRegressor}) on the JVM engine, with its two walkers
- * ({@code jvmArray}: flat node arrays; {@code jvmBytecode}: one generated method per tree; {@code jvm}:
- * the default, the faster of the two for the batch), against
+ * features, {@code ai.onnx.ml TreeEnsembleRegressor}) on the JVM engine, with its walkers
+ * ({@code jvmPacked}: one packed node array walked without branches, eight walks side by side;
+ * {@code jvmArray}: flat node arrays; {@code jvmBytecode}: one generated method per tree; {@code jvm}:
+ * the default, which is the packed walker for this model), against
  * ONNX Runtime through Hotpath's engine with one and two intra-op threads ({@code ort1},
  * {@code ort2}). Rows drawn from the distribution the thresholds come from, so branches go both
- * ways. Sample mode for percentiles.
+ * ways. Each call takes the next of {@code distinct} batches filled with different rows: with one,
+ * the same rows repeat every call and the CPU's branch predictor learns their paths (the walks
+ * then cost far less than on fresh data); with 64 it cannot. Sample mode for percentiles.
  *
- * <p>{@code ./hotpath jmh TreeEnsembleBenchmark -prof gc}
+ * <p>{@code ./hotpath jmh TreeEnsembleBenchmark -prof gc} (add {@code -p distinct=1} for repeated rows)
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -48,29 +51,49 @@ public class TreeEnsembleBenchmark {
     @Param({"1", "8", "32"})
     public int batch;
 
-    /** An engine with its batch filled once with the same rows for every engine. */
+    /** How many differently filled batches the calls go round (a power of two). */
+    @Param({"64"})
+    public int distinct;
+
+    /** An engine with its batches filled once, with the same rows for every engine. */
     public abstract static class Run {
         Engine engine;
-        Batch b;
-        Tensor out;
+        Batch[] batches;
+        Tensor[] outs;
+        int next;
 
         abstract Engine open(int batch);
 
         @Setup(Level.Trial)
         public void setUp(TreeEnsembleBenchmark p) {
+            if (Integer.bitCount(p.distinct) != 1) {
+                throw new IllegalArgumentException("distinct must be a power of two, not " + p.distinct);
+            }
             engine = open(p.batch);
-            b = engine.newBatch();
+            batches = new Batch[p.distinct];
+            outs = new Tensor[p.distinct];
             int f = BuiltinModels.TREES_FEATURES;
-            Tensor in = b.input(TreeEnsembleModels.INPUT).reshape(p.batch, f);
             float[] row = new float[f];
             SplittableRandom r = new SplittableRandom(42);
-            for (int i = 0; i < p.batch; i++) {
-                TreeEnsembleModels.sampleRow(r, row, 0, f, 0);
-                for (int k = 0; k < f; k++) {
-                    in.putFloat((long) i * f + k, row[k]);
+            for (int d = 0; d < p.distinct; d++) {
+                Batch b = engine.newBatch();
+                Tensor in = b.input(TreeEnsembleModels.INPUT).reshape(p.batch, f);
+                for (int i = 0; i < p.batch; i++) {
+                    TreeEnsembleModels.sampleRow(r, row, 0, f, 0);
+                    for (int k = 0; k < f; k++) {
+                        in.putFloat((long) i * f + k, row[k]);
+                    }
                 }
+                batches[d] = b;
+                outs[d] = b.output(0);
             }
-            out = b.output(0);
+        }
+
+        /** Runs the next batch; returns its first score. */
+        final float call() {
+            int d = next++ & (batches.length - 1);
+            engine.run(batches[d]);
+            return outs[d].getFloat(0);
         }
 
         @TearDown(Level.Trial)
@@ -93,7 +116,7 @@ public class TreeEnsembleBenchmark {
         }
     }
 
-    /** The default: bytecode below four rows, arrays from four. */
+    /** The default: packed here (every branch of this model is BRANCH_LEQ). */
     @State(Scope.Thread)
     public static class JvmAuto extends Run {
         @Override
@@ -107,6 +130,14 @@ public class TreeEnsembleBenchmark {
         @Override
         Engine open(int batch) {
             return jvm(batch, "array");
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class JvmPacked extends Run {
+        @Override
+        Engine open(int batch) {
+            return jvm(batch, "packed");
         }
     }
 
@@ -138,31 +169,31 @@ public class TreeEnsembleBenchmark {
 
     @Benchmark
     public float jvm(JvmAuto s) {
-        s.engine.run(s.b);
-        return s.out.getFloat(0);
+        return s.call();
     }
 
     @Benchmark
     public float jvmArray(JvmArray s) {
-        s.engine.run(s.b);
-        return s.out.getFloat(0);
+        return s.call();
+    }
+
+    @Benchmark
+    public float jvmPacked(JvmPacked s) {
+        return s.call();
     }
 
     @Benchmark
     public float jvmBytecode(JvmBytecode s) {
-        s.engine.run(s.b);
-        return s.out.getFloat(0);
+        return s.call();
     }
 
     @Benchmark
     public float ort1(Ort1 s) {
-        s.engine.run(s.b);
-        return s.out.getFloat(0);
+        return s.call();
     }
 
     @Benchmark
     public float ort2(Ort2 s) {
-        s.engine.run(s.b);
-        return s.out.getFloat(0);
+        return s.call();
     }
 }

@@ -50,16 +50,17 @@ class TreeEnsembleTest {
     private record Result(double worst, long inexact, long compared) {
     }
 
-    /** Runs rows through ONNX Runtime and both walkers; labels must be equal; returns the float differences. */
+    /** Runs rows through ONNX Runtime and every walker; labels must be equal; returns the float differences. */
     private Result compare(ModelProto m, double nanFraction, long seed) {
         Path f = OnnxBuilder.write(m, tmp.resolve("m" + seed + ".onnx"));
         double worst = 0;
         long inexact = 0;
         long compared = 0;
         try (OrtCpuEngine ort = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(64).intraOpThreads(1).build())) {
-            for (String variant : new String[] {"array", "bytecode", "auto"}) {
+            for (String variant : new String[] {"array", "packed", "bytecode", "auto"}) {
                 Program p = TreeCompiler.compile(m, variant);
-                assertTrue(p.describe().contains(variant.equals("auto") ? "bytecode below 4 rows, array from 4" : variant), p.describe());
+                String d = p.describe();
+                assertTrue(variant.equals("auto") ? d.contains("packed") || d.contains("bytecode below 4 rows, array from 4") : d.contains(variant), d);
                 try (JvmEngine jvm = JvmEngine.of("trees", m, p, JvmEngineOptions.defaults())) {
                     assertEquals(ort.outputs().size(), jvm.outputs().size());
                     for (TensorSpec o : jvm.outputs()) {
@@ -122,6 +123,18 @@ class TreeEnsembleTest {
      * One target summed or averaged: the generated trees add their leaf values as they walk (the
      * exact tests above run that path); MIN/MAX, several targets and classifiers collect leaves first.
      */
+    /** The default walker: packed where every branch is LEQ (or every one LT) without missing-value tracking, else bytecode and arrays. */
+    @Test
+    void theDefaultWalkerIsPackedWhereEveryBranchComparesOneWay() {
+        assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 7)), "auto").describe().contains(" packed]"));
+        assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 8).modes("BRANCH_LT")), "auto").describe().contains(" packed]"));
+        for (Spec s : new Spec[] {regressor(20, 9).modes(ALL_MODES), regressor(20, 10).missingTracksTrue(0.3)}) {
+            String d = TreeCompiler.compile(TreeEnsembleModels.build(s), "auto").describe();
+            assertTrue(d.contains("bytecode below 4 rows, array from 4"), s + ": " + d);
+            assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(s), "packed").describe().contains("array (packed asked for"), s + ": " + d);
+        }
+    }
+
     @Test
     void generatedTreesAddLeafValuesOnlyWhereTheSumIsTheWholeAggregate() {
         assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 1)), "bytecode").describe().contains("sums fused"));
@@ -216,7 +229,7 @@ class TreeEnsembleTest {
 
     @Test
     void aRunAllocatesNothing() {
-        for (String variant : new String[] {"array", "bytecode"}) {
+        for (String variant : new String[] {"array", "packed", "bytecode"}) {
             ModelProto m = TreeEnsembleModels.build(regressor(300, 70).kind(Kind.CLASSIFIER).targets(5).modes(ALL_MODES).missingTracksTrue(0.2)
                     .postTransform("SOFTMAX"));
             try (JvmEngine e = JvmEngine.of("trees", m, TreeCompiler.compile(m, variant), JvmEngineOptions.defaults())) {
