@@ -12,15 +12,9 @@ import io.netty.buffer.ByteBufOutputStream;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -49,6 +43,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext ctx;
     // the request in flight (one per connection)
     private boolean keepAlive;
+    private boolean headRequest;
     private final int[] outputIndex = new int[InferRequestJson.MAX_INPUTS];
     private final boolean[] outputBinary = new boolean[InferRequestJson.MAX_INPUTS];
     private int outputsAsked;
@@ -100,6 +95,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
     private void handle(FullHttpRequest req) {
         busy = true;
         keepAlive = HttpUtil.isKeepAlive(req);
+        headRequest = req.method() == HttpMethod.HEAD;
         try {
             if (!req.decoderResult().isSuccess()) {
                 keepAlive = false;
@@ -361,8 +357,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                             + "' needs " + want + " bytes from offset " + (binary - body.readerIndex() - headerLen);
                 }
                 for (int r = 0; r < rows; r++) {
-                    MemorySegment dst = call.input(i, r).data();
-                    body.getBytes((int) (binary + r * rowBytes), dst.asSlice(0, rowBytes).asByteBuffer());
+                    copyIn(body, (int) (binary + r * rowBytes), call.input(i, r).data(), rowBytes);
                 }
                 binary += want;
             } else {
@@ -391,6 +386,30 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                     + (binary - body.readerIndex() - headerLen);
         }
         return null;
+    }
+
+    /**
+     * {@code length} bytes of {@code body} from {@code index} into {@code dst} (the caller checked
+     * both ranges): one memory copy between the addresses when the buffer has one (a pooled direct
+     * buffer, or a composite of one), no view objects; otherwise through a ByteBuffer view.
+     */
+    private static void copyIn(ByteBuf body, int index, MemorySegment dst, long length) {
+        if (body.hasMemoryAddress() && dst.isNative() && length <= dst.byteSize()) {
+            io.netty.util.internal.PlatformDependent.copyMemory(body.memoryAddress() + index, dst.address(), length);
+        } else {
+            body.getBytes(index, dst.asSlice(0, length).asByteBuffer());
+        }
+    }
+
+    /** Appends {@code length} bytes of {@code src} to {@code out}, as {@link #copyIn} does. */
+    private static void copyOut(MemorySegment src, long length, ByteBuf out) {
+        out.ensureWritable((int) length);
+        if (out.hasMemoryAddress() && src.isNative() && length <= src.byteSize()) {
+            io.netty.util.internal.PlatformDependent.copyMemory(src.address(), out.memoryAddress() + out.writerIndex(), length);
+            out.writerIndex(out.writerIndex() + (int) length);
+        } else {
+            out.writeBytes(src.asSlice(0, length).asByteBuffer());
+        }
     }
 
     /** Any thread: the call is answered; the response is written on this connection's event loop. */
@@ -466,7 +485,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                     int o = outputIndex[k];
                     for (int r = 0; r < call.rows(); r++) {
                         Tensor t = call.output(o, r);
-                        out.writeBytes(t.data().asSlice(0, t.byteSize()).asByteBuffer());
+                        copyOut(t.data(), t.byteSize(), out);
                     }
                 }
             }
@@ -614,7 +633,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void empty(int code) {
-        respond(code, JSON, ctx.alloc().buffer(0), -1);
+        respond(code, JSON, io.netty.buffer.Unpooled.EMPTY_BUFFER, -1);
     }
 
     @FunctionalInterface
@@ -633,30 +652,34 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         respond(code, JSON, out, -1);
     }
 
-    /** The one place a response is written; then the next waiting request of this connection. */
+    /**
+     * The one place a response is written: its head and its body as two buffers on the channel
+     * (no response object, no promise unless the connection closes after it; a HEAD request gets
+     * the head only); then the next waiting request of this connection.
+     */
     private void respond(int code, AsciiString type, ByteBuf body, int headerLength) {
-        // no trailers on a response with a Content-Length: an empty trailer set instead of a new header table per response
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), body,
-                new io.netty.handler.codec.http.DefaultHttpHeaders(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
-        res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-        if (headerLength >= 0) {
-            res.headers().setInt(HEADER_LENGTH, headerLength);
-        }
         boolean close = !keepAlive || registry.state() != ModelRegistry.State.READY;     // draining: clients reconnect elsewhere
-        if (!close) {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        } else {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ByteBuf head = ctx.alloc().buffer(160);
+        try {
+            ResponseHead.write(head, code, type, body.readableBytes(), headerLength, close);
+        } catch (RuntimeException e) {
+            head.release();
+            body.release();
+            throw e;
         }
         requestId = null;
-        var f = ctx.writeAndFlush(res);
+        busy = false;
+        if (headRequest) {
+            body.release();
+            body = head;
+        } else {
+            ctx.write(head, ctx.voidPromise());
+        }
         if (close) {
-            f.addListener(ChannelFutureListener.CLOSE);
-            busy = false;
+            ctx.writeAndFlush(body).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        busy = false;
+        ctx.writeAndFlush(body, ctx.voidPromise());
         FullHttpRequest next = waiting.poll();
         if (next != null) {
             handle(next);

@@ -21,7 +21,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -30,8 +30,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The REST transport: a Netty server (native epoll where the platform has it) for the protocol's
- * HTTP endpoints, and a second one on the metrics port. Bodies are aggregated up to the request
- * size limit; a larger one is answered 413 with a one-line JSON reason ({@link LimitedAggregator}).
+ * HTTP endpoints, and a second one on the metrics port. Netty decodes requests; bodies are
+ * aggregated up to the request size limit (a larger one is answered 413 with a one-line JSON
+ * reason, {@link LimitedAggregator}); answers are written as bytes ({@link ResponseHead}).
  */
 final class HttpTransport implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("hotpath-http", GlobalEventExecutor.INSTANCE);
@@ -50,7 +51,8 @@ final class HttpTransport implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
                         ch.pipeline()
-                                .addLast("codec", new HttpServerCodec(8192, 16384, 1 << 16))
+                                .addLast("decode", new HttpRequestDecoder(8192, 16384, 1 << 16))
+                                .addLast("encode", new ResponseHead.Encoder())
                                 .addLast("aggregate", new LimitedAggregator((int) info.maxRequestBytes()))
                                 .addLast("oip", new HttpInferHandler(registry, info, metricsPort));
                     }

@@ -324,6 +324,32 @@ class HttpTransportTest {
         return b.toString(StandardCharsets.US_ASCII);
     }
 
+    /** HEAD answers GET's head without its body, and the connection goes on: the next answer is read whole, not misframed. */
+    @Test
+    void headIsGetsHeadWithoutTheBody() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.httpPort())) {
+            OutputStream os = s.getOutputStream();
+            os.write("HEAD /v2/models/mlp HTTP/1.1\r\nHost: x\r\n\r\nGET /v2/models/mlp HTTP/1.1\r\nHost: x\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            os.flush();
+            InputStream is = s.getInputStream();
+            String head = readHead(is);
+            String get = readHead(is);
+            assertTrue(head.startsWith("HTTP/1.1 200") && get.startsWith("HTTP/1.1 200"), head + get);
+            int headLength = contentLength(head);
+            int getLength = contentLength(get);
+            assertEquals(getLength, headLength, "HEAD announces GET's length");
+            assertEquals("mlp", JSON.readTree(is.readNBytes(getLength)).get("name").asText());
+            s.setSoTimeout(300);
+            assertThrows(java.net.SocketTimeoutException.class, is::read, "nothing after GET's body");
+        }
+    }
+
+    private static int contentLength(String head) {
+        return Integer.parseInt(head.lines().filter(l -> l.toLowerCase().startsWith("content-length:")).findFirst().orElseThrow()
+                .substring(15).trim());
+    }
+
     @Test
     void malformedHttpIsA400AndClosed() throws Exception {
         try (Socket s = new Socket("127.0.0.1", server.httpPort())) {
