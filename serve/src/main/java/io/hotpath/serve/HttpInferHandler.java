@@ -7,7 +7,6 @@ import io.hotpath.core.DType;
 import io.hotpath.core.Tensor;
 import io.hotpath.core.TensorSpec;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -259,7 +258,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        String err = parsed.parse(json, new ByteBufInputStream(body.slice(body.readerIndex(), headerLen)), model.inputNames(), model.outputNames());
+        String err = parsed.parse(json, body, body.readerIndex(), headerLen, model.inputNames(), model.outputNames());
         if (err != null) {
             refuse(model, 400, err);
             return;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
-import java.io.InputStream;
 
 /**
  * The JSON part of an HTTP infer request (the Open Inference Protocol's request object, with
@@ -17,6 +16,14 @@ final class InferRequestJson {
     static final int MAX_INPUTS = 256;
     static final int MAX_DEPTH = 40;
 
+    /** Documents a reused parser reads before it is replaced (its field-name table only grows). */
+    static final int DOCUMENTS_PER_PARSER = 1000;
+
+    /**
+     * Jackson with the request limits. No document-length limit: a connection's parser is reused
+     * across its requests and Jackson counts the length over all of them; the HTTP layer already
+     * refuses a body over {@code maxDocumentBytes}.
+     */
     static JsonFactory factory(long maxDocumentBytes) {
         return JsonFactory.builder()
                 .streamReadConstraints(StreamReadConstraints.builder()
@@ -24,7 +31,6 @@ final class InferRequestJson {
                         .maxNumberLength(64)
                         .maxStringLength(1 << 16)
                         .maxNameLength(1 << 12)
-                        .maxDocumentLength(Math.max(1, maxDocumentBytes))
                         .build())
                 .build();
     }
@@ -76,17 +82,6 @@ final class InferRequestJson {
     private java.util.List<String> inputNames = java.util.List.of();
     private java.util.List<String> outputNames = java.util.List.of();
 
-    /**
-     * Parses {@code in}; returns null, or a one-line reason for a 400. Names and datatypes that
-     * equal one of the model's names or a protocol datatype come back as those very strings
-     * (the common case allocates no string for them).
-     */
-    String parse(JsonFactory factory, InputStream in, java.util.List<String> modelInputs, java.util.List<String> modelOutputs) {
-        this.inputNames = modelInputs;
-        this.outputNames = modelOutputs;
-        return parse(factory, in);
-    }
-
     /** The current string token as one of {@code known} when equal to it, else a new string. */
     private static String text(JsonParser p, java.util.List<String> known) throws IOException {
         char[] buf = p.getTextCharacters();
@@ -107,41 +102,167 @@ final class InferRequestJson {
         return new String(buf, off, len);
     }
 
-    /** Parses {@code in}; returns null, or a one-line reason for a 400. */
-    String parse(JsonFactory factory, InputStream in) {
+    // this connection's parser, reused request after request (a new parser costs about 900 bytes of heap)
+    private JsonParser stream;
+    private long streamFed;
+    private int streamDocuments;
+    // where the current document starts in the parser's input, and its length
+    private long streamBase;
+    private int streamLength;
+    private byte[] streamBytes = new byte[512];
+
+    /**
+     * Parses {@code length} bytes of {@code body} from {@code index} with this connection's
+     * non-blocking parser: the bytes are copied to a reused array and fed to it, and a complete
+     * object leaves it ready for the next request's. Any refusal drops the parser (it may stop
+     * mid-document); the next request makes a new one. Names and datatypes that equal one of the
+     * model's names or a protocol datatype come back as those very strings (the common case
+     * allocates no string for them). Returns null, or a one-line reason for a 400.
+     */
+    String parse(JsonFactory factory, io.netty.buffer.ByteBuf body, int index, int length, java.util.List<String> modelInputs,
+                 java.util.List<String> modelOutputs) {
+        this.inputNames = modelInputs;
+        this.outputNames = modelOutputs;
         reset();
-        try (JsonParser p = factory.createParser(in)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return "the request body is not a JSON object";
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String f = p.currentName();
-                JsonToken v = p.nextToken();
-                String err = switch (f) {
-                    case "id" -> v == JsonToken.VALUE_STRING ? setId(p.getText()) : "\"id\" must be a string";
-                    case "parameters" -> requestParameters(p, v);
-                    case "inputs" -> inputs(p, v);
-                    case "outputs" -> outputs(p, v);
-                    default -> skip(p, v);
-                };
-                if (err != null) {
-                    return err;
-                }
-            }
-            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
-                return "trailing content after the JSON request object";
-            }
-            if (inputCount == 0) {
-                return "the request has no \"inputs\"";
-            }
-            return null;
-        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
-            return "the request JSON exceeds a limit: " + firstLine(e.getOriginalMessage());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            return "malformed JSON: " + firstLine(e.getOriginalMessage()) + " at byte " + e.getLocation().getByteOffset();
-        } catch (IOException e) {
-            return "unreadable request body: " + e.getMessage();
+        if (streamBytes.length < length) {
+            streamBytes = new byte[Math.max(length, 2 * streamBytes.length)];
         }
+        body.getBytes(index, streamBytes, 0, length);
+        long base = streamFed;
+        String result = null;
+        try {
+            if (stream == null || streamDocuments >= DOCUMENTS_PER_PARSER
+                    || !((com.fasterxml.jackson.core.async.ByteArrayFeeder) stream.getNonBlockingInputFeeder()).needMoreInput()) {
+                drop();
+                stream = new WholeDocuments(factory.createNonBlockingByteArrayParser());
+                base = 0;
+            }
+            ((com.fasterxml.jackson.core.async.ByteArrayFeeder) stream.getNonBlockingInputFeeder()).feedInput(streamBytes, 0, length);
+            streamFed = base + length;
+            streamBase = base;
+            streamLength = length;
+            streamDocuments++;
+            result = object(stream);
+        } catch (IOException e) {
+            result = reason(e, base);
+        } finally {
+            if (result != null) {
+                drop();
+            }
+        }
+        return result;
+    }
+
+    private void drop() {
+        if (stream != null) {
+            try {
+                stream.close();
+            } catch (IOException ignored) {
+                // closing a parser over an array releases its buffers; nothing to report
+            }
+            stream = null;
+        }
+        streamFed = 0;
+        streamDocuments = 0;
+    }
+
+    /**
+     * A non-blocking parser that reads like a blocking one over a whole document: out of input
+     * at the root (the object ended, or never began) is the end of the document, {@code null};
+     * out of input inside the object is a truncated document, an error, never a token a loop
+     * could wait on.
+     */
+    private static final class WholeDocuments extends com.fasterxml.jackson.core.util.JsonParserDelegate {
+        WholeDocuments(JsonParser p) {
+            super(p);
+        }
+
+        @Override
+        public JsonToken nextToken() throws IOException {
+            JsonToken t = delegate.nextToken();
+            if (t != JsonToken.NOT_AVAILABLE) {
+                return t;
+            }
+            if (delegate.getParsingContext().inRoot()) {
+                return null;
+            }
+            throw new com.fasterxml.jackson.core.JsonParseException(delegate, "Unexpected end-of-input: the JSON object is not closed");
+        }
+
+        @Override
+        public JsonParser skipChildren() throws IOException {
+            if (delegate.currentToken() != JsonToken.START_OBJECT && delegate.currentToken() != JsonToken.START_ARRAY) {
+                return this;
+            }
+            int open = 1;
+            while (open > 0) {
+                JsonToken t = nextToken();
+                if (t == null) {
+                    throw new com.fasterxml.jackson.core.JsonParseException(delegate, "Unexpected end-of-input inside a skipped value");
+                }
+                open += t.isStructStart() ? 1 : t.isStructEnd() ? -1 : 0;
+            }
+            return this;
+        }
+    }
+
+    /** The request object from {@code p}'s next token to its end; null, or a one-line reason. */
+    private String object(JsonParser p) throws IOException {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+            return "the request body is not a JSON object";
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            JsonToken v = p.nextToken();
+            String err = switch (f) {
+                case "id" -> v == JsonToken.VALUE_STRING ? setId(p.getText()) : "\"id\" must be a string";
+                case "parameters" -> requestParameters(p, v);
+                case "inputs" -> inputs(p, v);
+                case "outputs" -> outputs(p, v);
+                default -> skip(p, v);
+            };
+            if (err != null) {
+                return err;
+            }
+        }
+        if (p.currentToken() != JsonToken.END_OBJECT || !nothingAfter(p)) {
+            return "trailing content after the JSON request object";
+        }
+        if (inputCount == 0) {
+            return "the request has no \"inputs\"";
+        }
+        return null;
+    }
+
+    /**
+     * Whether only whitespace follows the object that just ended. The parser is not asked: a
+     * partial token after the object (an unterminated string, say) would wait inside it for the
+     * next request's bytes, so the bytes after the closing brace are checked instead.
+     */
+    private boolean nothingAfter(JsonParser p) throws IOException {
+        long end = p.currentTokenLocation().getByteOffset() - streamBase + 1;
+        if (end < 1 || end > streamLength) {
+            return false;
+        }
+        for (int i = (int) end; i < streamLength; i++) {
+            byte b = streamBytes[i];
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A parse failure as one line; {@code base} is where this document began in the parser's input. */
+    private static String reason(IOException e, long base) {
+        if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException c) {
+            return "the request JSON exceeds a limit: " + firstLine(c.getOriginalMessage());
+        }
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j) {
+            long at = j.getLocation() == null ? -1 : j.getLocation().getByteOffset();
+            return "malformed JSON: " + firstLine(j.getOriginalMessage()) + (at >= 0 ? " at byte " + Math.max(0, at - base) : "");
+        }
+        return "unreadable request body: " + e.getMessage();
     }
 
     /** Jackson's message up to its source description: one line, no parser internals. */

@@ -1,0 +1,121 @@
+package io.hotpath.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The JSON part of an HTTP infer request, parsed by one connection's reused parser: each request
+ * is read on its own, whatever the one before it was (complete, truncated, followed by a partial
+ * token, refused half-way), and a complete one costs next to no heap.
+ */
+class InferRequestJsonTest {
+    private static final JsonFactory JSON = InferRequestJson.factory(1 << 20);
+    private static final List<String> INPUTS = List.of("features");
+    private static final List<String> OUTPUTS = List.of("score");
+
+    private static String good(int rows, long binary) {
+        return "{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[" + rows + ",64],\"parameters\":{\"binary_data_size\":"
+                + binary + "}}],\"outputs\":[{\"name\":\"score\",\"parameters\":{\"binary_data\":true}}]}";
+    }
+
+    /** Parses {@code text} placed at an offset inside a larger buffer, as the HTTP body holds it. */
+    private static String parse(InferRequestJson r, String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        ByteBuf body = Unpooled.directBuffer(b.length + 16);
+        body.writeZero(7).writeBytes(b).writeZero(9);
+        try {
+            return r.parse(JSON, body, 7, b.length, INPUTS, OUTPUTS);
+        } finally {
+            body.release();
+        }
+    }
+
+    private static void assertGood(InferRequestJson r, int rows) {
+        assertNull(parse(r, good(rows, rows * 256L)));
+        assertEquals(1, r.inputCount);
+        assertEquals(rows, r.inputs[0].shape[0]);
+        assertEquals(rows * 256L, r.inputs[0].binarySize);
+        assertTrue(r.inputs[0].name == INPUTS.get(0), "the model's own name string, not a copy");
+        assertEquals(1, r.outputCount);
+    }
+
+    @Test
+    void requestAfterRequestOnOneParser() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        for (int k = 1; k <= 5; k++) {
+            assertGood(r, k);
+        }
+        assertNull(parse(r, "  \n" + good(2, 512) + " \r\n\t"), "whitespace around the object");
+        assertEquals(2, r.inputs[0].shape[0]);
+    }
+
+    @Test
+    void whateverCameBeforeDoesNotLeakIntoTheNextRequest() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        String[][] bad = {
+            {good(1, 256) + " \"abc", "trailing content"},          // a partial string after the object would wait in the parser
+            {good(1, 256) + " 12", "trailing content"},             // so would a partial number
+            {good(1, 256) + " {}", "trailing content"},
+            {"{\"inputs\":[{\"name\":\"features\"", "malformed JSON"},
+            {"{", "malformed JSON"},
+            {"", "not a JSON object"},
+            {"[1,2]", "not a JSON object"},
+            {"{\"id\": 5, \"inputs\": []}", "\"id\" must be a string"},    // refused half-way through the object
+            {"{\"inputs\": x}", "malformed JSON"},
+        };
+        for (String[] c : bad) {
+            String why = parse(r, c[0]);
+            assertTrue(why != null && why.contains(c[1]), c[0] + " -> " + why);
+            assertGood(r, 3);
+        }
+    }
+
+    /** A malformed request's byte offset counts from its own first byte, not from the connection's first request. */
+    @Test
+    void errorOffsetsAreWithinTheRequest() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        assertGood(r, 1);
+        assertGood(r, 2);
+        String why = parse(r, "{\"inputs\": x}");
+        assertTrue(why.endsWith("at byte 11"), why);
+    }
+
+    @Test
+    void theParserIsRenewedAfterItsQuotaAndGoesOn() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        for (int k = 0; k < InferRequestJson.DOCUMENTS_PER_PARSER * 2 + 3; k++) {
+            assertGood(r, 1 + k % 4);
+        }
+    }
+
+    /** What a reused parser saves: a new one costs about 900 bytes; a request on the reused one, a few dozen. */
+    @Test
+    void aCompleteRequestCostsNextToNoHeap() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        byte[] b = good(1, 256).getBytes(StandardCharsets.UTF_8);
+        ByteBuf body = Unpooled.directBuffer(b.length).writeBytes(b);
+        try {
+            for (int k = 0; k < 20_000; k++) {
+                assertNull(r.parse(JSON, body, 0, b.length, INPUTS, OUTPUTS));
+            }
+            int n = 20_000;
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int k = 0; k < n; k++) {
+                r.parse(JSON, body, 0, b.length, INPUTS, OUTPUTS);
+            }
+            long perRequest = (mx.getCurrentThreadAllocatedBytes() - before) / n;
+            assertTrue(perRequest < 200, perRequest + " bytes per request");
+        } finally {
+            body.release();
+        }
+    }
+}
