@@ -264,7 +264,10 @@ public final class Hotpath {
             String key = d.key();
             OptimizedModelCache.Entry hit = store.find(key);
             if (hit != null) {
-                return Prepared.of(hit, true);
+                if (hit.model() == null || provider.availability(hit.model()).usable()) {
+                    return Prepared.of(hit, true);
+                }
+                store.evict(key);       // a variant this engine cannot run (stored before that was checked): made again
             }
             List<String> precisions = new ArrayList<>();
             precisions.add("fp32");
@@ -282,6 +285,15 @@ public final class Hotpath {
             try {
                 Optimizer.Report r = Optimizer.run(model, model.getFileName().toString(), cal, val, List.of(), cfg, work);
                 Optimizer.Variant chosen = r.chosen();
+                // the variants are timed on ONNX Runtime; the engine chosen may not run the fastest (the JVM engine runs no Q/DQ INT8)
+                String notRunnable = null;
+                if (chosen != null) {
+                    EngineProvider.Availability a = provider.availability(chosen.file());
+                    if (!a.usable()) {
+                        notRunnable = "the " + provider.kind() + " engine does not run " + chosen.name() + " (" + a.reason() + ")";
+                        chosen = Optimizer.choose(r.variants().stream().filter(v -> provider.availability(v.file()).usable()).toList());
+                    }
+                }
                 Properties p = new Properties();
                 p.setProperty("created", java.time.Instant.now().toString());
                 p.setProperty("cpu", r.cpu());
@@ -291,7 +303,8 @@ public final class Hotpath {
                     p.setProperty("precision", "fp32");
                     p.setProperty("variant", "original");
                     p.setProperty("accuracy", "not measured");
-                    p.setProperty("reason", "no variant met the budget " + budget + " (" + summary(r) + "): the original model");
+                    p.setProperty("reason", (notRunnable != null ? notRunnable + " and runs no other variant within the budget "
+                            : "no variant met the budget ") + budget + " (" + summary(r) + "): the original model");
                     variantFile = null;
                 } else {
                     boolean original = chosen.file().toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize());
@@ -301,7 +314,8 @@ public final class Hotpath {
                     p.setProperty("reason", "the fastest within the budget " + budget + " by throughput at batch " + r.throughputBatch()
                             + " on ONNX Runtime CPU (variants within timing noise of it count as tied; the most accurate of those wins): "
                             + summary(r)
-                            + (original && chosen.name().equals("fp32-opt-none") ? "; the engine runs it with its default graph optimization" : ""));
+                            + (original && chosen.name().equals("fp32-opt-none") ? "; the engine runs it with its default graph optimization" : "")
+                            + (notRunnable != null ? "; " + notRunnable + ", so the fastest of those it runs" : ""));
                     variantFile = original ? null : chosen.file();
                 }
                 return Prepared.of(store.store(key, p, variantFile), false);

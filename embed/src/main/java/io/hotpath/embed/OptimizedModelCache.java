@@ -114,6 +114,11 @@ final class OptimizedModelCache {
                 } catch (AtomicMoveNotSupportedException ex) {
                     throw new HotpathException(HotpathException.Category.INVALID_ARGUMENT, "the optimized-model cache " + dir
                             + " is on a file system without atomic renames; choose another with optimizedModelCache(dir)");
+                } catch (java.nio.file.FileSystemException raced) {
+                    if (!Files.isDirectory(target)) {
+                        throw raced;
+                    }
+                    // the same race reported as rename(2)'s ENOTEMPTY, which Java does not map to DirectoryNotEmptyException
                 }
             } finally {
                 if (Files.exists(tmp)) {
@@ -129,6 +134,11 @@ final class OptimizedModelCache {
                     + " was written but cannot be read back");
         }
         return stored;
+    }
+
+    /** Removes the entry of {@code key}, if any: one that must be made again. */
+    void evict(String key) {
+        deleteTree(dir.resolve(key));
     }
 
     static void deleteTree(Path p) {

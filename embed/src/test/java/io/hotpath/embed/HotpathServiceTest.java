@@ -154,6 +154,32 @@ class HotpathServiceTest {
         }
     }
 
+    /**
+     * The optimizer times its variants on ONNX Runtime; where INT8 wins there (CPUs with VNNI) the
+     * JVM engine, which runs no Q/DQ model, must get the fastest variant it does run, on every CPU.
+     */
+    @Test
+    void int8AskedOfTheJvmEngineGivesTheFastestVariantItRuns() {
+        Path mlp = ModelCatalog.resolve("mlp");
+        Budget budget = Budget.cosineAtLeast(0.99).maxAbsErrorAtMost(0.05);
+        float[] x = rows(1, 21).get(0);
+        ServiceReport a;
+        try (InferenceService svc = Hotpath.service(mlp).precision(Precision.INT8, new Optimizer.Rows(rows(96, 3))).accuracyBudget(budget)
+                .timingRounds(1).optimizedModelCache(cacheDir).build()) {
+            a = svc.report();
+            assertEquals("jvm", svc.engine().name(), a.toString());
+            assertEquals("fp32", a.precision(), a.toString());
+            assertTrue(Math.abs(score(svc, x) - direct(mlp, x)) <= 0.05, a.toString());
+        }
+        System.out.println("HotpathServiceTest: INT8 asked of the JVM engine: " + a.variant() + ": " + a.reason());
+        try (InferenceService svc = Hotpath.service(mlp).precision(Precision.INT8, new Optimizer.Rows(rows(96, 3))).accuracyBudget(budget)
+                .optimizedModelCache(cacheDir).build()) {
+            assertTrue(svc.report().fromCache(), svc.report().toString());
+            assertEquals(a.variant(), svc.report().variant());
+            assertEquals("jvm", svc.engine().name());
+        }
+    }
+
     @Test
     void bestChoosesTheJvmEngineForASmallModelAndListsEveryEngineConsidered() {
         Path mlp = ModelCatalog.resolve("mlp");

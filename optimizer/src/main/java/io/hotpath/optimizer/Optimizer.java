@@ -461,7 +461,7 @@ public final class Optimizer {
      * 3% of its median, count as equally fast: the difference is timing noise on a shared
      * machine. Among those the most accurate (highest mean cosine) wins. Null when none passed.
      */
-    static Variant choose(List<Variant> variants) {
+    public static Variant choose(List<Variant> variants) {
         Variant fastest = null;
         for (Variant v : variants) {
             if (v.passed() && (fastest == null || v.throughputPerSecondBatch8() > fastest.throughputPerSecondBatch8())) {
