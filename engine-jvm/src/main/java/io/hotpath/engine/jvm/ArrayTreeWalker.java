@@ -136,13 +136,7 @@ final class ArrayTreeWalker implements TreeWalker {
     public void sums(float[] x, int rows, int features, int[] leaves, float[] out) {
         int trees = roots.length;
         leaves(x, rows, features, leaves);
-        for (int r = 0; r < rows; r++) {
-            float s = 0f;
-            for (int t = 0, at = r * trees; t < trees; t++) {
-                s += leafValue[leaves[at + t]];
-            }
-            out[r] = s;
-        }
+        TreeWalker.addLeafValues(leaves, rows, trees, leafValue, out);
     }
 
     private int step(int n, float[] x, int off, boolean lt) {

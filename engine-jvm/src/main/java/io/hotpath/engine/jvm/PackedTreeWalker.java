@@ -228,13 +228,7 @@ final class PackedTreeWalker implements TreeWalker {
             return;
         }
         byTree(x, rows, features, leaves);
-        for (int r = 0; r < rows; r++) {
-            float s = 0f;
-            for (int t = 0, at = r * trees; t < trees; t++) {
-                s += leafValue[leaves[at + t]];
-            }
-            out[r] = s;
-        }
+        TreeWalker.addLeafValues(leaves, rows, trees, leafValue, out);
     }
 
     @Override

@@ -130,45 +130,26 @@ final class TreeProgram implements Program {
         }
     }
 
-    /** {@link #one}'s ending for a sum the walker added: the average, the base value, PROBIT. */
+    /** One target summed or averaged: the walker's sum, averaged, then {@link #finish}. */
     private float finishSum(float sum) {
-        float s = aggregate == Aggregate.AVERAGE ? sum / trees : sum;
-        s += base.length == 1 ? base[0] : 0f;
-        return post == Post.PROBIT ? TreeMath.probit(s) : s;
+        return finish(aggregate == Aggregate.AVERAGE ? sum / trees : sum);
     }
 
-    /** One target: ONNX Runtime's FinalizeScores1 path (only PROBIT transforms a single score). */
+    /** One target, MIN or MAX (SUM and AVERAGE are the walker's, {@link #finishSum}). */
     private float one(int[] leaves, int at) {
         float[] value = e.leafValue;
-        float origin = base.length == 1 ? base[0] : 0f;
-        float s = 0f;
-        switch (aggregate) {
-            case SUM, AVERAGE -> {
-                for (int t = 0; t < trees; t++) {
-                    s += value[leaves[at + t]];
-                }
-                if (aggregate == Aggregate.AVERAGE) {
-                    s /= trees;
-                }
-                s += origin;
-            }
-            case MIN -> {
-                s = value[leaves[at]];
-                for (int t = 1; t < trees; t++) {
-                    float v = value[leaves[at + t]];
-                    s = v < s ? v : s;
-                }
-                s += origin;
-            }
-            case MAX -> {
-                s = value[leaves[at]];
-                for (int t = 1; t < trees; t++) {
-                    float v = value[leaves[at + t]];
-                    s = v > s ? v : s;
-                }
-                s += origin;
-            }
+        boolean min = aggregate == Aggregate.MIN;
+        float s = value[leaves[at]];
+        for (int t = 1; t < trees; t++) {
+            float v = value[leaves[at + t]];
+            s = min ? (v < s ? v : s) : (v > s ? v : s);
         }
+        return finish(s);
+    }
+
+    /** ONNX Runtime's FinalizeScores1 ending for one target: the base value, then PROBIT (the only transform of a single score). */
+    private float finish(float s) {
+        s += base.length == 1 ? base[0] : 0f;
         return post == Post.PROBIT ? TreeMath.probit(s) : s;
     }
 

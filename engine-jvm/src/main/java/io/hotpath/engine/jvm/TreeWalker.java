@@ -17,4 +17,15 @@ interface TreeWalker {
 
     /** The layout, for reports: {@code array} or {@code bytecode}. */
     String describe();
+
+    /** Adds each row's leaf values in tree order from 0 into {@code out[r]}: {@link #sums} after {@link #leaves}. */
+    static void addLeafValues(int[] leaves, int rows, int trees, float[] leafValue, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            float s = 0f;
+            for (int t = 0, at = r * trees; t < trees; t++) {
+                s += leafValue[leaves[at + t]];
+            }
+            out[r] = s;
+        }
+    }
 }
