@@ -530,30 +530,16 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                 if (d > 0) {
                     out.writeByte(',');
                 }
-                writeLong(out, d == 0 && model.batched() ? call.rows() : t.dim(d));
+                ResponseHead.writeDecimal(out, d == 0 && model.batched() ? call.rows() : t.dim(d));
             }
             long bytes = call.outputBytes(o);
             total += bytes;
             out.writeCharSequence("],\"parameters\":{\"binary_data_size\":", java.nio.charset.StandardCharsets.US_ASCII);
-            writeLong(out, bytes);
+            ResponseHead.writeDecimal(out, bytes);
             out.writeCharSequence("}}", java.nio.charset.StandardCharsets.US_ASCII);
         }
         out.writeCharSequence("]}", java.nio.charset.StandardCharsets.US_ASCII);
         return total;
-    }
-
-    private static void writeLong(ByteBuf out, long v) {
-        if (v < 0) {
-            out.writeByte('-');
-            v = -v;
-        }
-        long div = 1;
-        while (v / div >= 10) {
-            div *= 10;
-        }
-        for (; div > 0; div /= 10) {
-            out.writeByte((int) ('0' + (v / div) % 10));
-        }
     }
 
     /** A JSON string, escaped (quotes, backslashes, control characters), UTF-8. */

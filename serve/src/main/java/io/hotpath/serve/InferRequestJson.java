@@ -104,7 +104,6 @@ final class InferRequestJson {
 
     // this connection's parser, reused request after request (a new parser costs about 900 bytes of heap)
     private JsonParser stream;
-    private long streamFed;
     private int streamDocuments;
     // where the current document starts in the parser's input, and its length
     private long streamBase;
@@ -128,7 +127,7 @@ final class InferRequestJson {
             streamBytes = new byte[Math.max(length, 2 * streamBytes.length)];
         }
         body.getBytes(index, streamBytes, 0, length);
-        long base = streamFed;
+        long base = streamBase + streamLength;
         String result = null;
         try {
             if (stream == null || streamDocuments >= DOCUMENTS_PER_PARSER
@@ -138,7 +137,6 @@ final class InferRequestJson {
                 base = 0;
             }
             ((com.fasterxml.jackson.core.async.ByteArrayFeeder) stream.getNonBlockingInputFeeder()).feedInput(streamBytes, 0, length);
-            streamFed = base + length;
             streamBase = base;
             streamLength = length;
             streamDocuments++;
@@ -162,7 +160,8 @@ final class InferRequestJson {
             }
             stream = null;
         }
-        streamFed = 0;
+        streamBase = 0;
+        streamLength = 0;
         streamDocuments = 0;
     }
 

@@ -57,7 +57,7 @@ final class ResponseHead {
         out.writeBytes(close ? CLOSE : KEEP_ALIVE);
     }
 
-    /** A non-negative number in decimal digits. */
+    /** A number in decimal digits. */
     static void writeDecimal(ByteBuf out, long v) {
         if (v < 0) {
             out.writeByte('-');
@@ -87,7 +87,8 @@ final class ResponseHead {
             try {
                 int code = r.status().code();
                 out.writeBytes(code >= 100 && code < STATUS.length ? STATUS[code] : bytes("HTTP/1.1 " + code + " " + r.status().reasonPhrase() + "\r\n"));
-                for (Map.Entry<CharSequence, CharSequence> h : iterable(r)) {
+                for (var it = r.headers().iteratorCharSequence(); it.hasNext(); ) {
+                    Map.Entry<CharSequence, CharSequence> h = it.next();
                     out.writeCharSequence(h.getKey(), StandardCharsets.US_ASCII);
                     out.writeByte(':').writeByte(' ');
                     out.writeCharSequence(h.getValue(), StandardCharsets.US_ASCII);
@@ -103,10 +104,6 @@ final class ResponseHead {
             }
             r.release();
             ctx.write(out, promise);
-        }
-
-        private static Iterable<Map.Entry<CharSequence, CharSequence>> iterable(FullHttpResponse r) {
-            return r.headers()::iteratorCharSequence;
         }
     }
 }
