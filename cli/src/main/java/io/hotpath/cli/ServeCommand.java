@@ -151,8 +151,8 @@ final class ServeCommand implements Callable<Integer> {
         sun.misc.SignalHandler onStop = sig -> stop.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onStop);
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), onStop);
-        System.out.println("hotpath serve ready: http " + host + ":" + server.httpPort() + " grpc " + host + ":" + server.grpcPort()
-                + " metrics " + host + ":" + server.metricsPort() + " transport " + server.transport() + " models "
+        System.out.println("hotpath serve ready: http " + listening(host, server.httpPort()) + " grpc " + listening(host, server.grpcPort())
+                + " metrics " + listening(host, server.metricsPort()) + " transport " + server.transport() + " models "
                 + registry.all().stream().map(m -> m.name() + "/" + m.version() + " (" + m.service().engine().describe().split("\n")[0] + ")").toList());
         System.out.flush();
         stop.await();
@@ -191,5 +191,10 @@ final class ServeCommand implements Callable<Integer> {
     /** One line per log record (time, level, logger, message with its line breaks escaped) for log collectors. */
     private static void oneLineLogs() {
         io.hotpath.serve.OneLineLogFormat.install();
+    }
+
+    /** {@code host:port}, or {@code off} for a listener turned off (-1). */
+    private static String listening(String host, int port) {
+        return port < 0 ? "off" : host + ":" + port;
     }
 }
