@@ -109,6 +109,10 @@ final class InferRequestJson {
     private long streamBase;
     private int streamLength;
     private byte[] streamBytes = new byte[512];
+    // the bytes of the document being parsed: streamBytes, or a request's own array when it is larger than KEEP_BYTES
+    private byte[] document;
+    /** The largest JSON header whose bytes a connection keeps an array for; a larger one gets its own, dropped with its parser. */
+    static final int KEEP_BYTES = 64 << 10;
 
     /**
      * Parses {@code length} bytes of {@code body} from {@code index} with this connection's
@@ -123,10 +127,16 @@ final class InferRequestJson {
         this.inputNames = modelInputs;
         this.outputNames = modelOutputs;
         reset();
-        if (streamBytes.length < length) {
-            streamBytes = new byte[Math.max(length, 2 * streamBytes.length)];
+        boolean large = length > KEEP_BYTES;
+        if (large) {
+            document = new byte[length];
+        } else {
+            if (streamBytes.length < length) {
+                streamBytes = new byte[Math.min(KEEP_BYTES, Math.max(length, 2 * streamBytes.length))];
+            }
+            document = streamBytes;
         }
-        body.getBytes(index, streamBytes, 0, length);
+        body.getBytes(index, document, 0, length);
         long base = streamBase + streamLength;
         String result = null;
         try {
@@ -136,7 +146,7 @@ final class InferRequestJson {
                 stream = new WholeDocuments(factory.createNonBlockingByteArrayParser());
                 base = 0;
             }
-            ((com.fasterxml.jackson.core.async.ByteArrayFeeder) stream.getNonBlockingInputFeeder()).feedInput(streamBytes, 0, length);
+            ((com.fasterxml.jackson.core.async.ByteArrayFeeder) stream.getNonBlockingInputFeeder()).feedInput(document, 0, length);
             streamBase = base;
             streamLength = length;
             streamDocuments++;
@@ -144,9 +154,10 @@ final class InferRequestJson {
         } catch (IOException e) {
             result = reason(e, base);
         } finally {
-            if (result != null) {
-                drop();
+            if (result != null || large) {
+                drop();         // a refused document may have stopped mid-way; a large one's array is not kept
             }
+            document = null;
         }
         return result;
     }
@@ -244,7 +255,7 @@ final class InferRequestJson {
             return false;
         }
         for (int i = (int) end; i < streamLength; i++) {
-            byte b = streamBytes[i];
+            byte b = document[i];
             if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
                 return false;
             }

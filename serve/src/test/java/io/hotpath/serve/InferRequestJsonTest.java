@@ -78,6 +78,21 @@ class InferRequestJsonTest {
         }
     }
 
+    /** A JSON header larger than a connection keeps an array for parses on its own array, and the next request goes on as usual. */
+    @Test
+    void aLargeHeaderIsParsedAndNotKept() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        assertGood(r, 1);
+        String g = good(2, 512);
+        String large = "{" + " ".repeat(InferRequestJson.KEEP_BYTES + 100) + g.substring(1);
+        assertNull(parse(r, large));
+        assertEquals(2, r.inputs[0].shape[0]);
+        assertGood(r, 3);
+        String why = parse(r, large + " x");
+        assertTrue(why != null && why.contains("trailing content"), why);
+        assertGood(r, 4);
+    }
+
     /** A malformed request's byte offset counts from its own first byte, not from the connection's first request. */
     @Test
     void errorOffsetsAreWithinTheRequest() {
