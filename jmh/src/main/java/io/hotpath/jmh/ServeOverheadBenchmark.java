@@ -16,6 +16,7 @@ import io.hotpath.serve.ModelRegistry;
 import io.hotpath.serve.ModelSettings;
 import io.hotpath.serve.ServedModel;
 import io.hotpath.serve.ServerInfo;
+import io.hotpath.serve.client.GrpcInferClient;
 import io.hotpath.serve.client.HttpInferClient;
 import io.hotpath.service.Request;
 import java.nio.ByteBuffer;
@@ -42,7 +43,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * request ({@code inProcess}) or a keep-alive HTTP/1.1 connection sending the binary tensor
  * extension ({@code httpBinary}, {@link HttpInferClient}: allocation-free, so {@code -prof gc}
  * counts the server's allocation) or a gRPC channel sending {@code raw_input_contents}
- * ({@code grpcRaw}, grpc-java's blocking client: its own allocation is counted too). Loopback TCP
+ * ({@code grpcRaw}, grpc-java's blocking client: its own allocation and two thread wake-ups per call
+ * are counted too; {@code grpcWire}, {@link GrpcInferClient}: the same RPC written and read on the
+ * benchmark thread, allocation-free, so what it adds is the server's). Loopback TCP
  * on the same two cores as the server. {@code batching}: the served model's dynamic batching on
  * (a batcher thread between the event loop and the engine) or off (the engine runs on the thread
  * that read the request).
@@ -125,6 +128,29 @@ public class ServeOverheadBenchmark {
         }
     }
 
+    /** A gRPC caller of Hotpath's own: HTTP/2 frames written and read on the benchmark thread ({@link GrpcInferClient}). */
+    @State(Scope.Thread)
+    public static class GrpcWireCaller {
+        GrpcInferClient grpc;
+        ByteBuffer payload;
+
+        @Setup(Level.Trial)
+        public void open(ServeOverheadBenchmark b) throws Exception {
+            float[] f = BenchmarkInputs.mlp(1).features;
+            payload = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < f.length; i++) {
+                payload.putFloat(i * 4, f[i]);
+            }
+            grpc = new GrpcInferClient("127.0.0.1", b.server.grpcPort(), "mlp",
+                    List.of(new HttpInferClient.Input("features", "FP32", new long[] {1, f.length}, f.length * 4L))).spin(b.wait.equals("spin"));
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws Exception {
+            grpc.close();
+        }
+    }
+
     /** A gRPC caller: a channel on its own client event loop (busy-polling when spinning) and the request message. */
     @State(Scope.Thread)
     public static class GrpcCaller {
@@ -159,7 +185,7 @@ public class ServeOverheadBenchmark {
             }
             spin = b.wait.equals("spin");
             clientLoop = new io.netty.channel.MultiThreadIoEventLoopGroup(1, spin
-                    ? io.netty.channel.epoll.EpollIoHandler.newFactory(0, () -> (ready, tasks) -> io.netty.channel.SelectStrategy.BUSY_WAIT)
+                    ? io.netty.channel.epoll.EpollIoHandler.newFactory(0, () -> (ready, tasks) -> tasks ? ready.get() : io.netty.channel.SelectStrategy.BUSY_WAIT)
                     : io.netty.channel.epoll.EpollIoHandler.newFactory());
             channel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort()).usePlaintext().directExecutor().flowControlWindow(1 << 20)
                     .eventLoopGroup(clientLoop).channelType(io.netty.channel.epoll.EpollSocketChannel.class).build();
@@ -190,6 +216,15 @@ public class ServeOverheadBenchmark {
             throw new IllegalStateException("HTTP " + c.http.status());
         }
         return c.http.outputFloat(0);
+    }
+
+    @Benchmark
+    public float grpcWire(GrpcWireCaller c) throws Exception {
+        c.payload.clear();
+        if (c.grpc.infer(c.payload) != GrpcInferClient.OK) {
+            throw new IllegalStateException("gRPC status " + c.grpc.status() + ": " + c.grpc.statusMessage());
+        }
+        return c.grpc.outputFloat(0);
     }
 
     @Benchmark

@@ -88,7 +88,10 @@ public final class HotpathServer implements AutoCloseable {
         boolean epoll = Epoll.isAvailable();
         this.loops = new MultiThreadIoEventLoopGroup(listen.eventLoopThreads(), new io.netty.util.concurrent.DefaultThreadFactory("hotpath-io", true),
                 !epoll ? NioIoHandler.newFactory()
-                : listen.busyPoll() ? EpollIoHandler.newFactory(0, () -> (ready, hasTasks) -> io.netty.channel.SelectStrategy.BUSY_WAIT)
+                // busy-polling: epoll_wait(0) in a loop until a socket is ready; with tasks queued (grpc-java flushes
+                // its answers from a task) one non-blocking poll instead, or the tasks would wait for the next packet
+                : listen.busyPoll() ? EpollIoHandler.newFactory(0, () -> (ready, hasTasks) -> hasTasks ? ready.get()
+                        : io.netty.channel.SelectStrategy.BUSY_WAIT)
                 : EpollIoHandler.newFactory());
         Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         List<AutoCloseable> opened = new ArrayList<>();
