@@ -59,7 +59,7 @@ final class HttpTransport implements AutoCloseable {
                 });
         try {
             this.listener = b.bind(new InetSocketAddress(host, port)).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {     // Netty rethrows bind's IOException (NativeIoException) unchecked
             throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.INVALID_ARGUMENT,
                     "cannot listen on " + host + ":" + port + " (" + (metricsPort ? "metrics" : "http") + "): " + e.getMessage(), e);
         }

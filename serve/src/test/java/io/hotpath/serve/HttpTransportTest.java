@@ -53,6 +53,16 @@ class HttpTransportTest {
         server.close();
     }
 
+    @Test
+    void aPortInUseIsOneCategorizedLine() {
+        io.hotpath.core.HotpathException e = org.junit.jupiter.api.Assertions.assertThrows(io.hotpath.core.HotpathException.class,
+                () -> HotpathServer.start(new ModelRegistry(), ServerInfo.of("test", 1 << 20),
+                        new HotpathServer.Listen("127.0.0.1", server.httpPort(), -1, -1, 1), null));
+        assertEquals(io.hotpath.core.HotpathException.Category.INVALID_ARGUMENT, e.category());
+        assertTrue(e.getMessage().contains("cannot listen on 127.0.0.1:" + server.httpPort() + " (http): "), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+
     static HttpResponse<byte[]> get(String path) throws Exception {
         return client.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
     }
