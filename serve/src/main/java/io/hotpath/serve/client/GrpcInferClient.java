@@ -60,6 +60,9 @@ public final class GrpcInferClient implements AutoCloseable {
     private static final int SETTINGS_HEADER_TABLE_SIZE = 0x1;
     private static final int SETTINGS_ENABLE_PUSH = 0x2;
     private static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+    private static final int CANCEL = 0x8;
+    /** The largest header block read (a long grpc-message included). */
+    private static final int MAX_HEADER_BLOCK = 64 << 10;
 
     /** gRPC's status codes this client reports itself (the server's come from its trailers). */
     public static final int OK = 0;
@@ -86,7 +89,7 @@ public final class GrpcInferClient implements AutoCloseable {
     private ByteBuffer in = ByteBuffer.allocateDirect(64 << 10);
     private int readAt;
     private ByteBuffer answer = ByteBuffer.allocateDirect(16 << 10).order(ByteOrder.LITTLE_ENDIAN);
-    private final ByteBuffer headerIn = ByteBuffer.allocateDirect(16 << 10);
+    private final ByteBuffer headerIn = ByteBuffer.allocateDirect(MAX_HEADER_BLOCK);
     private ByteBuffer okTrailers;
 
     private long connectionSendWindow;
@@ -94,6 +97,9 @@ public final class GrpcInferClient implements AutoCloseable {
     private long peerInitialWindow;
     private long received;
 
+    /** The call in progress has had its response headers; its trailers. */
+    private boolean headersSeen;
+    private boolean done;
     /** The flags of the frame {@link #readFrame} last returned (a header block's: its first frame's END_STREAM). */
     private int lastFlags;
     private int status;
@@ -103,6 +109,7 @@ public final class GrpcInferClient implements AutoCloseable {
     private int[] rawOffset = new int[4];
     private int[] rawLength = new int[4];
     private int rawCount;
+    private int varintEnd;
 
     /**
      * Connects to the gRPC port {@code host:port} for model {@code model}; every call sends
@@ -168,15 +175,32 @@ public final class GrpcInferClient implements AutoCloseable {
         if (payload.remaining() != payloadBytes) {
             throw new IllegalArgumentException("payload has " + payload.remaining() + " bytes; the inputs take " + payloadBytes);
         }
-        if (reconnect || nextStream > LAST_STREAM_ID - 2) {
-            channel.close();
-            connect();
+        for (int attempt = 0; ; attempt++) {
+            if (reconnect || nextStream > LAST_STREAM_ID - 2) {
+                channel.close();
+                connect();
+            }
+            int from = payload.position();
+            try {
+                return call(payload);
+            } catch (NotTaken e) {
+                // the server closed the connection before this stream: it never saw the call, so it is sent once more
+                reconnect = true;
+                if (attempt > 0) {
+                    throw e;
+                }
+                payload.position(from);
+            } catch (IOException | RuntimeException e) {
+                reconnect = true;
+                throw e;
+            }
         }
-        try {
-            return call(payload);
-        } catch (IOException | RuntimeException e) {
-            reconnect = true;
-            throw e;
+    }
+
+    /** GOAWAY named a last stream below the call's: the server did not process it. */
+    private static final class NotTaken extends IOException {
+        NotTaken(String message) {
+            super(message);
         }
     }
 
@@ -196,6 +220,12 @@ public final class GrpcInferClient implements AutoCloseable {
         payload.position(payload.limit());
         message.flip();
 
+        status = -1;
+        statusMessage = null;
+        answer.clear();
+        rawCount = 0;
+        headersSeen = false;
+        done = false;
         if (received > 1L << 30) {
             windowUpdate(out, 0, (int) received);
             received = 0;
@@ -207,7 +237,13 @@ public final class GrpcInferClient implements AutoCloseable {
             long n = Math.min(Math.min(message.remaining(), MAX_FRAME), Math.min(connectionSendWindow, streamSendWindow));
             if (n <= 0) {
                 flush();
-                readFrame(stream);
+                // a server may answer before it has read the whole request (a refusal): then stop sending
+                if (receive(stream)) {
+                    frameHeader(out, 4, RST_STREAM, 0, stream);
+                    out.putInt(CANCEL);
+                    flush();
+                    return finish();
+                }
                 continue;
             }
             if (out.remaining() < FRAME_HEADER + n) {
@@ -222,28 +258,36 @@ public final class GrpcInferClient implements AutoCloseable {
             streamSendWindow -= n;
         }
         flush();
-
-        status = -1;
-        statusMessage = null;
-        answer.clear();
-        rawCount = 0;
-        boolean headersSeen = false;
-        while (status < 0) {
-            int kind = readFrame(stream);
-            if (kind == HEADERS) {
-                if (!headersSeen && (lastFlags & FLAG_END_STREAM) == 0) {
-                    headersSeen = true;     // the response headers (:status 200, content-type): the message follows
-                } else {
-                    trailers(stream);
-                }
-            } else if (kind == DATA && (lastFlags & FLAG_END_STREAM) != 0) {
-                throw new IOException("stream " + stream + " ended without trailers");
-            }
+        while (!receive(stream)) {
+            // until the trailers
         }
+        return finish();
+    }
+
+    private int finish() throws IOException {
         if (status == OK) {
             parseAnswer();
         }
         return status;
+    }
+
+    /** Reads one frame and applies it to the call on {@code stream}; true once the call has its trailers. */
+    private boolean receive(int stream) throws IOException {
+        int kind = readFrame(stream);
+        if (kind == HEADERS) {
+            boolean end = (lastFlags & FLAG_END_STREAM) != 0;
+            if (!headersSeen && !end) {
+                headersSeen = true;     // the response headers (:status 200, content-type): the message follows
+            } else if (!end) {
+                throw protocol("a second header block on stream " + stream + " that does not end it");
+            } else {
+                trailers(stream);
+                done = true;
+            }
+        } else if (kind == DATA && (lastFlags & FLAG_END_STREAM) != 0) {
+            throw new IOException("stream " + stream + " ended without trailers");
+        }
+        return done;
     }
 
     /**
@@ -308,7 +352,7 @@ public final class GrpcInferClient implements AutoCloseable {
                 while ((lastFlags & FLAG_END_HEADERS) == 0) {
                     need(FRAME_HEADER);
                     int cl = (in.get(readAt) & 0xff) << 16 | (in.get(readAt + 1) & 0xff) << 8 | in.get(readAt + 2) & 0xff;
-                    if ((in.get(readAt + 3) & 0xff) != CONTINUATION || cl > MAX_FRAME) {
+                    if ((in.get(readAt + 3) & 0xff) != CONTINUATION || cl > MAX_FRAME || (in.getInt(readAt + 5) & 0x7fffffff) != stream) {
                         throw protocol("a header block not followed by its CONTINUATION frame");
                     }
                     lastFlags = in.get(readAt + 4) & 0xff;
@@ -320,12 +364,21 @@ public final class GrpcInferClient implements AutoCloseable {
                 return HEADERS;
             }
             case RST_STREAM -> {
+                if (length != 4) {
+                    throw protocol("RST_STREAM of " + length + " bytes");
+                }
+                if (id == stream && done) {
+                    return -1;      // after the trailers: nothing lost
+                }
                 if (id == stream) {
                     throw new IOException("the server reset stream " + id + " (HTTP/2 error code " + in.getInt(p) + ")");
                 }
                 return -1;
             }
             case SETTINGS -> {
+                if (length % 6 != 0) {
+                    throw protocol("SETTINGS of " + length + " bytes");
+                }
                 if ((flags & FLAG_ACK) == 0) {
                     for (int s = p; s + 6 <= readAt; s += 6) {
                         if ((in.getShort(s) & 0xffff) == SETTINGS_INITIAL_WINDOW_SIZE) {
@@ -340,6 +393,9 @@ public final class GrpcInferClient implements AutoCloseable {
                 return -1;
             }
             case PING -> {
+                if (length != 8) {
+                    throw protocol("PING of " + length + " bytes");
+                }
                 if ((flags & FLAG_ACK) == 0) {
                     frameHeader(out, 8, PING, FLAG_ACK, 0);
                     out.putLong(in.getLong(p));
@@ -348,15 +404,21 @@ public final class GrpcInferClient implements AutoCloseable {
                 return -1;
             }
             case GOAWAY -> {
+                if (length < 8) {
+                    throw protocol("GOAWAY of " + length + " bytes");
+                }
                 int last = in.getInt(p) & 0x7fffffff;
                 reconnect = true;
                 if (last < stream) {
-                    throw new IOException("the server is closing the connection (GOAWAY, HTTP/2 error code " + in.getInt(p + 4)
+                    throw new NotTaken("the server is closing the connection (GOAWAY, HTTP/2 error code " + in.getInt(p + 4)
                             + ") and did not take stream " + stream);
                 }
                 return -1;
             }
             case WINDOW_UPDATE -> {
+                if (length != 4) {
+                    throw protocol("WINDOW_UPDATE of " + length + " bytes");
+                }
                 int inc = in.getInt(p) & 0x7fffffff;
                 if (id == 0) {
                     connectionSendWindow += inc;
@@ -391,7 +453,7 @@ public final class GrpcInferClient implements AutoCloseable {
         headerIn.get(0, block);
         io.netty.handler.codec.http2.Http2Headers h;
         try {
-            h = new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false)
+            h = new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false, MAX_HEADER_BLOCK)
                     .decodeHeaders(stream, io.netty.buffer.Unpooled.wrappedBuffer(block));
         } catch (io.netty.handler.codec.http2.Http2Exception e) {
             throw protocol("undecodable trailers: " + e.getMessage());
@@ -431,16 +493,19 @@ public final class GrpcInferClient implements AutoCloseable {
         int p = answerStart;
         while (p < answerEnd) {
             long tag = varint(p);
-            p += varintSize(tag);
+            p = varintEnd;
             int field = (int) (tag >>> 3);
             switch ((int) (tag & 7)) {
-                case 0 -> p += varintSize(varint(p));
+                case 0 -> {
+                    varint(p);
+                    p = varintEnd;
+                }
                 case 1 -> p += 8;
                 case 5 -> p += 4;
                 case 2 -> {
                     long len = varint(p);
-                    p += varintSize(len);
-                    if (len > answerEnd - p) {
+                    p = varintEnd;
+                    if (len < 0 || len > answerEnd - p) {
                         throw protocol("a field of " + len + " bytes past the end of the answer");
                     }
                     if (field == RAW_OUTPUT_FIELD) {
@@ -461,6 +526,7 @@ public final class GrpcInferClient implements AutoCloseable {
         }
     }
 
+    /** The varint at {@code p} in the answer; where it ends in {@link #varintEnd}. */
     private long varint(int p) throws IOException {
         long v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
@@ -470,6 +536,7 @@ public final class GrpcInferClient implements AutoCloseable {
             byte b = answer.get(p++);
             v |= (long) (b & 0x7f) << shift;
             if (b >= 0) {
+                varintEnd = p;
                 return v;
             }
         }
@@ -518,7 +585,6 @@ public final class GrpcInferClient implements AutoCloseable {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             channel.configureBlocking(!spin);
             nextStream = 1;
-            reconnect = false;
             connectionSendWindow = DEFAULT_WINDOW;
             peerInitialWindow = DEFAULT_WINDOW;
             received = 0;
@@ -533,6 +599,7 @@ public final class GrpcInferClient implements AutoCloseable {
             out.putShort((short) SETTINGS_INITIAL_WINDOW_SIZE).putInt(MAX_WINDOW);
             windowUpdate(out, 0, MAX_WINDOW - DEFAULT_WINDOW);
             flush();
+            reconnect = false;
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;

@@ -130,6 +130,20 @@ class GrpcInferClientTest {
     }
 
     @Test
+    void aRefusalWhileTheRequestIsStillBeingSentEndsTheCall() throws IOException {
+        // 10 MiB over the server's 8 MiB message limit: grpc-java refuses on reading the message's length, long before
+        // the client has sent it all (its windows let 1 MiB through), and stops opening the windows
+        int rows = 40_000;
+        try (GrpcInferClient c = client("wide", rows)) {
+            assertEquals(8, c.infer(rows(rows, 6)));            // RESOURCE_EXHAUSTED
+            assertTrue(c.statusMessage().contains("8388608"), c.statusMessage());
+        }
+        try (GrpcInferClient c = client("mlp", 1)) {
+            assertEquals(GrpcInferClient.OK, c.infer(rows(1, 7)));
+        }
+    }
+
+    @Test
     void pollingGivesTheSameAnswers() throws IOException {
         try (GrpcInferClient c = client("mlp", 1).spin(true)) {
             for (int i = 0; i < 50; i++) {
