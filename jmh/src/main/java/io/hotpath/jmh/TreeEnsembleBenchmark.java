@@ -29,7 +29,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The built-in {@code trees} model (a 500-tree regression ensemble of depth 6 to 8 over 32
- * features, {@code ai.onnx.ml TreeEnsembleRegressor}) on the JVM engine, with its walkers
+ * features, {@code ai.onnx.ml TreeEnsembleRegressor}, every branch {@code BRANCH_LEQ}) or
+ * {@code -p model=lt-missing} (500 trees of depth up to 8 over 32 features, every branch
+ * {@code BRANCH_LT}, half of them sending missing values to their true child, 5 % of the inputs NaN:
+ * how XGBoost's trees come out of the converters) on the JVM engine, with its walkers
  * ({@code jvmPacked}: one packed node array walked without branches, eight walks side by side;
  * {@code jvmArray}: flat node arrays; {@code jvmBytecode}: one generated method per tree; {@code jvm}:
  * the default, which is the packed walker for this model), against
@@ -51,6 +54,10 @@ public class TreeEnsembleBenchmark {
     @Param({"1", "8", "32"})
     public int batch;
 
+    /** {@code trees} (the built-in model) or {@code lt-missing}. */
+    @Param({"trees"})
+    public String model;
+
     /** How many differently filled batches the calls go round (a power of two). */
     @Param({"64"})
     public int distinct;
@@ -62,14 +69,14 @@ public class TreeEnsembleBenchmark {
         Tensor[] outs;
         int next;
 
-        abstract Engine open(int batch);
+        abstract Engine open(java.nio.file.Path model, int batch);
 
         @Setup(Level.Trial)
         public void setUp(TreeEnsembleBenchmark p) {
             if (Integer.bitCount(p.distinct) != 1) {
                 throw new IllegalArgumentException("distinct must be a power of two, not " + p.distinct);
             }
-            engine = open(p.batch);
+            engine = open(p.modelFile(), p.batch);
             batches = new Batch[p.distinct];
             outs = new Tensor[p.distinct];
             int f = BuiltinModels.TREES_FEATURES;
@@ -79,7 +86,7 @@ public class TreeEnsembleBenchmark {
                 Batch b = engine.newBatch();
                 Tensor in = b.input(TreeEnsembleModels.INPUT).reshape(p.batch, f);
                 for (int i = 0; i < p.batch; i++) {
-                    TreeEnsembleModels.sampleRow(r, row, 0, f, 0);
+                    TreeEnsembleModels.sampleRow(r, row, 0, f, p.model.equals("trees") ? 0 : 0.05);
                     for (int k = 0; k < f; k++) {
                         in.putFloat((long) i * f + k, row[k]);
                     }
@@ -102,11 +109,35 @@ public class TreeEnsembleBenchmark {
         }
     }
 
-    static JvmEngine jvm(int batch, String walker) {
+    private java.nio.file.Path file;
+
+    /** The model's file: the built-in one, or the generated one written once per trial. */
+    java.nio.file.Path modelFile() {
+        if (file == null) {
+            if (model.equals("trees")) {
+                file = ModelCatalog.resolve("trees");
+            } else if (model.equals("lt-missing")) {
+                try {
+                    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("hotpath-trees");
+                    dir.toFile().deleteOnExit();
+                    file = io.hotpath.onnx.OnnxBuilder.write(TreeEnsembleModels.build(TreeEnsembleModels.Spec.regressor(500, 8,
+                            BuiltinModels.TREES_FEATURES, 11).modes("BRANCH_LT").missingTracksTrue(0.5)), dir.resolve("lt-missing.onnx"));
+                    file.toFile().deleteOnExit();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            } else {
+                throw new IllegalArgumentException("model " + model + ": trees or lt-missing");
+            }
+        }
+        return file;
+    }
+
+    static JvmEngine jvm(java.nio.file.Path model, int batch, String walker) {
         String before = System.getProperty("hotpath.jvm.trees");
         System.setProperty("hotpath.jvm.trees", walker);
         try {
-            return JvmEngine.open(ModelCatalog.resolve("trees"), JvmEngineOptions.builder().maxBatchSize(batch).build());
+            return JvmEngine.open(model, JvmEngineOptions.builder().maxBatchSize(batch).build());
         } finally {
             if (before == null) {
                 System.clearProperty("hotpath.jvm.trees");
@@ -116,44 +147,44 @@ public class TreeEnsembleBenchmark {
         }
     }
 
-    /** The default: packed here (every branch of this model is BRANCH_LEQ). */
+    /** The default: packed for both models. */
     @State(Scope.Thread)
     public static class JvmAuto extends Run {
         @Override
-        Engine open(int batch) {
-            return jvm(batch, "auto");
+        Engine open(java.nio.file.Path model, int batch) {
+            return jvm(model, batch, "auto");
         }
     }
 
     @State(Scope.Thread)
     public static class JvmArray extends Run {
         @Override
-        Engine open(int batch) {
-            return jvm(batch, "array");
+        Engine open(java.nio.file.Path model, int batch) {
+            return jvm(model, batch, "array");
         }
     }
 
     @State(Scope.Thread)
     public static class JvmPacked extends Run {
         @Override
-        Engine open(int batch) {
-            return jvm(batch, "packed");
+        Engine open(java.nio.file.Path model, int batch) {
+            return jvm(model, batch, "packed");
         }
     }
 
     @State(Scope.Thread)
     public static class JvmBytecode extends Run {
         @Override
-        Engine open(int batch) {
-            return jvm(batch, "bytecode");
+        Engine open(java.nio.file.Path model, int batch) {
+            return jvm(model, batch, "bytecode");
         }
     }
 
     @State(Scope.Thread)
     public static class Ort1 extends Run {
         @Override
-        Engine open(int batch) {
-            return OrtCpuEngine.open(ModelCatalog.resolve("trees"), CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
+        Engine open(java.nio.file.Path model, int batch) {
+            return OrtCpuEngine.open(model, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
                     .intraOpThreads(1).maxBatchSize(batch).build());
         }
     }
@@ -161,8 +192,8 @@ public class TreeEnsembleBenchmark {
     @State(Scope.Thread)
     public static class Ort2 extends Run {
         @Override
-        Engine open(int batch) {
-            return OrtCpuEngine.open(ModelCatalog.resolve("trees"), CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
+        Engine open(java.nio.file.Path model, int batch) {
+            return OrtCpuEngine.open(model, CpuEngineOptions.builder().graphOptimization(GraphOptimization.ALL)
                     .intraOpThreads(2).maxBatchSize(batch).build());
         }
     }

@@ -1,9 +1,10 @@
 package io.hotpath.engine.jvm;
 
 /**
- * Walks an ensemble whose branches all compare the same way ({@code BRANCH_LEQ} or all
- * {@code BRANCH_LT}, none tracking missing values: what the usual converters write) without a
- * single data-dependent branch, eight walks at a time.
+ * Walks an ensemble whose branches compare one way up to a swap of children (every branch
+ * {@code BRANCH_LEQ} or {@code BRANCH_GT}, or every one {@code BRANCH_LT} or {@code BRANCH_GTE}:
+ * what the usual converters write, XGBoost's {@code <} with its default directions for missing
+ * values included) without a single data-dependent branch, eight walks at a time.
  *
  * <p>Fresh rows make a tree walk a chain of dependent loads whose direction the CPU cannot guess:
  * generated if/else code then pays a mispredicted branch at about every other level, and node
@@ -15,12 +16,17 @@ package io.hotpath.engine.jvm;
  * flight at once.
  *
  * <pre>
- * node p (ints 4p .. 4p+3):  feature   threshold bits   false child   true child
- * leaf p:                    0         0                p             p           leafOf[p] = leaf
+ * node p (ints 4p .. 4p+3):  nan | feature   threshold bits   child 0   child 1
+ * leaf p:                    0               0                p         p           leafOf[p] = leaf
  * </pre>
  *
- * Nodes are in the ensemble's depth-first order with the false child first, so a false child is
- * usually the next node, in the same cache line.
+ * A step takes child 1 when the feature compares true ({@code <=}, or {@code <} for the LT family)
+ * and child 0 otherwise. A {@code BRANCH_GT} or {@code BRANCH_GTE} node is its negation with the
+ * children swapped ({@code x > t} is {@code !(x <= t)} for every number). A NaN compares false, so
+ * it takes child 0 unless the top bit of the feature word ({@code nan}) sends it to child 1: set
+ * where the node's own rule for NaN (its missing-value tracking, through the swap) leads to the
+ * child in slot 1. Nodes are in the ensemble's depth-first order with the false child first, so a
+ * false child is usually the next node, in the same cache line.
  */
 final class PackedTreeWalker implements TreeWalker {
     /** Walks advanced side by side. */
@@ -39,17 +45,39 @@ final class PackedTreeWalker implements TreeWalker {
     /** Each tree's depth. */
     private final int[] depth;
     private final boolean lt;
+    /** Some node sends NaN to child 1 (else every NaN takes child 0, as its comparison does, and steps skip the test). */
+    private final boolean nanRouting;
 
-    /** Whether {@code e} can be walked this way: one comparison for every branch, no missing-value tracking. */
+    private static final int NAN_TO_CHILD_1 = 0x8000_0000;
+    private static final int FEATURE = 0x7fff_ffff;
+
+    /** Whether {@code e} can be walked this way: every branch LEQ or GT, or every one LT or GTE. */
     static boolean accepts(TreeEnsemble e) {
-        return !e.tracksMissing && (e.uniformMode == TreeEnsemble.LEQ || e.uniformMode == TreeEnsemble.LT);
+        return family(e) >= 0;
+    }
+
+    /** {@link TreeEnsemble#LEQ} when every branch is LEQ or GT, {@link TreeEnsemble#LT} when every one is LT or GTE, else -1. */
+    private static int family(TreeEnsemble e) {
+        boolean leq = false;
+        boolean lt = false;
+        for (byte m : e.mode) {
+            if (m == TreeEnsemble.LEQ || m == TreeEnsemble.GT) {
+                leq = true;
+            } else if (m == TreeEnsemble.LT || m == TreeEnsemble.GTE) {
+                lt = true;
+            } else {
+                return -1;
+            }
+        }
+        return leq && lt ? -1 : lt ? TreeEnsemble.LT : TreeEnsemble.LEQ;
     }
 
     PackedTreeWalker(TreeEnsemble e) {
-        if (!accepts(e)) {
-            throw new IllegalArgumentException("the packed walker needs one comparison (LEQ or LT) and no missing-value tracking");
+        int family = family(e);
+        if (family < 0) {
+            throw new IllegalArgumentException("the packed walker needs every branch LEQ or GT, or every one LT or GTE");
         }
-        this.lt = e.uniformMode == TreeEnsemble.LT;
+        this.lt = family == TreeEnsemble.LT;
         this.leafValue = e.leafValue;
         int trees = e.trees();
         long count = (long) e.branches() + e.leaves();
@@ -66,6 +94,11 @@ final class PackedTreeWalker implements TreeWalker {
             roots[t] = place(e, e.roots[t], next);
             depth[t] = depth(e, e.roots[t]);
         }
+        boolean routing = false;
+        for (int p = 0; p < leafOf.length; p++) {
+            routing |= node[4 * p] < 0;
+        }
+        this.nanRouting = routing;
         this.groupDepth = new int[(trees + WAYS - 1) / WAYS];
         for (int t = 0; t < trees; t++) {
             groupDepth[t / WAYS] = Math.max(groupDepth[t / WAYS], depth[t]);
@@ -83,10 +116,17 @@ final class PackedTreeWalker implements TreeWalker {
             return p;
         }
         leafOf[p] = -1;
-        node[4 * p] = e.feature[n];
+        // GT and GTE: the negated comparison, children swapped. A NaN goes to the true child when the node tracks
+        // missing values, else where its comparison (false) sends it: the false child
+        boolean swap = e.mode[n] == TreeEnsemble.GT || e.mode[n] == TreeEnsemble.GTE;
+        boolean nanToTrueChild = e.nanTrue[n];
+        boolean nanToSlot1 = swap ? !nanToTrueChild : nanToTrueChild;
+        node[4 * p] = e.feature[n] | (nanToSlot1 ? NAN_TO_CHILD_1 : 0);
         node[4 * p + 1] = Float.floatToRawIntBits(e.threshold[n]);
-        node[4 * p + 2] = place(e, e.children[2 * n], next);
-        node[4 * p + 3] = place(e, e.children[2 * n + 1], next);
+        int falseChild = place(e, e.children[2 * n], next);
+        int trueChild = place(e, e.children[2 * n + 1], next);
+        node[4 * p + 2] = swap ? trueChild : falseChild;
+        node[4 * p + 3] = swap ? falseChild : trueChild;
         return p;
     }
 
@@ -96,9 +136,16 @@ final class PackedTreeWalker implements TreeWalker {
 
     private int step(int p, float[] x, int off) {
         int q = p << 2;
-        float v = x[off + node[q]];
+        if (!nanRouting) {
+            float v = x[off + node[q]];
+            float th = Float.intBitsToFloat(node[q + 1]);
+            return node[q + 2 + ((lt ? v < th : v <= th) ? 1 : 0)];
+        }
+        int f = node[q];
+        float v = x[off + (f & FEATURE)];
         float th = Float.intBitsToFloat(node[q + 1]);
-        return node[q + 2 + ((lt ? v < th : v <= th) ? 1 : 0)];
+        int k = ((lt ? v < th : v <= th) ? 1 : 0) | ((v != v ? 1 : 0) & (f >>> 31));
+        return node[q + 2 + k];
     }
 
     @Override

@@ -123,12 +123,18 @@ class TreeEnsembleTest {
      * One target summed or averaged: the generated trees add their leaf values as they walk (the
      * exact tests above run that path); MIN/MAX, several targets and classifiers collect leaves first.
      */
-    /** The default walker: packed where every branch is LEQ (or every one LT) without missing-value tracking, else bytecode and arrays. */
+    /**
+     * The default walker: packed where every branch is LEQ or GT (or every one LT or GTE), missing-value
+     * tracking or not, else bytecode and arrays.
+     */
     @Test
-    void theDefaultWalkerIsPackedWhereEveryBranchComparesOneWay() {
-        assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 7)), "auto").describe().contains(" packed]"));
-        assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(regressor(20, 8).modes("BRANCH_LT")), "auto").describe().contains(" packed]"));
-        for (Spec s : new Spec[] {regressor(20, 9).modes(ALL_MODES), regressor(20, 10).missingTracksTrue(0.3)}) {
+    void theDefaultWalkerIsPackedWhereEveryBranchComparesOneWayUpToASwap() {
+        for (Spec s : new Spec[] {regressor(20, 7), regressor(20, 8).modes("BRANCH_LT"), regressor(20, 10).missingTracksTrue(0.3),
+                regressor(20, 11).modes("BRANCH_LEQ", "BRANCH_GT").missingTracksTrue(0.3), regressor(20, 12).modes("BRANCH_GTE", "BRANCH_LT")}) {
+            String d = TreeCompiler.compile(TreeEnsembleModels.build(s), "auto").describe();
+            assertTrue(d.contains(" packed]"), s + ": " + d);
+        }
+        for (Spec s : new Spec[] {regressor(20, 9).modes(ALL_MODES), regressor(20, 13).modes("BRANCH_LEQ", "BRANCH_LT")}) {
             String d = TreeCompiler.compile(TreeEnsembleModels.build(s), "auto").describe();
             assertTrue(d.contains("bytecode below 4 rows, array from 4"), s + ": " + d);
             assertTrue(TreeCompiler.compile(TreeEnsembleModels.build(s), "packed").describe().contains("array (packed asked for"), s + ": " + d);
@@ -168,6 +174,10 @@ class TreeEnsembleTest {
         exact(regressor(300, 2).modes(ALL_MODES).baseValues(1), 0);
         exact(regressor(300, 3).modes(ALL_MODES).missingTracksTrue(0.3).baseValues(1), 0.1);
         exact(regressor(300, 4).modes("BRANCH_LT").missingTracksTrue(0.5), 0.2);
+        // the packed walker's families, children swapped for GT and GTE, NaN sent by each node's own rule
+        exact(regressor(300, 8).modes("BRANCH_LEQ", "BRANCH_GT").missingTracksTrue(0.4).baseValues(1), 0.2);
+        exact(regressor(300, 9).modes("BRANCH_GTE", "BRANCH_LT").missingTracksTrue(0.4), 0.2);
+        exact(regressor(300, 10).modes("BRANCH_GT"), 0.1);
         exact(regressor(300, 5).modes(ALL_MODES).aggregate("AVERAGE").baseValues(1), 0.05);
         exact(regressor(300, 6).modes(ALL_MODES).aggregate("MIN").baseValues(1).missingTracksTrue(0.2), 0.05);
         exact(regressor(300, 7).modes(ALL_MODES).aggregate("MAX"), 0.05);
