@@ -90,6 +90,21 @@ public class ServeOverheadBenchmark {
         server.close();
     }
 
+    private static final int FEATURES = BenchmarkInputs.mlp(1).features.length;
+    /** One row of {@code mlp}'s input as the wire clients declare it. */
+    static final List<HttpInferClient.Input> ROW_INPUT = List.of(new HttpInferClient.Input("features", "FP32", new long[] {1, FEATURES},
+            FEATURES * 4L));
+
+    /** The benchmark's row as little-endian FP32 bytes in a direct buffer. */
+    static ByteBuffer row() {
+        float[] f = BenchmarkInputs.mlp(1).features;
+        ByteBuffer b = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < f.length; i++) {
+            b.putFloat(i * 4, f[i]);
+        }
+        return b;
+    }
+
     /** An in-process caller: the service's own request, filled with the row. */
     @State(Scope.Thread)
     public static class InProcessCaller {
@@ -113,13 +128,8 @@ public class ServeOverheadBenchmark {
 
         @Setup(Level.Trial)
         public void open(ServeOverheadBenchmark b) throws Exception {
-            float[] f = BenchmarkInputs.mlp(1).features;
-            payload = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < f.length; i++) {
-                payload.putFloat(i * 4, f[i]);
-            }
-            http = new HttpInferClient("127.0.0.1", b.server.httpPort(), "mlp",
-                    List.of(new HttpInferClient.Input("features", "FP32", new long[] {1, f.length}, f.length * 4L))).spin(b.wait.equals("spin"));
+            payload = row();
+            http = new HttpInferClient("127.0.0.1", b.server.httpPort(), "mlp", ROW_INPUT).spin(b.wait.equals("spin"));
         }
 
         @TearDown(Level.Trial)
@@ -136,13 +146,8 @@ public class ServeOverheadBenchmark {
 
         @Setup(Level.Trial)
         public void open(ServeOverheadBenchmark b) throws Exception {
-            float[] f = BenchmarkInputs.mlp(1).features;
-            payload = ByteBuffer.allocateDirect(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < f.length; i++) {
-                payload.putFloat(i * 4, f[i]);
-            }
-            grpc = new GrpcInferClient("127.0.0.1", b.server.grpcPort(), "mlp",
-                    List.of(new HttpInferClient.Input("features", "FP32", new long[] {1, f.length}, f.length * 4L))).spin(b.wait.equals("spin"));
+            payload = row();
+            grpc = new GrpcInferClient("127.0.0.1", b.server.grpcPort(), "mlp", ROW_INPUT).spin(b.wait.equals("spin"));
         }
 
         @TearDown(Level.Trial)
@@ -178,11 +183,6 @@ public class ServeOverheadBenchmark {
 
         @Setup(Level.Trial)
         public void open(ServeOverheadBenchmark b) {
-            float[] f = BenchmarkInputs.mlp(1).features;
-            ByteBuffer payload = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            for (float x : f) {
-                payload.putFloat(x);
-            }
             spin = b.wait.equals("spin");
             clientLoop = new io.netty.channel.MultiThreadIoEventLoopGroup(1, spin
                     ? io.netty.channel.epoll.EpollIoHandler.newFactory(0, () -> (ready, tasks) -> tasks ? ready.get() : io.netty.channel.SelectStrategy.BUSY_WAIT)
@@ -190,8 +190,8 @@ public class ServeOverheadBenchmark {
             channel = NettyChannelBuilder.forAddress("127.0.0.1", b.server.grpcPort()).usePlaintext().directExecutor().flowControlWindow(1 << 20)
                     .eventLoopGroup(clientLoop).channelType(io.netty.channel.epoll.EpollSocketChannel.class).build();
             request = ModelInferRequest.newBuilder().setModelName("mlp")
-                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("features").setDatatype("FP32").addShape(1).addShape(f.length))
-                    .addRawInputContents(ByteString.copyFrom(payload.flip())).build();
+                    .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("features").setDatatype("FP32").addShape(1).addShape(FEATURES))
+                    .addRawInputContents(ByteString.copyFrom(row())).build();
         }
 
         @TearDown(Level.Trial)
