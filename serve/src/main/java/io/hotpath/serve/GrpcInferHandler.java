@@ -32,6 +32,19 @@ import java.util.concurrent.TimeUnit;
  */
 final class GrpcInferHandler {
     private static final Runnable IGNORE_CANCEL = () -> { };
+    /** The request's dimensions while {@link InferCall#declare} reads them (it keeps none): one array per event loop. */
+    private static final ThreadLocal<long[]> SHAPE = ThreadLocal.withInitial(() -> new long[Shape.MAX_RANK]);
+    /** outputIndex for a request that names no outputs: every output in order, shared. */
+    private static final int[][] ALL_OUTPUTS = new int[16][];
+
+    static {
+        for (int n = 0; n < ALL_OUTPUTS.length; n++) {
+            ALL_OUTPUTS[n] = new int[n];
+            for (int o = 0; o < n; o++) {
+                ALL_OUTPUTS[n][o] = o;
+            }
+        }
+    }
 
     private final ModelRegistry registry;
     private final ServerInfo info;
@@ -69,10 +82,11 @@ final class GrpcInferHandler {
             for (int k = 0; k < req.getInputsCount(); k++) {
                 ModelInferRequest.InferInputTensor in = req.getInputs(k);
                 int rank = in.getShapeCount();
-                for (int d = 0; d < Math.min(rank, p.shape.length); d++) {
-                    p.shape[d] = in.getShape(d);
+                long[] shape = SHAPE.get();
+                for (int d = 0; d < Math.min(rank, shape.length); d++) {
+                    shape[d] = in.getShape(d);
                 }
-                err = call.declare(in.getName(), in.getDatatype(), p.shape, rank);
+                err = call.declare(in.getName(), in.getDatatype(), shape, rank);
                 if (err != null) {
                     call.release();
                     refuse(model, obs, false, err);
@@ -352,16 +366,15 @@ final class GrpcInferHandler {
             int o = p.outputIndex[k];
             TensorSpec spec = model.outputs().get(o);
             ModelInferResponse.InferOutputTensor.Builder t = b.addOutputsBuilder().setName(spec.name()).setDatatype(WireType.name(spec.dtype()));
-            for (long d : call.outputShape(o)) {
-                t.addShape(d);
+            for (int d = 0; d < call.outputRank(o); d++) {
+                t.addShape(call.outputDim(o, d));
             }
             byte[] bytes = new byte[Math.toIntExact(call.outputBytes(o))];
-            MemorySegment dst = MemorySegment.ofArray(bytes);
-            long at = 0;
+            int at = 0;
             for (int r = 0; r < call.rows(); r++) {
                 Tensor row = call.output(o, r);
-                long n = row.byteSize();
-                MemorySegment.copy(row.data(), 0, dst, at, n);
+                int n = (int) row.byteSize();
+                MemorySegment.copy(row.data(), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes, at, n);
                 at += n;
             }
             b.addRawOutputContents(UnsafeByteOperations.unsafeWrap(bytes));      // the array is never written again
@@ -375,7 +388,6 @@ final class GrpcInferHandler {
         final ServerCallStreamObserver<ModelInferResponse> obs;
         final String id;
         final EventExecutor loop;
-        final long[] shape = new long[Shape.MAX_RANK];
         int[] outputIndex;
         int outputsAsked;
         InferCall call;
@@ -393,9 +405,13 @@ final class GrpcInferHandler {
             int asked = req.getOutputsCount();
             if (asked == 0) {
                 outputsAsked = model.outputs().size();
-                outputIndex = new int[outputsAsked];
-                for (int o = 0; o < outputsAsked; o++) {
-                    outputIndex[o] = o;
+                if (outputsAsked < ALL_OUTPUTS.length) {
+                    outputIndex = ALL_OUTPUTS[outputsAsked];
+                } else {
+                    outputIndex = new int[outputsAsked];
+                    for (int o = 0; o < outputsAsked; o++) {
+                        outputIndex[o] = o;
+                    }
                 }
             } else {
                 outputsAsked = asked;

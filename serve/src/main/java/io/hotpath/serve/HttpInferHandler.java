@@ -457,8 +457,8 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                 g.writeStringField("name", spec.name());
                 g.writeStringField("datatype", WireType.name(spec.dtype()));
                 g.writeArrayFieldStart("shape");
-                for (long d : call.outputShape(o)) {
-                    g.writeNumber(d);
+                for (int d = 0; d < call.outputRank(o); d++) {
+                    g.writeNumber(call.outputDim(o, d));
                 }
                 g.writeEndArray();
                 if (outputBinary[k]) {

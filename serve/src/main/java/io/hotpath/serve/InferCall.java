@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   prepare()                                 -> OK, BAD (reason()) or BUSY (no free slot: 429)
  *   input(i, row) ... written by the transport
  *   submit(done)                              -> done.onDone(call) exactly once, on any thread
- *   status(), reason(), output(o, row), outputShape(o)
+ *   status(), reason(), output(o, row), outputRank(o), outputDim(o, d)
  *   release()
  * </pre>
  */
@@ -324,13 +324,14 @@ public final class InferCall implements RequestCallback {
         return rows[row].output(o);
     }
 
-    /** Output {@code o}'s shape on the wire: the rows stacked along dimension 0 (or the one row of an unbatched model). */
-    public long[] outputShape(int o) {
-        long[] d = rows[0].output(o).shape();
-        if (model.batched() && d.length > 0) {
-            d[0] = rowCount;
-        }
-        return d;
+    /** The rank of output {@code o} on the wire. */
+    public int outputRank(int o) {
+        return rows[0].output(o).rank();
+    }
+
+    /** Dimension {@code i} of output {@code o} on the wire: the rows stacked along dimension 0 of a batched model (no allocation). */
+    public long outputDim(int o, int i) {
+        return i == 0 && model.batched() ? rowCount : rows[0].output(o).dim(i);
     }
 
     /** Bytes of output {@code o} on the wire. */
