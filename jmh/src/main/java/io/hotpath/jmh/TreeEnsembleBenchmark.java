@@ -54,7 +54,10 @@ public class TreeEnsembleBenchmark {
     @Param({"1", "8", "32"})
     public int batch;
 
-    /** {@code trees} (the built-in model) or {@code lt-missing}. */
+    /**
+     * {@code trees} (the built-in model), {@code lt-missing}, or {@code trees-N}: N trees generated as
+     * the built-in ones are (depth 6 to 8, 32 features, BRANCH_LEQ), for the size crossover.
+     */
     @Param({"trees"})
     public String model;
 
@@ -117,20 +120,27 @@ public class TreeEnsembleBenchmark {
             if (model.equals("trees")) {
                 file = ModelCatalog.resolve("trees");
             } else if (model.equals("lt-missing")) {
-                try {
-                    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("hotpath-trees");
-                    dir.toFile().deleteOnExit();
-                    file = io.hotpath.onnx.OnnxBuilder.write(TreeEnsembleModels.build(TreeEnsembleModels.Spec.regressor(500, 8,
-                            BuiltinModels.TREES_FEATURES, 11).modes("BRANCH_LT").missingTracksTrue(0.5)), dir.resolve("lt-missing.onnx"));
-                    file.toFile().deleteOnExit();
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
+                file = written(TreeEnsembleModels.build(TreeEnsembleModels.Spec.regressor(500, 8, BuiltinModels.TREES_FEATURES, 11)
+                        .modes("BRANCH_LT").missingTracksTrue(0.5)));
+            } else if (model.matches("trees-[0-9]+")) {
+                file = written(BuiltinModels.trees(Integer.parseInt(model.substring(6)), 8, BuiltinModels.TREES_FEATURES, 42));
             } else {
-                throw new IllegalArgumentException("model " + model + ": trees or lt-missing");
+                throw new IllegalArgumentException("model " + model + ": trees, lt-missing or trees-N");
             }
         }
         return file;
+    }
+
+    private java.nio.file.Path written(io.hotpath.onnx.proto.Onnx.ModelProto m) {
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("hotpath-trees");
+            dir.toFile().deleteOnExit();
+            java.nio.file.Path f = io.hotpath.onnx.OnnxBuilder.write(m, dir.resolve(model + ".onnx"));
+            f.toFile().deleteOnExit();
+            return f;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static JvmEngine jvm(java.nio.file.Path model, int batch, String walker) {

@@ -269,6 +269,18 @@ class TreeEnsembleTest {
         assertTrue(a.usable(), a.reason());
     }
 
+    /** Tree ensembles have their own size threshold: a 1,000-tree ensemble is over the dense one but taken; 3,000 trees are not. */
+    @Test
+    void theProviderTakesTreeEnsemblesUpToTheirOwnThreshold() {
+        EngineProvider.Availability thousand = new JvmEngineProvider().availability(OnnxBuilder.write(BuiltinModels.trees(1000, 8,
+                BuiltinModels.TREES_FEATURES, 42), tmp.resolve("trees-1000.onnx")));
+        assertTrue(thousand.usable(), thousand.reason());
+        EngineProvider.Availability big = new JvmEngineProvider().availability(OnnxBuilder.write(BuiltinModels.trees(3000, 8,
+                BuiltinModels.TREES_FEATURES, 42), tmp.resolve("trees-3000.onnx")));
+        assertTrue(!big.usable() && big.reason().contains("exceed the small-model threshold") && big.reason().contains(
+                Long.toString(JvmEngineProvider.MAX_TREE_BYTES)), big.reason());
+    }
+
     private static HotpathException refused(ModelProto m) {
         HotpathException e = assertThrows(HotpathException.class, () -> JvmEngine.of("bad", m, JvmEngineOptions.defaults()));
         assertEquals(HotpathException.Category.UNSUPPORTED, e.category(), e.getMessage());
