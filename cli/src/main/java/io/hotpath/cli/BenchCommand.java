@@ -139,7 +139,12 @@ final class BenchCommand implements Callable<Integer> {
             + "extension or as JSON (default ${DEFAULT-VALUE}).")
     String wire;
 
-    @Option(names = "--distinct", defaultValue = "1", description = "With an http:// --url and binary tensors: each client cycles through N "
+    @Option(names = "--request-timeout-s", defaultValue = "30", description = "With --url: a request unanswered this long counts as "
+            + "'timeout' and its connection is closed (that client's later requests count as timeouts too), so a stalled server ends the "
+            + "run instead of hanging it; 1..3600 (default ${DEFAULT-VALUE}).")
+    int requestTimeoutS;
+
+    @Option(names = "--distinct", defaultValue = "1", description = "With binary tensors to a --url (http:// with --wire binary, or grpc://): each client cycles through N "
             + "different inputs made from --seed (the same N in every run with that seed), so a server's caches see N inputs; 1..100000 "
             + "(default ${DEFAULT-VALUE}: every request the same).")
     int distinct;
@@ -325,11 +330,12 @@ final class BenchCommand implements Callable<Integer> {
             }
             checks.oneOf("--wire", wire, "binary", "json");
             checks.range("--distinct", distinct, 1, 100_000, null);
-            if (distinct > 1 && !("http".equals(url.getScheme()) && wire.equals("binary"))) {
-                throw checks.fail("--distinct applies to an http:// --url with --wire binary");
+            if (distinct > 1 && "http".equals(url.getScheme()) && !wire.equals("binary")) {
+                throw checks.fail("--distinct applies to binary tensors: an http:// --url with --wire binary, or grpc://");
             }
+            checks.range("--request-timeout-s", requestTimeoutS, 1, 3600);
             try {
-                return new RemoteBench(url, model, wire, seq, seed, warmup, iterations, load, json).distinct(distinct).run(out);
+                return new RemoteBench(url, model, wire, seq, seed, warmup, iterations, load, json).distinct(distinct).requestTimeout(requestTimeoutS).run(out);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new io.hotpath.core.HotpathException(io.hotpath.core.HotpathException.Category.SHUTDOWN, "interrupted while measuring", e);

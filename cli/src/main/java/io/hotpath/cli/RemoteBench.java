@@ -45,6 +45,9 @@ final class RemoteBench {
     private final LoadGeneratorOptions load;
     private final Path json;
     private int distinct = 1;
+    private long timeoutNanos = 30_000_000_000L;
+    /** Every client opened, for the watchdog. */
+    private final java.util.concurrent.CopyOnWriteArrayList<Watched> watched = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     RemoteBench(URI url, String model, String wire, int seq, long seed, int warmup, int iterations, LoadGeneratorOptions load, Path json) {
         this.url = url;
@@ -75,6 +78,12 @@ final class RemoteBench {
         return this;
     }
 
+    /** How long a request may go unanswered before its connection is closed and it counts as "timeout". */
+    RemoteBench requestTimeout(int seconds) {
+        this.timeoutNanos = seconds * 1_000_000_000L;
+        return this;
+    }
+
     int run(PrintStream out) throws IOException, InterruptedException {
         String host = url.getHost();
         boolean grpc = "grpc".equals(url.getScheme());
@@ -85,9 +94,24 @@ final class RemoteBench {
         List<String[]> values = !grpc && wire.equals("json") ? jsonValues(inputs, payload) : null;
         List<HttpInferClient.Input> ins = inputs.stream().map(t -> new HttpInferClient.Input(t.name(), t.datatype(), t.shape(),
                 t.elements() * t.elementBytes())).toList();
-        Factory factory = grpc ? () -> grpc(new GrpcInferClient(host, port, model, ins), payloads)
+        Factory open = grpc ? () -> grpc(new GrpcInferClient(host, port, model, ins), payloads)
                 : () -> http(values != null ? HttpInferClient.json(host, port, model, ins, values) : new HttpInferClient(host, port, model, ins),
                         payloads);
+        Factory factory = () -> {
+            Watched w = new Watched(open.open());
+            watched.add(w);
+            return w;
+        };
+        Thread watchdog = Thread.ofPlatform().daemon().name("bench-watchdog").start(this::watch);
+        try {
+            return measure(out, grpc, inputs, factory, payload);
+        } finally {
+            watchdog.interrupt();
+        }
+    }
+
+    private int measure(PrintStream out, boolean grpc, List<Input> inputs, Factory factory, ByteBuffer payload)
+            throws IOException, InterruptedException {
         out.println("hotpath bench (remote, " + (load.rates != null ? "open loop" : "closed loop") + "): model " + model + " at " + url
                 + (grpc ? " over gRPC, raw tensors" : " over HTTP/1.1, " + wire + " tensors"));
         for (Input t : inputs) {
@@ -124,6 +148,65 @@ final class RemoteBench {
                     + steps.get(0).get("errors"));
         }
         return 0;
+    }
+
+    /**
+     * A client whose call is watched: when one goes unanswered past the timeout, the watchdog closes
+     * the client (its blocked read then fails) and this call and every later one count as "timeout".
+     */
+    static final class Watched implements Caller {
+        final Caller client;
+        /** When the call in progress began ({@link System#nanoTime()}), 0 between calls. */
+        volatile long since;
+        volatile boolean expired;
+
+        Watched(Caller client) {
+            this.client = client;
+        }
+
+        @Override
+        public String call() throws IOException {
+            if (expired) {
+                return "timeout";
+            }
+            since = System.nanoTime();
+            try {
+                return client.call();
+            } catch (IOException e) {
+                if (expired) {
+                    return "timeout";
+                }
+                throw e;
+            } finally {
+                since = 0;
+            }
+        }
+
+        @Override
+        public void close() {
+            client.close();
+        }
+    }
+
+    /** The watchdog's loop: every 50 ms, closes the clients whose call has gone unanswered past the timeout. */
+    private void watch() {
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                Thread.sleep(50);
+                long now = System.nanoTime();
+                for (Watched w : watched) {
+                    long s = w.since;
+                    if (s != 0 && now - s > timeoutNanos && !w.expired) {
+                        w.expired = true;
+                        w.client.close();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            // the run is over
+        } catch (Throwable t) {
+            System.err.println("hotpath: the bench watchdog stopped: " + t);
+        }
     }
 
     /** One client connection sending the same request: returns null when answered OK, else what went wrong ("HTTP 429", "RESOURCE_EXHAUSTED"). */

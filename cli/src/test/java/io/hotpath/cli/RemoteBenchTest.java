@@ -11,6 +11,8 @@ import io.hotpath.serve.HotpathServer;
 import io.hotpath.serve.ModelRegistry;
 import io.hotpath.serve.ModelSettings;
 import io.hotpath.serve.ServerInfo;
+import io.hotpath.serve.client.GrpcInferClient;
+import io.hotpath.serve.client.HttpInferClient;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,8 +30,18 @@ class RemoteBenchTest {
     static void start() {
         ModelRegistry registry = new ModelRegistry();
         registry.add(ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).open(null));
+        // a lone request waits 10 s for company in the batcher: a server that stalls as far as one client can tell
+        registry.add(ModelSettings.defaults("stalled", ModelCatalog.resolve("mlp")).withSlots(8).withBatching(32, 10_000_000).open(null));
         server = HotpathServer.start(registry, ServerInfo.of("test", 1 << 20), new HotpathServer.Listen("127.0.0.1", 0, 0, -1, 1),
                 GrpcTransport::start);
+        // four rows at once make four request handles: a later lone row then waits for company (with one handle it could
+        // not: no company can come)
+        try (GrpcInferClient c = new GrpcInferClient("127.0.0.1", server.grpcPort(), "stalled",
+                java.util.List.of(new HttpInferClient.Input("features", "FP32", new long[] {4, 64}, 4 * 64 * 4)))) {
+            assertEquals(GrpcInferClient.OK, c.infer(java.nio.ByteBuffer.allocateDirect(4 * 64 * 4)), c.statusMessage());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @AfterAll
@@ -62,6 +74,17 @@ class RemoteBenchTest {
                 assertEquals(0, step.get("errors").size(), doc.toString());
                 assertTrue(step.get("p50_us").asDouble() > 0 && step.get("p99_us").asDouble() >= step.get("p50_us").asDouble(), doc.toString());
             }
+        }
+    }
+
+    @Test
+    void aRequestUnansweredPastTheTimeoutEndsTheRunWithTimeouts() {
+        for (String url : new String[] {"http://127.0.0.1:" + server.httpPort(), "grpc://127.0.0.1:" + server.grpcPort()}) {
+            CliRun.Result r = CliRun.run("bench", "--url", url, "--model", "stalled", "--concurrency", "1", "--iterations", "3", "--warmup", "0",
+                    "--request-timeout-s", "1");
+            assertEquals(1, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("no request was answered") && r.err().contains("timeout="), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
         }
     }
 
