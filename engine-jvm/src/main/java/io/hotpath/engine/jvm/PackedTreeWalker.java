@@ -22,7 +22,8 @@ package io.hotpath.engine.jvm;
  *
  * A step takes child 1 when the feature compares true ({@code <=}, or {@code <} for the LT family)
  * and child 0 otherwise. A {@code BRANCH_GT} or {@code BRANCH_GTE} node is its negation with the
- * children swapped ({@code x > t} is {@code !(x <= t)} for every number). A NaN compares false, so
+ * children swapped ({@code x > t} is {@code !(x <= t)} for every number x and t; a NaN threshold,
+ * false for every x whatever the mode, is kept unswapped). A NaN compares false, so
  * it takes child 0 unless the top bit of the feature word ({@code nan}) sends it to child 1: set
  * where the node's own rule for NaN (its missing-value tracking, through the swap) leads to the
  * child in slot 1. Nodes are in the ensemble's depth-first order with the false child first, so a
@@ -118,7 +119,9 @@ final class PackedTreeWalker implements TreeWalker {
         leafOf[p] = -1;
         // GT and GTE: the negated comparison, children swapped. A NaN goes to the true child when the node tracks
         // missing values, else where its comparison (false) sends it: the false child
-        boolean swap = e.mode[n] == TreeEnsemble.GT || e.mode[n] == TreeEnsemble.GTE;
+        // (not with a NaN threshold: every comparison with it is false, so the node's mode does not matter and the
+        // negation would turn it true)
+        boolean swap = (e.mode[n] == TreeEnsemble.GT || e.mode[n] == TreeEnsemble.GTE) && !Float.isNaN(e.threshold[n]);
         boolean nanToTrueChild = e.nanTrue[n];
         boolean nanToSlot1 = swap ? !nanToTrueChild : nanToTrueChild;
         node[4 * p] = e.feature[n] | (nanToSlot1 ? NAN_TO_CHILD_1 : 0);

@@ -269,6 +269,27 @@ class TreeEnsembleTest {
         assertTrue(a.usable(), a.reason());
     }
 
+    /** A NaN threshold compares false whatever the mode: a GT node with one is not the LEQ node with its children swapped. */
+    @Test
+    void greaterThanANaNThresholdIsFalseOnEveryWalker() {
+        float nan = Float.NaN;
+        ModelProto m = new OnnxBuilder("nan-thresholds", 17).opsetImport("ai.onnx.ml", 3).input("X", OnnxBuilder.FLOAT, "batch", 2)
+                .nodeInDomain("ai.onnx.ml", "TreeEnsembleRegressor", "X", "Y",
+                        "nodes_treeids", new long[] {0, 0, 0, 1, 1, 1, 2, 2, 2}, "nodes_nodeids", new long[] {0, 1, 2, 0, 1, 2, 0, 1, 2},
+                        "nodes_featureids", new long[] {0, 0, 0, 1, 0, 0, 1, 0, 0},
+                        "nodes_values", new float[] {nan, 0, 0, nan, 0, 0, 0.25f, 0, 0},
+                        "nodes_modes", new String[] {"BRANCH_GT", "LEAF", "LEAF", "BRANCH_GT", "LEAF", "LEAF", "BRANCH_GT", "LEAF", "LEAF"},
+                        "nodes_truenodeids", new long[] {1, 0, 0, 1, 0, 0, 1, 0, 0}, "nodes_falsenodeids", new long[] {2, 0, 0, 2, 0, 0, 2, 0, 0},
+                        "nodes_missing_value_tracks_true", new long[] {0, 0, 0, 1, 0, 0, 1, 0, 0},
+                        "target_treeids", new long[] {0, 0, 1, 1, 2, 2}, "target_nodeids", new long[] {1, 2, 1, 2, 1, 2},
+                        "target_ids", new long[] {0, 0, 0, 0, 0, 0}, "target_weights", new float[] {1f, 2f, 10f, 20f, 100f, 200f},
+                        "n_targets", 1L)
+                .output("Y", OnnxBuilder.FLOAT, "batch", 1).build();
+        assertTrue(TreeCompiler.compile(m, "auto").describe().contains(" packed]"), TreeCompiler.compile(m, "auto").describe());
+        Result r = compare(m, 0.3, 77);
+        assertEquals(0, r.inexact(), r.inexact() + " of " + r.compared() + " outputs differ, worst " + r.worst());
+    }
+
     /** Tree ensembles have their own size threshold: a 1,000-tree ensemble is over the dense one but taken; 3,000 trees are not. */
     @Test
     void theProviderTakesTreeEnsemblesUpToTheirOwnThreshold() {
