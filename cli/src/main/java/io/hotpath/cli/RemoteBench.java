@@ -154,10 +154,12 @@ final class RemoteBench {
      * A client whose call is watched: when one goes unanswered past the timeout, the watchdog closes
      * the client (its blocked read then fails) and this call and every later one count as "timeout".
      */
-    static final class Watched implements Caller {
+    final class Watched implements Caller {
+        /** {@link #since} of a call the watchdog gave up on. */
+        static final long EXPIRED = Long.MIN_VALUE;
         final Caller client;
-        /** When the call in progress began ({@link System#nanoTime()}), 0 between calls. */
-        volatile long since;
+        /** When the call in progress began ({@link System#nanoTime()}), 0 between calls, {@link #EXPIRED} once given up on. */
+        final java.util.concurrent.atomic.AtomicLong since = new java.util.concurrent.atomic.AtomicLong();
         volatile boolean expired;
 
         Watched(Caller client) {
@@ -169,21 +171,37 @@ final class RemoteBench {
             if (expired) {
                 return "timeout";
             }
-            since = System.nanoTime();
+            since.set(Math.max(1, System.nanoTime()));
+            String status;
+            IOException failed = null;
             try {
-                return client.call();
+                status = client.call();
             } catch (IOException e) {
-                if (expired) {
-                    return "timeout";
-                }
-                throw e;
-            } finally {
-                since = 0;
+                status = null;
+                failed = e;
+            }
+            // the watchdog marks a call it gives up on before closing the client: that call is a timeout, however it ended
+            if (since.getAndSet(0) == EXPIRED) {
+                return "timeout";
+            }
+            if (failed != null) {
+                throw failed;
+            }
+            return status;
+        }
+
+        /** The watchdog: gives up on a call older than the timeout, and closes the client again while that call has not returned. */
+        void check(long now) {
+            long s = since.get();
+            if (s == EXPIRED || (s > 0 && now - s > timeoutNanos && since.compareAndSet(s, EXPIRED))) {
+                expired = true;
+                client.close();
             }
         }
 
         @Override
         public void close() {
+            watched.remove(this);
             client.close();
         }
     }
@@ -195,11 +213,7 @@ final class RemoteBench {
                 Thread.sleep(50);
                 long now = System.nanoTime();
                 for (Watched w : watched) {
-                    long s = w.since;
-                    if (s != 0 && now - s > timeoutNanos && !w.expired) {
-                        w.expired = true;
-                        w.client.close();
-                    }
+                    w.check(now);
                 }
             }
         } catch (InterruptedException e) {

@@ -29,6 +29,8 @@ public final class JvmEngineProvider implements EngineProvider {
      * 32 features), fresh rows, AMD EPYC Zen 5 (docs/engine-jvm.md): 1,000 trees (4.1 MB) 2.1x faster
      * on the JVM engine, 2,000 trees (8.3 MB) 1.18x faster, 4,000 (16.6 MB) 1.76x slower (ONNX Runtime
      * walks trees on both cores; one walk's nodes stop fitting the caches). Set below the thin margin.
+     * Measured with the packed walker on one-target ensembles; ensembles the packed walker does not
+     * take (LEQ mixed with LT, EQ, NEQ) run slower walkers, for which it may be generous.
      */
     public static final long MAX_TREE_BYTES = 6L << 20;
     /**

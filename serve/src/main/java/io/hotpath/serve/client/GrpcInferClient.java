@@ -79,7 +79,9 @@ public final class GrpcInferClient implements AutoCloseable {
     private final long payloadBytes;
     private final int messageBytes;
 
-    private SocketChannel channel;
+    /** Replaced on reconnecting; volatile so that {@link #close} from another thread closes the current one. */
+    private volatile SocketChannel channel;
+    private volatile boolean closed;
     private boolean spin;
     private boolean reconnect;
     private int nextStream;
@@ -575,15 +577,26 @@ public final class GrpcInferClient implements AutoCloseable {
     }
 
     @Override
+    /**
+     * Closes the connection; may be called from another thread to abandon a call in progress (its
+     * read or write then fails, and no later call reconnects).
+     */
     public void close() throws IOException {
+        closed = true;
         channel.close();
     }
 
     private void connect() throws IOException {
-        channel = SocketChannel.open(address);
+        SocketChannel ch = SocketChannel.open();
+        channel = ch;           // published before connecting, so that close() can abort the connect too
+        if (closed) {
+            ch.close();
+            throw new java.nio.channels.ClosedChannelException();
+        }
         try {
-            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            channel.configureBlocking(!spin);
+            ch.connect(address);
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.configureBlocking(!spin);
             nextStream = 1;
             connectionSendWindow = DEFAULT_WINDOW;
             peerInitialWindow = DEFAULT_WINDOW;
@@ -601,7 +614,7 @@ public final class GrpcInferClient implements AutoCloseable {
             flush();
             reconnect = false;
         } catch (IOException | RuntimeException e) {
-            channel.close();
+            ch.close();
             throw e;
         }
     }

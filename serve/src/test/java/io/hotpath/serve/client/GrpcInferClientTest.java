@@ -59,6 +59,8 @@ class GrpcInferClientTest {
         registry.add(mlp);
         wide = ModelSettings.defaults("wide", file).withSlots(WIDE_ROWS).withBatching(WIDE_ROWS, 0).open(null);
         registry.add(wide);
+        // a lone row waits 60 s for company here (once four request handles exist): a call that does not come back
+        registry.add(ModelSettings.defaults("stalled", file).withSlots(8).withBatching(32, 60_000_000).open(null));
         server = HotpathServer.start(registry, ServerInfo.of("test", 8 << 20), new HotpathServer.Listen("127.0.0.1", -1, 0, -1, 1),
                 GrpcTransport::start);
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().maxInboundMessageSize(16 << 20).build();
@@ -202,6 +204,26 @@ class GrpcInferClientTest {
             ch.shutdownNow();
             s.close();
         }
+    }
+
+    @Test
+    void closingFromAnotherThreadEndsACallInProgressForGood() throws Exception {
+        try (GrpcInferClient four = client("stalled", 4)) {
+            assertEquals(GrpcInferClient.OK, four.infer(rows(4, 10)));     // four handles: a lone row now waits for company
+        }
+        GrpcInferClient c = client("stalled", 1);
+        java.util.concurrent.CompletableFuture<Object> call = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return c.infer(rows(1, 11));
+            } catch (IOException e) {
+                return e;
+            }
+        });
+        Thread.sleep(200);
+        c.close();
+        Object outcome = call.get(30, TimeUnit.SECONDS);
+        assertTrue(outcome instanceof IOException, String.valueOf(outcome));
+        assertThrows(IOException.class, () -> c.infer(rows(1, 12)));      // closed: no reconnect
     }
 
     @Test
