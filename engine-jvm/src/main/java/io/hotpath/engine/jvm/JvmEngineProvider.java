@@ -26,13 +26,15 @@ public final class JvmEngineProvider implements EngineProvider {
     /**
      * The most bytes of node arrays for which the JVM engine is chosen for a tree ensemble. Measured
      * at batch 1 against ONNX Runtime on two threads, ensembles like the built-in one (depth 6 to 8,
-     * 32 features), fresh rows, AMD EPYC Zen 5 (docs/engine-jvm.md): 1,000 trees (4.1 MB) 2.1x faster
-     * on the JVM engine, 2,000 trees (8.3 MB) 1.18x faster, 4,000 (16.6 MB) 1.76x slower (ONNX Runtime
-     * walks trees on both cores; one walk's nodes stop fitting the caches). Set below the thin margin.
+     * 32 features), fresh rows, AMD EPYC Zen 5, three interleaved rounds each (docs/engine-jvm.md):
+     * 1,000 trees (4.1 MB) 1.8-2.2x faster on the JVM engine in every round; 1,500 trees (6.2 MB)
+     * 2.1x faster in one round and 1.3-1.5x slower in two (the JVM engine's time doubles between runs
+     * as the nodes fit the caches or not); 2,000 trees (8.3 MB) slower in two rounds of three. ONNX
+     * Runtime walks trees on both cores. Set just above the size that won every round.
      * Measured with the packed walker on one-target ensembles; ensembles the packed walker does not
      * take (LEQ mixed with LT, EQ, NEQ) run slower walkers, for which it may be generous.
      */
-    public static final long MAX_TREE_BYTES = 6L << 20;
+    public static final long MAX_TREE_BYTES = 9L << 19;
     /**
      * Files larger than this are refused from their size without being read. Not the weight
      * threshold itself: a tree ensemble's file holds node ids and mode names beside its thresholds
