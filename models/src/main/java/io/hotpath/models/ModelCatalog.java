@@ -111,7 +111,8 @@ public final class ModelCatalog {
         }
     }
 
-    private static Path generated(String fileName, byte[] bytes) {
+    /** Writes {@code bytes} to {@code fileName} in the cache directory unless that file already holds them. */
+    static Path generated(String fileName, byte[] bytes) {
         Path target = cacheDir().resolve("models").resolve(fileName);
         try {
             if (Files.isRegularFile(target) && java.util.Arrays.equals(Files.readAllBytes(target), bytes)) {
