@@ -10,6 +10,7 @@ import io.hotpath.engine.jvm.JvmEngineOptions;
 import io.hotpath.models.BuiltinModels;
 import io.hotpath.models.ModelCatalog;
 import io.hotpath.models.TreeEnsembleModels;
+import io.hotpath.models.XgboostModels;
 import io.hotpath.nativebindings.ort.GraphOptimization;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -55,8 +56,9 @@ public class TreeEnsembleBenchmark {
     public int batch;
 
     /**
-     * {@code trees} (the built-in model), {@code lt-missing}, or {@code trees-N}: N trees generated as
-     * the built-in ones are (depth 6 to 8, 32 features, BRANCH_LEQ), for the size crossover.
+     * {@code trees} (the built-in model), {@code lt-missing}, {@code trees-N}: N trees generated as
+     * the built-in ones are (depth 6 to 8, 32 features, BRANCH_LEQ), for the size crossover, or one of
+     * {@link XgboostModels#NAMES} (trained by XGBoost; its rows are the data it was trained on).
      */
     @Param({"trees"})
     public String model;
@@ -82,20 +84,26 @@ public class TreeEnsembleBenchmark {
             engine = open(p.modelFile(), p.batch);
             batches = new Batch[p.distinct];
             outs = new Tensor[p.distinct];
-            int f = BuiltinModels.TREES_FEATURES;
+            XgboostModels.Trained trained = p.trained;
+            int f = trained != null ? trained.features() : BuiltinModels.TREES_FEATURES;
             float[] row = new float[f];
             SplittableRandom r = new SplittableRandom(42);
+            int next = 0;
             for (int d = 0; d < p.distinct; d++) {
                 Batch b = engine.newBatch();
                 Tensor in = b.input(TreeEnsembleModels.INPUT).reshape(p.batch, f);
                 for (int i = 0; i < p.batch; i++) {
-                    TreeEnsembleModels.sampleRow(r, row, 0, f, p.model.equals("trees") ? 0 : 0.05);
+                    if (trained != null) {      // the data the model was trained on, row after row
+                        System.arraycopy(trained.inputs(), (next++ % trained.rows()) * f, row, 0, f);
+                    } else {
+                        TreeEnsembleModels.sampleRow(r, row, 0, f, p.model.equals("trees") ? 0 : 0.05);
+                    }
                     for (int k = 0; k < f; k++) {
                         in.putFloat((long) i * f + k, row[k]);
                     }
                 }
                 batches[d] = b;
-                outs[d] = b.output(0);
+                outs[d] = b.output(engine.outputs().getLast().name());   // a classifier's probabilities, not its labels
             }
         }
 
@@ -113,6 +121,7 @@ public class TreeEnsembleBenchmark {
     }
 
     private java.nio.file.Path file;
+    private XgboostModels.Trained trained;
 
     /** The model's file: the built-in one, or the generated one written once per trial. */
     java.nio.file.Path modelFile() {
@@ -122,10 +131,13 @@ public class TreeEnsembleBenchmark {
             } else if (model.equals("lt-missing")) {
                 file = written(TreeEnsembleModels.build(TreeEnsembleModels.Spec.regressor(500, 8, BuiltinModels.TREES_FEATURES, 11)
                         .modes("BRANCH_LT").missingTracksTrue(0.5)));
+            } else if (model.startsWith("xgb-")) {
+                trained = XgboostModels.load(model);
+                file = trained.model();
             } else if (model.matches("trees-[0-9]+")) {
                 file = written(BuiltinModels.trees(Integer.parseInt(model.substring(6)), 8, BuiltinModels.TREES_FEATURES, 42));
             } else {
-                throw new IllegalArgumentException("model " + model + ": trees, lt-missing or trees-N");
+                throw new IllegalArgumentException("model " + model + ": trees, lt-missing, trees-N or one of " + XgboostModels.NAMES);
             }
         }
         return file;

@@ -134,7 +134,7 @@ class XgboostTrainedTest {
         }
     }
 
-    /** {@code got} is XGBoost's answers within 1e-5 (relative, or absolute below 1), and its likeliest classes. */
+    /** {@code got} is XGBoost's answers within 1e-5 (relative, or absolute below 1). */
     private static void assertAgree(Trained t, String who, float[] got) {
         float[] want = t.expected();
         assertEquals(want.length, got.length);
