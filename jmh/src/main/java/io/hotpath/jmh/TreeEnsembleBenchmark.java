@@ -63,6 +63,10 @@ public class TreeEnsembleBenchmark {
     @Param({"trees"})
     public String model;
 
+    /** The share of input values that are NaN; negative: the model's own (0 for {@code trees}, 0.05 otherwise). */
+    @Param({"-1"})
+    public double nan;
+
     /** How many differently filled batches the calls go round (a power of two). */
     @Param({"64"})
     public int distinct;
@@ -96,7 +100,7 @@ public class TreeEnsembleBenchmark {
                     if (trained != null) {      // the data the model was trained on, row after row
                         System.arraycopy(trained.inputs(), (next++ % trained.rows()) * f, row, 0, f);
                     } else {
-                        TreeEnsembleModels.sampleRow(r, row, 0, f, p.model.equals("trees") ? 0 : 0.05);
+                        TreeEnsembleModels.sampleRow(r, row, 0, f, p.nan >= 0 ? p.nan : p.model.equals("trees") ? 0 : 0.05);
                     }
                     for (int k = 0; k < f; k++) {
                         in.putFloat((long) i * f + k, row[k]);

@@ -269,6 +269,87 @@ class TreeEnsembleTest {
         assertTrue(a.usable(), a.reason());
     }
 
+    /**
+     * Every walker's comparisons at every edge of the float order,
+     * thresholds and inputs alike (both zeros, NaN of either sign, infinities, the smallest
+     * subnormals, the largest numbers, a value equal to its threshold), must send each row where
+     * ONNX Runtime does, in every mode and with NaN routed either way. One stump per threshold, mode
+     * and NaN side, each its own target (1 on the true side, 2 on the false), so every path shows.
+     */
+    @Test
+    void theEdgesOfTheFloatOrderGoWhereOnnxRuntimeSendsThem() throws Exception {
+        float[] edges = {-0f, 0f, Float.NaN, Float.intBitsToFloat(0xffc0_0000), Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY,
+                Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1.5f, -1.5f, Math.nextUp(1.5f), Math.nextDown(-1.5f),
+                Float.MAX_VALUE, -Float.MAX_VALUE};
+        for (String[] family : new String[][] {{"BRANCH_LEQ", "BRANCH_GT"}, {"BRANCH_LT", "BRANCH_GTE"}}) {
+            int stumps = 4 * edges.length;     // each threshold in both modes of the family, NaN routed to either side
+            long[] treeIds = new long[3 * stumps];
+            long[] nodeIds = new long[3 * stumps];
+            long[] features = new long[3 * stumps];
+            float[] values = new float[3 * stumps];
+            String[] modes = new String[3 * stumps];
+            long[] trues = new long[3 * stumps];
+            long[] falses = new long[3 * stumps];
+            long[] missing = new long[3 * stumps];
+            long[] leafTrees = new long[2 * stumps];
+            long[] targets = new long[2 * stumps];
+            long[] leafNodes = new long[2 * stumps];
+            float[] weights = new float[2 * stumps];
+            for (int t = 0; t < stumps; t++) {
+                for (int n = 0; n < 3; n++) {
+                    treeIds[3 * t + n] = t;
+                    nodeIds[3 * t + n] = n;
+                    modes[3 * t + n] = "LEAF";
+                }
+                values[3 * t] = edges[t % edges.length];
+                modes[3 * t] = family[t / edges.length % 2];
+                trues[3 * t] = 1;
+                falses[3 * t] = 2;
+                missing[3 * t] = t / (2 * edges.length);
+                for (int side = 0; side < 2; side++) {
+                    leafTrees[2 * t + side] = t;
+                    leafNodes[2 * t + side] = 1 + side;
+                    targets[2 * t + side] = t;
+                    weights[2 * t + side] = 1 + side;
+                }
+            }
+            ModelProto m = new OnnxBuilder("edges", 17).opsetImport("ai.onnx.ml", 3).input("X", OnnxBuilder.FLOAT, "batch", 1)
+                    .nodeInDomain("ai.onnx.ml", "TreeEnsembleRegressor", "X", "Y", "nodes_treeids", treeIds, "nodes_nodeids", nodeIds,
+                            "nodes_featureids", features, "nodes_values", values, "nodes_modes", modes, "nodes_truenodeids", trues,
+                            "nodes_falsenodeids", falses, "nodes_missing_value_tracks_true", missing, "target_treeids", leafTrees,
+                            "target_nodeids", leafNodes, "target_ids", targets, "target_weights", weights, "n_targets", (long) stumps)
+                    .output("Y", OnnxBuilder.FLOAT, "batch", stumps).build();
+            Path f = OnnxBuilder.write(m, tmp.resolve("edges-" + family[0] + ".onnx"));
+            for (String walker : new String[] {"packed", "array", "bytecode"}) {
+                try (OrtCpuEngine ort = OrtCpuEngine.open(f, CpuEngineOptions.builder().maxBatchSize(64).intraOpThreads(1).build());
+                     JvmEngine jvm = JvmEngine.of("edges", m, TreeCompiler.compile(m, walker), JvmEngineOptions.defaults())) {
+                    assertTrue(TreeCompiler.compile(m, walker).describe().contains(walker));
+                    for (int rows : new int[] {1, 8, edges.length}) {          // one at a time, eight rows of one tree, and the rest
+                        Batch a = jvm.newBatch();
+                        Batch b = ort.newBatch();
+                        for (int start = 0; start < edges.length; start += rows) {
+                            int n = Math.min(rows, edges.length - start);
+                            a.input("X").reshape(n, 1);
+                            b.input("X").reshape(n, 1);
+                            for (int r = 0; r < n; r++) {
+                                a.input("X").putFloat(r, edges[start + r]);
+                                b.input("X").putFloat(r, edges[start + r]);
+                            }
+                            jvm.run(a);
+                            ort.run(b);
+                            for (int r = 0; r < n * stumps; r++) {
+                                int t = r % stumps;
+                                assertEquals(b.output("Y").getFloat(r), a.output("Y").getFloat(r), walker + " " + family[0] + " x=" + edges[start + r / stumps]
+                                        + " (bits " + Integer.toHexString(Float.floatToRawIntBits(edges[start + r / stumps])) + ") against "
+                                        + modes[3 * t] + " " + values[3 * t] + ", NaN to the true side " + missing[3 * t] + ", " + n + " rows");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** A NaN threshold compares false whatever the mode: a GT node with one is not the LEQ node with its children swapped. */
     @Test
     void greaterThanANaNThresholdIsFalseOnEveryWalker() {
