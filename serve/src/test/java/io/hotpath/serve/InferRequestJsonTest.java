@@ -111,26 +111,64 @@ class InferRequestJsonTest {
         }
     }
 
-    /** What a reused parser saves: a new one costs about 900 bytes; a request on the reused one, a few dozen. */
+    /**
+     * What a reused parser saves: a new one costs about 900 bytes; a request on the reused one, a
+     * few dozen (two headers alternate, so each is parsed, not taken as a repeat).
+     */
     @Test
     void aCompleteRequestCostsNextToNoHeap() {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         InferRequestJson r = new InferRequestJson(1 << 16);
-        byte[] b = good(1, 256).getBytes(StandardCharsets.UTF_8);
+        byte[] b = (good(1, 256) + good(2, 512)).getBytes(StandardCharsets.UTF_8);
+        int first = good(1, 256).length();
         ByteBuf body = Unpooled.directBuffer(b.length).writeBytes(b);
         try {
             for (int k = 0; k < 20_000; k++) {
-                assertNull(r.parse(JSON, body, 0, b.length, INPUTS, OUTPUTS));
+                assertNull(k % 2 == 0 ? r.parse(JSON, body, 0, first, INPUTS, OUTPUTS) : r.parse(JSON, body, first, b.length - first, INPUTS, OUTPUTS));
             }
             int n = 20_000;
             long before = mx.getCurrentThreadAllocatedBytes();
             for (int k = 0; k < n; k++) {
-                r.parse(JSON, body, 0, b.length, INPUTS, OUTPUTS);
+                if (k % 2 == 0) {
+                    r.parse(JSON, body, 0, first, INPUTS, OUTPUTS);
+                } else {
+                    r.parse(JSON, body, first, b.length - first, INPUTS, OUTPUTS);
+                }
             }
             long perRequest = (mx.getCurrentThreadAllocatedBytes() - before) / n;
+            assertEquals(0, r.repeats, "alternating headers are never repeats");
             assertTrue(perRequest < 200, perRequest + " bytes per request");
         } finally {
             body.release();
         }
+    }
+
+    /**
+     * The same header bytes again are compared, not parsed, and leave the fields as they were;
+     * one byte different, another model's names, or a header after a refusal are parsed.
+     */
+    @Test
+    void aRepeatedHeaderIsTakenAsTheSameRequestOnlyWhenItIs() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        assertGood(r, 3);
+        assertEquals(0, r.repeats);
+        assertGood(r, 3);
+        assertGood(r, 3);
+        assertEquals(2, r.repeats);
+        assertGood(r, 4);                                        // same length, one byte different
+        assertEquals(2, r.repeats);
+        String why = parse(r, good(4, 4 * 256L) + " x");          // refused
+        assertTrue(why != null && why.contains("trailing content"), why);
+        assertGood(r, 4);                                        // after a refusal the last good header is forgotten
+        assertEquals(2, r.repeats);
+        byte[] b = good(4, 1024).getBytes(StandardCharsets.UTF_8);
+        ByteBuf body = Unpooled.wrappedBuffer(b);
+        assertNull(r.parse(JSON, body, 0, b.length, List.of("x"), OUTPUTS));     // the same bytes for another model: parsed
+        assertEquals(2, r.repeats);
+        assertTrue(r.inputs[0].name != INPUTS.get(0) && r.inputs[0].name.equals("features"), "read against that model's names");
+        assertGood(r, 4);                                        // and for this model again: parsed, its own name string
+        assertEquals(2, r.repeats);
+        assertGood(r, 4);
+        assertEquals(3, r.repeats);
     }
 }
