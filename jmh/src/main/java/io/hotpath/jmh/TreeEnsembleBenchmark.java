@@ -63,7 +63,10 @@ public class TreeEnsembleBenchmark {
     @Param({"trees"})
     public String model;
 
-    /** The share of input values that are NaN; negative: the model's own (0 for {@code trees}, 0.05 otherwise). */
+    /**
+     * The share of generated input values that are NaN; negative: the model's own (0 for {@code trees},
+     * 0.05 for the other generated ones). The {@code xgb-*} models run their own rows and refuse it.
+     */
     @Param({"-1"})
     public double nan;
 
@@ -128,7 +131,7 @@ public class TreeEnsembleBenchmark {
     private XgboostModels.Trained trained;
 
     /** The model's file: the built-in one, or the generated one written once per trial. */
-    java.nio.file.Path modelFile() {
+    synchronized java.nio.file.Path modelFile() {
         if (file == null) {
             if (model.equals("trees")) {
                 file = ModelCatalog.resolve("trees");
@@ -136,6 +139,9 @@ public class TreeEnsembleBenchmark {
                 file = written(TreeEnsembleModels.build(TreeEnsembleModels.Spec.regressor(500, 8, BuiltinModels.TREES_FEATURES, 11)
                         .modes("BRANCH_LT").missingTracksTrue(0.5)));
             } else if (model.startsWith("xgb-")) {
+                if (nan >= 0) {
+                    throw new IllegalArgumentException("-p nan does not apply to " + model + ": it runs the rows it was trained on");
+                }
                 trained = XgboostModels.load(model);
                 file = trained.model();
             } else if (model.matches("trees-[0-9]+")) {

@@ -46,6 +46,7 @@ public class InferRequestJsonBenchmark {
     private int first;
     private int second;
     private int k;
+    private boolean alternate;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -57,11 +58,12 @@ public class InferRequestJsonBenchmark {
         body = Unpooled.directBuffer(x.length).writeBytes(x);
         first = a.length();
         second = b.length();
+        alternate = headers.equals("alternating");
     }
 
     @Benchmark
     public int read() {
-        boolean other = headers.equals("alternating") && (k++ & 1) == 1;
+        boolean other = alternate && (k++ & 1) == 1;
         String err = other ? reader.parse(json, body, first, second, INPUTS, OUTPUTS) : reader.parse(json, body, 0, first, INPUTS, OUTPUTS);
         if (err != null) {
             throw new IllegalStateException(err);

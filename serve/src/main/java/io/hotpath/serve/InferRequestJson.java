@@ -9,8 +9,9 @@ import java.io.IOException;
 /**
  * The JSON part of an HTTP infer request (the Open Inference Protocol's request object, with
  * Triton's binary tensor data extension), parsed into reusable fields: one instance per
- * connection, reset for each request. Numbers in {@code data} arrays (flat or nested) are kept
+ * connection, reset for each request parsed. Numbers in {@code data} arrays (flat or nested) are kept
  * as raw longs until the model's datatype is known; {@code binary_data_size} inputs carry no data.
+ * A request whose header is byte for byte the last good one's keeps the fields as they are.
  */
 final class InferRequestJson {
     static final int MAX_INPUTS = 256;
@@ -159,6 +160,7 @@ final class InferRequestJson {
         reset();
         long base = streamBase + streamLength;
         String result = null;
+        boolean finished = false;     // object() returned or refused; false when something unexpected escaped
         try {
             if (stream == null || streamDocuments >= DOCUMENTS_PER_PARSER
                     || !((com.fasterxml.jackson.core.async.ByteArrayFeeder) stream.getNonBlockingInputFeeder()).needMoreInput()) {
@@ -171,11 +173,13 @@ final class InferRequestJson {
             streamLength = length;
             streamDocuments++;
             result = object(stream);
+            finished = true;
         } catch (IOException e) {
             result = reason(e, base);
+            finished = true;
         } finally {
-            if (result != null || large) {
-                drop();         // a refused document may have stopped mid-way; a large one's array is not kept
+            if (!finished || result != null || large) {
+                drop();         // a refused or broken-off document may have stopped mid-way; a large one's array is not kept
             } else if (length <= REPEAT_BYTES) {
                 if (repeat.length < length) {
                     repeat = new byte[Math.max(length, 2 * repeat.length)];

@@ -144,6 +144,34 @@ class InferRequestJsonTest {
     }
 
     /**
+     * A repeated header with inline data, an id and a timeout leaves every field as parsing gave it;
+     * a malformed request right after a repeat still reports its offset from its own first byte.
+     */
+    @Test
+    void aRepeatedHeaderWithDataIdAndTimeoutKeepsThemAll() {
+        InferRequestJson r = new InferRequestJson(1 << 16);
+        String h = "{\"id\":\"r-7\",\"parameters\":{\"timeout\":1500,\"binary_data_output\":true},\"inputs\":[{\"name\":\"features\","
+                + "\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,2.5,-3]}]}";
+        for (int k = 0; k < 3; k++) {
+            assertNull(parse(r, h));
+            assertEquals("r-7", r.id);
+            assertEquals(1500, r.timeoutMicros);
+            assertTrue(r.binaryOutputs);
+            assertEquals(1, r.inputCount);
+            assertEquals(3, r.inputs[0].shape[1]);
+            assertEquals(3, r.inputs[0].dataCount);
+            assertEquals(3, r.numberCount);
+            assertEquals(-1, r.outputCount);
+        }
+        assertEquals(2, r.repeats);
+        String why = parse(r, "{\"inputs\": x}");
+        assertTrue(why.endsWith("at byte 11"), why);
+        assertNull(parse(r, h));
+        assertEquals("r-7", r.id);
+        assertEquals(2, r.repeats);
+    }
+
+    /**
      * The same header bytes again are compared, not parsed, and leave the fields as they were;
      * one byte different, another model's names, or a header after a refusal are parsed.
      */
