@@ -21,7 +21,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "hotpath", mixinStandardHelpOptions = true, version = "hotpath 0.1.0",
         description = "Hotpath: a GC-free inference runtime for the JVM.",
-        subcommands = {DemoCommand.class, BenchCommand.class, ProfileCommand.class, TuneCommand.class, OptimizeCommand.class, AdviseCommand.class, InfoCommand.class, SoakCommand.class, StatCommand.class, ServeCommand.class})
+        subcommands = {DemoCommand.class, BenchCommand.class, ProfileCommand.class, TuneCommand.class, OptimizeCommand.class, AdviseCommand.class, InfoCommand.class, SoakCommand.class, StatCommand.class, ServeCommand.class, JitterCommand.class})
 public final class HotpathCommand implements Runnable {
     /** Exit code of a user error. */
     static final int USAGE = 2;

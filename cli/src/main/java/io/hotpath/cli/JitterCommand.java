@@ -1,0 +1,84 @@
+package io.hotpath.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hotpath jitter}: the latency floor of this machine for one thread that never waits (see
+ * {@link JitterProbe}). A model's p99 measured here is read against the p99 of arithmetic of the
+ * model's own p50 length: the difference is the runtime's, the rest is the machine's.
+ */
+@Command(name = "jitter", mixinStandardHelpOptions = true,
+        description = "Measures how often this machine interrupts a thread that never waits, and for how long (a loop reading the "
+                + "clock), then the percentiles of calls of fixed arithmetic of each --work-us length, timed one by one (no memory "
+                + "traffic, no allocation): the p99 a call of that length cannot beat on this machine. Runs on one thread; run it "
+                + "on a quiet machine, as a benchmark.")
+final class JitterCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "6",
+            description = "Total measuring time: half for the interruptions, half shared by the call lengths (default ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Option(names = "--work-us", paramLabel = "US", split = ",", defaultValue = "1,2,4,8",
+            description = "Lengths of the timed calls, in microseconds of arithmetic on this machine (default ${DEFAULT-VALUE}).")
+    double[] workMicros;
+
+    @Override
+    public Integer call() {
+        Checks checks = new Checks(spec);
+        checks.between("--seconds", seconds, 0.1, 3_600);
+        if (workMicros.length == 0 || workMicros.length > 32) {
+            throw checks.fail("--work-us: give 1 to 32 lengths (got " + workMicros.length + ")");
+        }
+        for (double w : workMicros) {
+            checks.between("--work-us", w, 0.05, 100_000);
+        }
+        long half = (long) (seconds * 1e9 / 2);
+        PrintStream out = System.out;
+        out.println("hotpath jitter: " + SystemInfo.detect().summary());
+        JitterProbe.Interruptions in = JitterProbe.interruptions(half);
+        out.printf(Locale.ROOT, "interruptions of a thread reading the clock in a loop (%.1f s, one read every %.0f ns):%n",
+                in.seconds(), in.nanosPerRead());
+        out.printf(Locale.ROOT, "  per second: >= 1 us %,.0f   >= 5 us %,.0f   >= 10 us %,.0f   >= 50 us %,.0f%n",
+                in.perSecond(in.atLeast1us()), in.perSecond(in.atLeast5us()), in.perSecond(in.atLeast10us()),
+                in.perSecond(in.atLeast50us()));
+        Histogram g = in.gaps();
+        if (g.getTotalCount() > 0) {
+            out.printf(Locale.ROOT, "  length: p50 %s   p99 %s   max %s; time lost %.2f %%%n", us(g.getValueAtPercentile(50)),
+                    us(g.getValueAtPercentile(99)), us(g.getMaxValue()), in.lostFraction() * 100);
+        }
+        double unitsPerMicro = JitterProbe.unitsPerMicro();
+        long each = half / workMicros.length;
+        List<JitterProbe.Calls> calls = new ArrayList<>();
+        for (double w : workMicros) {
+            calls.add(JitterProbe.calls(w, unitsPerMicro, each));
+        }
+        out.println("calls of fixed arithmetic, timed one by one (no memory traffic, no allocation):");
+        out.printf(Locale.ROOT, "  %-9s %10s %9s %9s %9s %9s %9s %14s%n", "target", "calls", "p50", "p90", "p99", "p99.9", "max",
+                "over p50+5us");
+        for (JitterProbe.Calls c : calls) {
+            Histogram h = c.times();
+            out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%%%n", fmt(c.targetMicros()) + " us", h.getTotalCount(),
+                    us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
+                    us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100);
+        }
+        out.println("reading: a call's p99 on this machine is no better than the p99 of arithmetic of the call's own p50 length.");
+        return 0;
+    }
+
+    private static String us(long nanos) {
+        return String.format(Locale.ROOT, "%.2f us", nanos / 1e3);
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+}
