@@ -6,8 +6,11 @@ import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.engine.jvm.JvmEngine;
 import io.hotpath.models.ModelCatalog;
+import io.hotpath.onnx.OnnxBuilder;
 import io.hotpath.service.InferenceService;
 import io.hotpath.service.Request;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -27,7 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * One request through {@code InferenceService} in direct mode (no batcher: the engine runs on the
  * calling thread), {@code mlp} at batch 1, on the JVM engine ({@code jvm}) and on ONNX Runtime
  * ({@code cpu}, one intra-op thread): what a single latency-critical caller sees end to end,
- * request copy-in and copy-out included. Sample mode for percentiles.
+ * request copy-in and copy-out included. Sample mode for percentiles. {@code -p model=dense-128}
+ * (a call a third as long) beside {@code JitterFloorBenchmark} shows which part of the tail is the machine's.
  *
  * <p>{@code ./hotpath jmh DirectServiceBenchmark -prof gc}
  */
@@ -41,12 +45,34 @@ public class DirectServiceBenchmark {
     @Param({"jvm", "cpu"})
     public String engine;
 
+    /**
+     * {@code mlp}, or {@code dense-N}: the same three layers with N hidden units
+     * ({@link SmallModelBenchmark#dense}), to see the service's tail on a shorter or longer call.
+     */
+    @Param({"mlp"})
+    public String model;
+
     InferenceService svc;
 
     @Setup(Level.Trial)
-    public void open() {
-        Engine e = engine.equals("jvm") ? JvmEngine.open(ModelCatalog.resolve("mlp"))
-                : OrtCpuEngine.open(ModelCatalog.resolve("mlp"), CpuEngineOptions.builder().intraOpThreads(1).build());
+    public void open() throws java.io.IOException {
+        Path file = ModelCatalog.resolve("mlp");
+        if (!model.equals("mlp")) {
+            int hidden;
+            try {
+                hidden = Integer.parseInt(model.substring(model.startsWith("dense-") ? "dense-".length() : 0));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("-p model=" + model + ": mlp or dense-N (N hidden units)");
+            }
+            if (!model.startsWith("dense-") || hidden < 1 || hidden > 4096) {
+                throw new IllegalArgumentException("-p model=" + model + ": mlp or dense-N with 1 <= N <= 4096");
+            }
+            file = Files.createTempFile("hotpath-" + model, ".onnx");
+            file.toFile().deleteOnExit();
+            OnnxBuilder.write(SmallModelBenchmark.dense(hidden, 7), file);
+        }
+        Engine e = engine.equals("jvm") ? JvmEngine.open(file)
+                : OrtCpuEngine.open(file, CpuEngineOptions.builder().intraOpThreads(1).build());
         svc = InferenceService.builder(e).direct().build();
     }
 
