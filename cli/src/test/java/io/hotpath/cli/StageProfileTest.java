@@ -120,7 +120,13 @@ class StageProfileTest {
             ProfileRun.run(svc, 1, ProfileRun.random(svc, 1, 1), 0, 200_000_000L, p, 3);
             StageProfile.Summary s = p.summarize();
             assertEquals(StageProfile.Stage.UNATTRIBUTED, s.typical().largest());
-            assertEquals(0, StageProfile.coverage(s.typical()), 0.05, "pre-processing is all the stages explain");
+            // only the caller's own pre-processing is timed without a recording: every service stage is zero
+            // (a share bound on pre-processing failed under CI load: 8 % of a request with a zero-cost engine)
+            for (StageProfile.Stage stage : StageProfile.Stage.values()) {
+                if (stage != StageProfile.Stage.PREPROCESS && stage != StageProfile.Stage.UNATTRIBUTED) {
+                    assertEquals(0.0, stageMicros(s.typical(), stage), stage + " was not stamped");
+                }
+            }
             assertTrue(StageProfile.verdict(s, new StageProfile.Setup(false, 1, 8, 0, "backoff-park", 1, 2)).contains("not stamped"));
         }
     }
