@@ -1,7 +1,6 @@
 package io.hotpath.cli;
 
 import java.io.PrintStream;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -11,15 +10,19 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code hotpath jitter}: the latency floor of this machine for one thread that never waits (see
- * {@link JitterProbe}). A model's p99 measured here is read against the p99 of arithmetic of the
- * model's own p50 length: the difference is the runtime's, the rest is the machine's.
+ * {@link JitterProbe}). A model's p99, measured on the same machine at about the same time, is read
+ * against the p99 of arithmetic of the model's own p50 length: what is above it is the runtime's.
  */
 @Command(name = "jitter", mixinStandardHelpOptions = true,
         description = "Measures how often this machine interrupts a thread that never waits, and for how long (a loop reading the "
                 + "clock), then the percentiles of calls of fixed arithmetic of each --work-us length, timed one by one (no memory "
-                + "traffic, no allocation): the p99 a call of that length cannot beat on this machine. Runs on one thread; run it "
-                + "on a quiet machine, as a benchmark.")
+                + "traffic, no allocation; the lengths take turns of 5 ms): about the p99 a call of that length can expect here. "
+                + "Runs on one thread; run it on a quiet machine, as a benchmark, a few times.")
 final class JitterCommand implements Callable<Integer> {
+    /** Fewer calls of one length than this make no p99. */
+    static final long MIN_CALLS = 1_000;
+    private static final long WARM_UP_NANOS = 200_000_000L;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -28,25 +31,35 @@ final class JitterCommand implements Callable<Integer> {
     double seconds;
 
     @Option(names = "--work-us", paramLabel = "US", split = ",", defaultValue = "1,2,4,8",
-            description = "Lengths of the timed calls, in microseconds of arithmetic on this machine (default ${DEFAULT-VALUE}).")
+            description = "Lengths of the timed calls, in microseconds of arithmetic on this machine, 0.1 to 1,000; each timed call "
+                    + "also holds one clock read (tens of nanoseconds) (default ${DEFAULT-VALUE}).")
     double[] workMicros;
 
     @Override
     public Integer call() {
         Checks checks = new Checks(spec);
-        checks.between("--seconds", seconds, 0.1, 3_600);
+        checks.positive("--seconds", seconds, Checks.MAX_SECONDS);
         if (workMicros.length == 0 || workMicros.length > 32) {
             throw checks.fail("--work-us: give 1 to 32 lengths (got " + workMicros.length + ")");
         }
-        for (double w : workMicros) {
-            checks.between("--work-us", w, 0.05, 100_000);
-        }
         long half = (long) (seconds * 1e9 / 2);
+        for (double w : workMicros) {
+            checks.between("--work-us", w, 0.1, 1_000);
+            double calls = half / (double) workMicros.length / (w * 1_000);
+            if (calls < MIN_CALLS) {
+                throw checks.fail("--work-us " + Checks.fmt(w) + " with --seconds " + Checks.fmt(seconds) + ": about "
+                        + (long) calls + " calls of that length, too few for a p99 (at least " + MIN_CALLS + "): raise --seconds");
+            }
+        }
         PrintStream out = System.out;
         out.println("hotpath jitter: " + SystemInfo.detect().summary());
+        JitterProbe.warmUp(WARM_UP_NANOS);
         JitterProbe.Interruptions in = JitterProbe.interruptions(half);
         out.printf(Locale.ROOT, "interruptions of a thread reading the clock in a loop (%.1f s, one read every %.0f ns):%n",
                 in.seconds(), in.nanosPerRead());
+        if (in.nanosPerRead() > 500) {
+            out.println("  (a clock read takes over 500 ns here: a slow clock source, so short gaps are partly the clock's own)");
+        }
         out.printf(Locale.ROOT, "  per second: >= 1 us %,.0f   >= 5 us %,.0f   >= 10 us %,.0f   >= 50 us %,.0f%n",
                 in.perSecond(in.atLeast1us()), in.perSecond(in.atLeast5us()), in.perSecond(in.atLeast10us()),
                 in.perSecond(in.atLeast50us()));
@@ -56,29 +69,22 @@ final class JitterCommand implements Callable<Integer> {
                     us(g.getValueAtPercentile(99)), us(g.getMaxValue()), in.lostFraction() * 100);
         }
         double unitsPerMicro = JitterProbe.unitsPerMicro();
-        long each = half / workMicros.length;
-        List<JitterProbe.Calls> calls = new ArrayList<>();
-        for (double w : workMicros) {
-            calls.add(JitterProbe.calls(w, unitsPerMicro, each));
-        }
-        out.println("calls of fixed arithmetic, timed one by one (no memory traffic, no allocation):");
+        List<JitterProbe.Calls> calls = JitterProbe.calls(workMicros, unitsPerMicro, half);
+        out.println("calls of fixed arithmetic, timed one by one, the lengths in turns (no memory traffic, no allocation):");
         out.printf(Locale.ROOT, "  %-9s %10s %9s %9s %9s %9s %9s %14s%n", "target", "calls", "p50", "p90", "p99", "p99.9", "max",
                 "over p50+5us");
         for (JitterProbe.Calls c : calls) {
             Histogram h = c.times();
-            out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%%%n", fmt(c.targetMicros()) + " us", h.getTotalCount(),
+            out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%%%n", Checks.fmt(c.targetMicros()) + " us", h.getTotalCount(),
                     us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
                     us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100);
         }
-        out.println("reading: a call's p99 on this machine is no better than the p99 of arithmetic of the call's own p50 length.");
+        out.println("reading: a call whose p50 is one of these can expect about the p99 beside it on this machine, at this time; "
+                + "the figures move between runs on a shared VM: compare rounds.");
         return 0;
     }
 
     private static String us(long nanos) {
         return String.format(Locale.ROOT, "%.2f us", nanos / 1e3);
-    }
-
-    private static String fmt(double d) {
-        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
     }
 }

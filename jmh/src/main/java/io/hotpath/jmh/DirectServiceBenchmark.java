@@ -5,11 +5,9 @@ import io.hotpath.core.Tensor;
 import io.hotpath.engine.cpu.CpuEngineOptions;
 import io.hotpath.engine.cpu.OrtCpuEngine;
 import io.hotpath.engine.jvm.JvmEngine;
-import io.hotpath.models.ModelCatalog;
-import io.hotpath.onnx.OnnxBuilder;
 import io.hotpath.service.InferenceService;
 import io.hotpath.service.Request;
-import java.nio.file.Files;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -31,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * calling thread), {@code mlp} at batch 1, on the JVM engine ({@code jvm}) and on ONNX Runtime
  * ({@code cpu}, one intra-op thread): what a single latency-critical caller sees end to end,
  * request copy-in and copy-out included. Sample mode for percentiles. {@code -p model=dense-128}
- * (a call a third as long) beside {@code JitterFloorBenchmark} shows which part of the tail is the machine's.
+ * (a third of the multiply-adds, about half the time) beside {@code JitterFloorBenchmark} shows which
+ * part of the tail is the machine's.
  *
  * <p>{@code ./hotpath jmh DirectServiceBenchmark -prof gc}
  */
@@ -55,22 +54,11 @@ public class DirectServiceBenchmark {
     InferenceService svc;
 
     @Setup(Level.Trial)
-    public void open() throws java.io.IOException {
-        Path file = ModelCatalog.resolve("mlp");
-        if (!model.equals("mlp")) {
-            int hidden;
-            try {
-                hidden = Integer.parseInt(model.substring(model.startsWith("dense-") ? "dense-".length() : 0));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("-p model=" + model + ": mlp or dense-N (N hidden units)");
-            }
-            if (!model.startsWith("dense-") || hidden < 1 || hidden > 4096) {
-                throw new IllegalArgumentException("-p model=" + model + ": mlp or dense-N with 1 <= N <= 4096");
-            }
-            file = Files.createTempFile("hotpath-" + model, ".onnx");
-            file.toFile().deleteOnExit();
-            OnnxBuilder.write(SmallModelBenchmark.dense(hidden, 7), file);
+    public void open() throws IOException {
+        if (!engine.equals("jvm") && !engine.equals("cpu")) {
+            throw new IllegalArgumentException("-p engine=" + engine + ": jvm or cpu");
         }
+        Path file = SmallModelBenchmark.modelFile(model);
         Engine e = engine.equals("jvm") ? JvmEngine.open(file)
                 : OrtCpuEngine.open(file, CpuEngineOptions.builder().intraOpThreads(1).build());
         svc = InferenceService.builder(e).direct().build();

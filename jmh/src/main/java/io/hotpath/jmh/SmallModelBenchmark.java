@@ -56,14 +56,22 @@ public class SmallModelBenchmark {
 
     @Setup(Level.Trial)
     public void model() throws Exception {
+        modelFile = modelFile(model);
+    }
+
+    /** The built-in {@code mlp}, or {@code dense-N} ({@link #dense}) written to a temporary file. */
+    static Path modelFile(String model) throws java.io.IOException {
         if (model.equals("mlp")) {
-            modelFile = ModelCatalog.resolve("mlp");
-            return;
+            return ModelCatalog.resolve("mlp");
         }
-        int hidden = Integer.parseInt(model.substring("dense-".length()));
-        modelFile = Files.createTempFile("hotpath-" + model, ".onnx");
-        modelFile.toFile().deleteOnExit();
-        OnnxBuilder.write(dense(hidden, 7), modelFile);
+        String n = model.startsWith("dense-") ? model.substring("dense-".length()) : "";
+        if (!n.matches("[1-9][0-9]{0,3}") || Integer.parseInt(n) > 4096) {
+            throw new IllegalArgumentException("-p model=" + model + ": mlp or dense-N with N hidden units, 1 <= N <= 4096");
+        }
+        Path file = Files.createTempFile("hotpath-" + model, ".onnx");
+        file.toFile().deleteOnExit();
+        OnnxBuilder.write(dense(Integer.parseInt(n), 7), file);
+        return file;
     }
 
     /** 64 -> hidden -> hidden -> 1 with the built-in mlp's operators (Gemm+Relu, MatMul+Add+Relu, Gemm+Sigmoid). */
