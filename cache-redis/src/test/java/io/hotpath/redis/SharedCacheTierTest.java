@@ -392,7 +392,9 @@ class SharedCacheTierTest {
     InferenceService loadService() {
         InferenceService s = Hotpath.service(mlp).engine(EngineChoice.CPU).direct().cache(c -> c.budgetBytes(4L << 20)
                 .ttlNanos(1)                          // L1 entries expire at once: every request asks Redis
-                .redis(redis.uri(), Duration.ofMinutes(5), Duration.ofMillis(20))
+                // 150 ms: a fault (pause, sleep: 600-800 ms) still opens the breaker within it, while a stall of the
+                // loaded CI machine outside the fault does not open it a second time (20 ms did, in principle)
+                .redis(redis.uri(), Duration.ofMinutes(5), Duration.ofMillis(150))
                 .redisBreaker(3, Duration.ofMillis(50), Duration.ofMillis(400))).build();
         services.add(s);
         return s;

@@ -131,7 +131,9 @@ class BatcherFailureTest {
     void aFailedRowMoveFailsThatRequestOnly() throws Exception {
         List<Throwable> errors = new CopyOnWriteArrayList<>();
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
-        try (DynamicBatcher b = new DynamicBatcher(config(errors).maxBatchSize(4).maxQueueDelayMicros(300_000).build(), p)) {
+        // a 500 ms deadline inside a 1 s queue delay: the record is staged long before its deadline, and the
+        // deadline passes long before the batch runs (20 ms inside 300 ms let a slow intake find it expired already)
+        try (DynamicBatcher b = new DynamicBatcher(config(errors).maxBatchSize(4).maxQueueDelayMicros(1_000_000).build(), p)) {
             BatchRequest[] r = new BatchRequest[3];
             for (int i = 0; i < r.length; i++) {
                 r[i] = b.newRequest();
@@ -139,7 +141,7 @@ class BatcherFailureTest {
             }
             b.newRequest();      // a fourth handle that never submits: the batch waits for its delay, not for "everyone is in"
             p.moveError = new StackOverflowError("injected in moveRow");
-            r[0].deadlineNanos(System.nanoTime() + 20_000_000L);    // expires while the batch waits: rows 1 and 2 move up
+            r[0].deadlineNanos(System.nanoTime() + 500_000_000L);   // expires while the batch waits: rows 1 and 2 move up
             for (BatchRequest q : r) {
                 assertEquals(BatchStatus.PENDING, b.submit(q));
             }

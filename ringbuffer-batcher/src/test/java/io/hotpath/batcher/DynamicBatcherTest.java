@@ -228,15 +228,27 @@ class DynamicBatcherTest {
     @Test
     void highPriorityIsServedFirst() throws Exception {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 1);
-        p.runDelayNanos = 20_000_000;     // hold the batcher while both queues fill
+        // hold the batcher inside the first batch until both queues are filled (a gate, not a clock: a 20 ms hold
+        // could pass while a loaded machine had the test thread descheduled)
+        CountDownLatch inFirst = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
+        p.beforeRun = () -> {
+            if (held.compareAndSet(false, true)) {
+                inFirst.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
         List<Integer> order = java.util.Collections.synchronizedList(new ArrayList<>());
         try (DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(1).maxQueueDelayMicros(0).build(), p)) {
             BatchRequest first = b.newRequest();
             write(first, 0);
             b.inferAsync(first, (r, s) -> order.add(-1));
-            while (p.runs.get() == 0) {     // wait until the batcher is inside the first (slow) batch
-                Thread.onSpinWait();
-            }
+            assertTrue(inFirst.await(10, TimeUnit.SECONDS), "the batcher is inside the first batch");
             List<BatchRequest> normal = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 BatchRequest r = b.newRequest();
@@ -248,6 +260,7 @@ class DynamicBatcherTest {
             BatchRequest urgent = b.newRequest().priority(BatchRequest.PRIORITY_HIGH);
             write(urgent, 99);
             b.inferAsync(urgent, (x, s) -> order.add(99));
+            release.countDown();
             b.close();
             assertEquals(List.of(-1, 99, 0, 1, 2), order);
         }
@@ -257,8 +270,21 @@ class DynamicBatcherTest {
     void closeDrainsByDefaultAndFailPendingAnswersShutdown() {
         for (BatcherConfig.CloseMode mode : BatcherConfig.CloseMode.values()) {
             DoublingProcessor p = new DoublingProcessor(WIDTH, 4);
-            p.runDelayNanos = 2_000_000;
+            // the first batch runs until close has begun, so work is still queued when close comes (2 ms batches
+            // let a stalled test thread find all 40 done)
+            java.util.concurrent.atomic.AtomicReference<DynamicBatcher> ref = new java.util.concurrent.atomic.AtomicReference<>();
+            p.beforeRun = () -> {
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                DynamicBatcher self;
+                while ((self = ref.get()) == null || self.isRunning()) {
+                    if (System.nanoTime() - end > 0) {
+                        break;
+                    }
+                    Thread.onSpinWait();
+                }
+            };
             DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(4).maxQueueDelayMicros(0).build(), p);
+            ref.set(b);
             List<BatchRequest> rs = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
                 BatchRequest r = b.newRequest();

@@ -390,7 +390,7 @@ class GrpcTransportTest {
 
         // the gRPC deadline: the row (queued for a second) is answered TIMEOUT by the batcher, not run
         StatusRuntimeException grpc = assertThrows(StatusRuntimeException.class, () -> ClientCalls.blockingUnaryCall(channel,
-                GrpcInferenceMethods.MODEL_INFER, CallOptions.DEFAULT.withDeadlineAfter(200, TimeUnit.MILLISECONDS),
+                GrpcInferenceMethods.MODEL_INFER, CallOptions.DEFAULT.withDeadlineAfter(500, TimeUnit.MILLISECONDS),
                 rawRequest("slow-deadline", one).build()));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, grpc.getStatus().getCode());
         awaitValue(() -> slowDeadline.stats().snapshot().timedOut(), before.timedOut() + 2);
