@@ -65,6 +65,27 @@ class ServeClusterTest {
         ServeProcesses.awaitReady(port, p, dir.resolve(tag + ".log"), 90);
     }
 
+    private static final java.util.regex.Pattern INFERENCES = java.util.regex.Pattern.compile("\"inference_count\"\\s*:\\s*(\\d+)");
+
+    /**
+     * Waits until the instance on {@code port} has run inferences sent through HAProxy (its own
+     * statistics say so): HAProxy has marked it up and sends it traffic. A gate, not a sleep: a loaded
+     * machine may take longer than a second to run HAProxy's checks.
+     */
+    void awaitServing(int port, String tag) throws Exception {
+        HttpClient c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest stats = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/models/mlp/stats")).timeout(Duration.ofSeconds(5)).build();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            java.util.regex.Matcher m = INFERENCES.matcher(c.send(stats, HttpResponse.BodyHandlers.ofString()).body());
+            if (m.find() && Long.parseLong(m.group(1)) > 0) {
+                return;
+            }
+            assertTrue(System.nanoTime() - end < 0, tag + " got no traffic through HAProxy within 60 s: " + Files.readString(dir.resolve("haproxy.log")));
+            Thread.sleep(50);
+        }
+    }
+
     Process haproxy(int front, int s1, int s2) throws IOException {
         String cfg = """
                 global
@@ -161,7 +182,8 @@ class ServeClusterTest {
         Process lb = haproxy(front, p1, p2);
         awaitReady(front, lb, "haproxy");
         Load load = new Load(front);
-        Thread.sleep(1000);
+        awaitServing(p1, "s1");
+        awaitServing(p2, "s2");
         int[] ports = {p1, p2};
         for (int k = 0; k < 2; k++) {
             long before = load.ok.get();
@@ -171,7 +193,7 @@ class ServeClusterTest {
             assertTrue(load.ok.get() > before, "the other instance answered while instance " + k + " was away");
             inst[k] = serve(ports[k], "s" + (k + 1) + "b");
             awaitReady(ports[k], inst[k], "s" + (k + 1) + "b");
-            Thread.sleep(1000);                                 // HAProxy marks it up (one check every 250 ms) and sends it traffic
+            awaitServing(ports[k], "s" + (k + 1) + "b");        // HAProxy marked it up (one check every 250 ms) and sends it traffic
         }
         long okAfterRestarts = load.ok.get();
         assertEquals(0, load.failed(), "failed requests across two rolling restarts: " + load.failures);
