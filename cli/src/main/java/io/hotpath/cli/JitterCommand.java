@@ -14,10 +14,11 @@ import picocli.CommandLine.Option;
  * against the p99 of arithmetic of the model's own p50 length: what is above it is the runtime's.
  */
 @Command(name = "jitter", mixinStandardHelpOptions = true,
-        description = "Measures how often this machine interrupts a thread that never waits, and for how long (a loop reading the "
-                + "clock), then the percentiles of calls of fixed arithmetic of each --work-us length, timed one by one (no memory "
-                + "traffic, no allocation; the lengths take turns of 5 ms): about the p99 a call of that length can expect here. "
-                + "Runs on one thread; run it on a quiet machine, as a benchmark, a few times.")
+        description = "Measures how often this machine stops a thread that never waits, for how long, and how much of the time it "
+                + "runs it slowed (a loop reading the clock), and the percentiles of calls of fixed arithmetic of each --work-us "
+                + "length, timed one by one (no memory traffic, no allocation): about the p99 a call of that length can expect "
+                + "here. The clock loop and the lengths take turns of 5 ms. Runs on one thread; run it on a quiet machine, as a "
+                + "benchmark, a few times.")
 final class JitterCommand implements Callable<Integer> {
     /** Fewer calls of one length than this make no p99. */
     static final long MIN_CALLS = 1_000;
@@ -27,7 +28,7 @@ final class JitterCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "6",
-            description = "Total measuring time: half for the interruptions, half shared by the call lengths (default ${DEFAULT-VALUE}).")
+            description = "Total measuring time, shared equally by the clock loop and each call length in turns of 5 ms (default ${DEFAULT-VALUE}).")
     double seconds;
 
     @Option(names = "--work-us", paramLabel = "US", split = ",", defaultValue = "1,2,4,8",
@@ -42,10 +43,11 @@ final class JitterCommand implements Callable<Integer> {
         if (workMicros.length == 0 || workMicros.length > 32) {
             throw checks.fail("--work-us: give 1 to 32 lengths (got " + workMicros.length + ")");
         }
-        long half = (long) (seconds * 1e9 / 2);
+        long total = (long) (seconds * 1e9);
+        long share = total / (workMicros.length + 1);
         for (double w : workMicros) {
             checks.between("--work-us", w, 0.1, 1_000);
-            double calls = half / (double) workMicros.length / (w * 1_000);
+            double calls = share / (w * 1_000);
             if (calls < MIN_CALLS) {
                 throw checks.fail("--work-us " + Checks.fmt(w) + " with --seconds " + Checks.fmt(seconds) + ": about "
                         + (long) calls + " calls of that length, too few for a p99 (at least " + MIN_CALLS + "): raise --seconds");
@@ -53,23 +55,34 @@ final class JitterCommand implements Callable<Integer> {
         }
         PrintStream out = System.out;
         out.println("hotpath jitter: " + SystemInfo.detect().summary());
-        JitterProbe.warmUp(WARM_UP_NANOS);
-        JitterProbe.Interruptions in = JitterProbe.interruptions(half);
-        out.printf(Locale.ROOT, "interruptions of a thread reading the clock in a loop (%.1f s, one read every %.0f ns):%n",
+        double unitsPerMicro = JitterProbe.unitsPerMicro();
+        double usualRead = JitterProbe.warmUp(workMicros, unitsPerMicro, WARM_UP_NANOS);
+        JitterProbe.Measurement m = JitterProbe.measure(workMicros, unitsPerMicro, usualRead, total);
+        JitterProbe.Interruptions in = m.clock();
+        out.printf(Locale.ROOT, "a thread reading the clock in a loop, in turns with the calls below (%.1f s in all, one read every %.0f ns):%n",
                 in.seconds(), in.nanosPerRead());
         if (in.nanosPerRead() > 500) {
             out.println("  (a clock read takes over 500 ns here: a slow clock source, so short gaps are partly the clock's own)");
         }
-        out.printf(Locale.ROOT, "  per second: >= 1 us %,.0f   >= 5 us %,.0f   >= 10 us %,.0f   >= 50 us %,.0f%n",
+        out.printf(Locale.ROOT, "  stopped, per second: >= 1 us %,.0f   >= 5 us %,.0f   >= 10 us %,.0f   >= 50 us %,.0f%n",
                 in.perSecond(in.atLeast1us()), in.perSecond(in.atLeast5us()), in.perSecond(in.atLeast10us()),
                 in.perSecond(in.atLeast50us()));
         Histogram g = in.gaps();
         if (g.getTotalCount() > 0) {
-            out.printf(Locale.ROOT, "  length: p50 %s   p99 %s   max %s; time lost %.2f %%%n", us(g.getValueAtPercentile(50)),
+            out.printf(Locale.ROOT, "  stopped for: p50 %s   p99 %s   max %s; time lost %.2f %%%n", us(g.getValueAtPercentile(50)),
                     us(g.getValueAtPercentile(99)), us(g.getMaxValue()), in.lostFraction() * 100);
         }
-        double unitsPerMicro = JitterProbe.unitsPerMicro();
-        List<JitterProbe.Calls> calls = JitterProbe.calls(workMicros, unitsPerMicro, half);
+        StringBuilder factors = new StringBuilder();
+        StringBuilder shares = new StringBuilder();
+        for (int i = 0; i < JitterProbe.SLOWED_BY.length; i++) {
+            factors.append(i == 0 ? "" : " / ").append(Checks.fmt(JitterProbe.SLOWED_BY[i])).append('x');
+            shares.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.2f %%", in.sharesSlowedBy()[i] * 100));
+        }
+        out.printf(Locale.ROOT, "  slowed, not stopped: %s of the %d windows of %d us read the clock %s slower than the usual %.0f ns "
+                        + "a read; runs of %sx or more last up to %.1f ms (a whole turn is %d ms)%n",
+                shares, in.windows(), JitterProbe.WINDOW_NANOS / 1_000, factors, in.usualReadNanos(),
+                Checks.fmt(JitterProbe.SLOWED_FACTOR), in.longestSlowedNanos() / 1e6, JitterProbe.TURN_NANOS / 1_000_000);
+        List<JitterProbe.Calls> calls = m.calls();
         out.println("calls of fixed arithmetic, timed one by one, the lengths in turns (no memory traffic, no allocation):");
         out.printf(Locale.ROOT, "  %-9s %10s %9s %9s %9s %9s %9s %14s%n", "target", "calls", "p50", "p90", "p99", "p99.9", "max",
                 "over p50+5us");
@@ -79,8 +92,9 @@ final class JitterCommand implements Callable<Integer> {
                     us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
                     us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100);
         }
-        out.println("reading: a call whose p50 is one of these can expect about the p99 beside it on this machine, at this time; "
-                + "the figures move between runs on a shared VM: compare rounds.");
+        out.println("reading: a call whose p50 is one of these can expect about the p99 beside it on this machine, at this time. "
+                + "A call of L us ends over p50+5us when a stop of 5 us or more lands in it, or when it runs in a window slowed "
+                + "1 + 5/L times or more (6x for 1 us, 1.6x for 8 us); the figures move between runs on a shared VM: compare rounds.");
         return 0;
     }
 

@@ -1,5 +1,6 @@
 package io.hotpath.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,9 @@ class JitterCommandTest {
     private static final Pattern ROW = Pattern.compile(
             "^\\s+(\\S+) us\\s+(\\d+)\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+)%$",
             Pattern.MULTILINE);
+    private static final Pattern SLOWED = Pattern.compile(
+            "slowed, not stopped: ([\\d.]+) % / ([\\d.]+) % / ([\\d.]+) % / ([\\d.]+) % of the (\\d+) windows of 100 us read the clock "
+                    + "1\\.5x / 2x / 3x / 6x slower");
     private static final Pattern RATES = Pattern.compile(
             ">= 1 us ([\\d,]+)\\s+>= 5 us ([\\d,]+)\\s+>= 10 us ([\\d,]+)\\s+>= 50 us ([\\d,]+)");
 
@@ -34,6 +38,15 @@ class JitterCommandTest {
             rates[i] = Double.parseDouble(m.group(i + 1).replace(",", ""));
         }
         assertTrue(rates[0] >= rates[1] && rates[1] >= rates[2] && rates[2] >= rates[3] && rates[3] >= 0, r.out());
+        Matcher slowed = SLOWED.matcher(r.out());
+        assertTrue(slowed.find(), r.out());
+        double[] shares = new double[4];
+        for (int i = 0; i < 4; i++) {
+            shares[i] = Double.parseDouble(slowed.group(i + 1));
+        }
+        assertTrue(Long.parseLong(slowed.group(5)) > 0, r.out());
+        assertTrue(100 >= shares[0] && shares[0] >= shares[1] && shares[1] >= shares[2] && shares[2] >= shares[3] && shares[3] >= 0,
+                "a window slowed 6x is also slowed 3x, 2x and 1.5x: " + r.out());
         List<double[]> rows = new ArrayList<>();
         Matcher row = ROW.matcher(r.out());
         while (row.find()) {
@@ -56,17 +69,24 @@ class JitterCommandTest {
 
     @Test
     void theProbeCountsEveryGapOnceAndScalesTheWorkWithTheLength() {
-        JitterProbe.warmUp(20_000_000L);
-        JitterProbe.Interruptions in = JitterProbe.interruptions(50_000_000L);
-        assertTrue(in.reads() > 0 && in.seconds() >= 0.05, in.toString());
+        double perMicro = JitterProbe.unitsPerMicro();
+        assertTrue(perMicro > 0, "units per microsecond " + perMicro);
+        double[] lengths = {1, 4};
+        double usual = JitterProbe.warmUp(lengths, perMicro, 20_000_000L);
+        assertTrue(usual > 0, "the usual clock read was measured: " + usual);
+        JitterProbe.Measurement m = JitterProbe.measure(lengths, perMicro, usual, 100_000_000L);
+        JitterProbe.Interruptions in = m.clock();
+        assertTrue(in.reads() > 0 && in.seconds() > 0, in.toString());
         assertEquals(in.atLeast1us(), in.gaps().getTotalCount(), "every gap of 1 us or more is in the histogram");
         assertTrue(in.atLeast1us() >= in.atLeast5us() && in.atLeast5us() >= in.atLeast10us() && in.atLeast10us() >= in.atLeast50us());
         assertTrue(in.lostFraction() >= 0 && in.lostFraction() <= 1, in.toString());
-        double perMicro = JitterProbe.unitsPerMicro();
-        assertTrue(perMicro > 0, "units per microsecond " + perMicro);
-        List<JitterProbe.Calls> calls = JitterProbe.calls(new double[] {1, 4}, perMicro, 60_000_000L);
-        JitterProbe.Calls one = calls.get(0);
-        JitterProbe.Calls four = calls.get(1);
+        assertTrue(in.usualReadNanos() > 0, "the run's median read was measured: " + in);
+        assertTrue(in.windows() > 0 && in.slowedWindows() <= in.windows(), in.toString());
+        for (double share : in.sharesSlowedBy()) {
+            assertTrue(share >= 0 && share <= 1, in.toString());
+        }
+        JitterProbe.Calls one = m.calls().get(0);
+        JitterProbe.Calls four = m.calls().get(1);
         assertEquals(Math.max(1, Math.round(perMicro)), one.units());
         assertEquals(Math.max(1, Math.round(4 * perMicro)), four.units());
         assertTrue(one.times().getTotalCount() > 0 && four.times().getTotalCount() > 0);
@@ -75,6 +95,34 @@ class JitterCommandTest {
                 "p50 " + four.times().getValueAtPercentile(50) + " ns against " + one.times().getValueAtPercentile(50) + " ns");
         // the lengths took turns: the longer calls were not all measured after the shorter ones
         assertTrue(four.times().getTotalCount() * 4 > one.times().getTotalCount() / 4, "both lengths got their turns");
+    }
+
+    @Test
+    void gapsAreCountedAtTheirThresholdsAndWindowsJudgedAgainstTheUsualRead() {
+        JitterProbe.ClockTally t = new JitterProbe.ClockTally(50);
+        for (long gap : new long[] {1_000, 4_999, 5_000, 9_999, 10_000, 49_999, 50_000}) {
+            t.gap(gap);
+        }
+        assertArrayEquals(new long[] {7, 5, 3, 1}, t.counts, "each gap counted at every threshold it reaches, exactly at the bounds");
+        assertEquals(130_997, t.lostNanos);
+        // 50 ns a read is the usual; 3x that is the bound
+        t.window(0, 100_000, 100_000, 2_000);        // 50 ns a read: not slowed
+        t.window(100_000, 200_000, 100_000, 500);    // 200 ns: slowed
+        t.window(200_000, 300_000, 100_000, 400);    // 250 ns: slowed, the run is now 200 us
+        t.window(300_000, 400_000, 30_000, 10);      // stopped for most of it: not judged, ends the run
+        t.window(400_000, 500_000, 100_000, 100);    // 1 us a read: slowed, a run of its own
+        t.window(500_000, 600_000, 100_000, 667);    // 149.9 ns: under 3x, not slowed
+        t.nanos = 600_000;
+        JitterProbe.Interruptions in = t.result();
+        assertEquals(5, in.windows());
+        assertEquals(3, in.slowedWindows());
+        assertEquals(200_000, in.longestSlowedNanos());
+        // windows at 50, 149.9, 200, 250 and 1,000 ns a read against 50: 1.5x = 75 ns and more
+        assertArrayEquals(new double[] {0.8, 0.8, 0.6, 0.2}, in.sharesSlowedBy(), 1e-12, "shares at 1.5x, 2x, 3x, 6x");
+        JitterProbe.ClockTally none = new JitterProbe.ClockTally(0);
+        none.window(0, 100_000, 100_000, 100);
+        assertEquals(0, none.result().slowedWindows(), "without a usual read nothing is judged slowed");
+        assertEquals(1_000, none.medianReadNanos(), 2, "but the window's time per read is recorded");
     }
 
     @Test
