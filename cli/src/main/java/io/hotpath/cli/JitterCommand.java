@@ -79,22 +79,25 @@ final class JitterCommand implements Callable<Integer> {
             shares.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.2f %%", in.sharesSlowedBy()[i] * 100));
         }
         out.printf(Locale.ROOT, "  slowed, not stopped: %s of the %d windows of %d us read the clock %s slower than the usual %.0f ns "
-                        + "a read; runs of %sx or more last up to %.1f ms (a whole turn is %d ms)%n",
+                        + "a read; runs of %sx or more last up to %.1f ms, and %d of %d turns of %d ms were that slow throughout%n",
                 shares, in.windows(), JitterProbe.WINDOW_NANOS / 1_000, factors, in.usualReadNanos(),
-                Checks.fmt(JitterProbe.SLOWED_FACTOR), in.longestSlowedNanos() / 1e6, JitterProbe.TURN_NANOS / 1_000_000);
+                Checks.fmt(JitterProbe.SLOWED_FACTOR), in.longestSlowedNanos() / 1e6, in.turnsSlowedThroughout(), in.turns(),
+                JitterProbe.TURN_NANOS / 1_000_000);
         List<JitterProbe.Calls> calls = m.calls();
         out.println("calls of fixed arithmetic, timed one by one, the lengths in turns (no memory traffic, no allocation):");
-        out.printf(Locale.ROOT, "  %-9s %10s %9s %9s %9s %9s %9s %14s%n", "target", "calls", "p50", "p90", "p99", "p99.9", "max",
-                "over p50+5us");
+        out.printf(Locale.ROOT, "  %-9s %10s %9s %9s %9s %9s %9s %14s %11s%n", "target", "calls", "p50", "p90", "p99", "p99.9", "max",
+                "over p50+5us", "predicted");
         for (JitterProbe.Calls c : calls) {
             Histogram h = c.times();
-            out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%%%n", Checks.fmt(c.targetMicros()) + " us", h.getTotalCount(),
-                    us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
-                    us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100);
+            out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%% %10.2f%%%n", Checks.fmt(c.targetMicros()) + " us",
+                    h.getTotalCount(), us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
+                    us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100,
+                    m.predictedSlowerThanMedianBy(c, 5) * 100);
         }
         out.println("reading: a call whose p50 is one of these can expect about the p99 beside it on this machine, at this time. "
-                + "A call of L us ends over p50+5us when a stop of 5 us or more lands in it, or when it runs in a window slowed "
-                + "1 + 5/L times or more (6x for 1 us, 1.6x for 8 us); the figures move between runs on a shared VM: compare rounds.");
+                + "Predicted: the share over p50+5us the clock loop accounts for, from its stops of 5 us or more landing in a call "
+                + "and from the windows slowed 1 + 5/p50 times or more (6x for 1 us calls, 1.6x for 8 us); the figures move "
+                + "between runs on a shared VM: compare rounds.");
         return 0;
     }
 

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramIterationValue;
 
 /**
  * What the machine does to a thread that never waits. A loop that reads the clock records every gap
@@ -26,15 +27,15 @@ final class JitterProbe {
     static final long TURN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     /** The clock loop's speed is judged over windows of this length. */
     static final long WINDOW_NANOS = 100_000;
-    /** A window is slowed when its reads took, on average, more than this many times the usual read. */
+    /** Runs of windows whose reads took, on average, this many times the usual read or more are reported. */
     static final double SLOWED_FACTOR = 3;
     /** The factors the share of slowed windows is reported for: a call of L us is 5 us late from 1 + 5/L. */
     static final double[] SLOWED_BY = {1.5, 2, 3, 6};
     /** A window stopped for more than half its length says nothing about the speed in the rest. */
     private static final long MIN_RUNNING_NANOS = WINDOW_NANOS / 2;
     private static final long GAP_NANOS = 1_000;
-    /** Windows a turn can hold: one per {@link #WINDOW_NANOS}, and the last one. */
-    private static final int MAX_WINDOWS = (int) (TURN_NANOS / WINDOW_NANOS) + 2;
+    /** Windows a turn can hold: one per {@link #WINDOW_NANOS} of the turn, and the last, partial one. */
+    private static final int MAX_WINDOWS = (int) (TURN_NANOS / WINDOW_NANOS) + 1;
 
     /** Keeps the arithmetic's result alive (the JIT may not drop the loop). */
     static volatile long sink;
@@ -45,14 +46,15 @@ final class JitterProbe {
     /**
      * What the clock loop saw over all its turns: gaps of at least 1, 5, 10 and 50 us, the share of
      * the time they took, the clock reads, the gaps' distribution (nanoseconds, 1 us or more only);
-     * the usual time of one read, how many windows were judged, how many were slowed
-     * ({@link #SLOWED_FACTOR}), the longest run of slowed windows within one turn (nanoseconds), and
-     * for each of {@link #SLOWED_BY} the share of the windows whose reads took at least that many
-     * times the usual one.
+     * the usual time of one read (the median window's), how many windows were judged, for each of
+     * {@link #SLOWED_BY} the share of them whose reads took at least that many times the usual one,
+     * the longest run of windows slowed {@link #SLOWED_FACTOR} times or more within one turn
+     * (nanoseconds), how many turns were judged and how many were slowed that much throughout, and
+     * every judged window's time per read (hundredths of a nanosecond).
      */
     record Interruptions(double seconds, long reads, long atLeast1us, long atLeast5us, long atLeast10us, long atLeast50us,
-                         double lostFraction, Histogram gaps, double usualReadNanos, long windows, long slowedWindows,
-                         long longestSlowedNanos, double[] sharesSlowedBy) {
+                         double lostFraction, Histogram gaps, double usualReadNanos, long windows, double[] sharesSlowedBy,
+                         long longestSlowedNanos, long turns, long turnsSlowedThroughout, Histogram readHundredths) {
         double perSecond(long count) {
             return seconds == 0 ? 0 : count / seconds;
         }
@@ -60,6 +62,28 @@ final class JitterProbe {
         /** The time one clock read takes on average, gaps of a microsecond or more taken out. */
         double nanosPerRead() {
             return reads == 0 ? 0 : (seconds * 1e9 * (1 - lostFraction)) / reads;
+        }
+
+        /**
+         * The share of calls that ran in windows slowed {@code factor} times or more against the
+         * usual read. A window slowed f times holds 1/f of a usual window's calls, so each window
+         * counts 1/f.
+         */
+        double callsInWindowsSlowedBy(double factor) {
+            if (usualReadNanos <= 0 || readHundredths.getTotalCount() == 0) {
+                return 0;
+            }
+            double bound = factor * usualReadNanos * 100;
+            double all = 0;
+            double slowed = 0;
+            for (HistogramIterationValue v : readHundredths.recordedValues()) {
+                double calls = v.getCountAtValueIteratedTo() / (double) Math.max(1, v.getValueIteratedTo());
+                all += calls;
+                if (v.getValueIteratedTo() >= bound) {
+                    slowed += calls;
+                }
+            }
+            return all == 0 ? 0 : slowed / all;
         }
     }
 
@@ -78,30 +102,51 @@ final class JitterProbe {
 
     /** The clock loop's view and the calls, measured in the same turns. */
     record Measurement(Interruptions clock, List<Calls> calls) {
+        /**
+         * The share of {@code c}'s calls the clock loop predicts to be more than {@code extraMicros}
+         * over their median: a stop of at least 5 us landing in one (stops per second times the
+         * call's median; meant for {@code extraMicros} of 5), or the call running in a window slowed
+         * 1 + extra/median times or more. An estimate to set beside {@link Calls#slowerThanMedianBy}.
+         */
+        double predictedSlowerThanMedianBy(Calls c, double extraMicros) {
+            if (c.times().getTotalCount() == 0) {
+                return 0;
+            }
+            double median = c.times().getValueAtPercentile(50);
+            double stops = clock.perSecond(clock.atLeast5us()) * (median + clock.usualReadNanos()) / 1e9;
+            return Math.min(1, stops + clock.callsInWindowsSlowedBy(1 + extraMicros * 1_000 / Math.max(1, median)));
+        }
     }
 
     /**
-     * What the clock loop's turns add up to; windows are judged against {@code usualReadNanos} (0:
-     * none slowed).
+     * What the clock loop's turns add up to. With a usual read above 0 each window is judged
+     * against it, and after each turn the usual read becomes the median of the windows so far (a
+     * warm-up that fell in a slowed stretch does not set the bar for the run); with 0 nothing is
+     * judged (the warm-up).
      */
     static final class ClockTally {
         final Histogram gaps = new Histogram(HIGHEST_NANOS, 3);
         /** Per judged window: the nanoseconds one read took on average, in hundredths. */
         final Histogram readHundredths = new Histogram(HIGHEST_NANOS, 3);
         final long[] counts = new long[4];
-        /** The bound's base: given at first, then the median of the windows so far (see {@link #measure}). */
+        final long[] slowedBy = new long[SLOWED_BY.length];
+        private final boolean judging;
         double usualReadNanos;
         long nanos;
         long reads;
         long lostNanos;
         long windows;
-        long slowedWindows;
         long longestSlowedNanos;
+        long turns;
+        long turnsSlowedThroughout;
         /** Start of the current run of slowed windows in this turn, or -1. */
         private long runFrom = -1;
+        private long judgedThisTurn;
+        private boolean slowedThisTurn = true;
 
         ClockTally(double usualReadNanos) {
             this.usualReadNanos = usualReadNanos;
+            this.judging = usualReadNanos > 0;
         }
 
         /**
@@ -119,30 +164,49 @@ final class JitterProbe {
 
         /**
          * A window from {@code from} to {@code to} in which the loop ran {@code running} ns (its gaps
-         * taken out) and read the clock {@code reads} times.
+         * taken out) and read the clock {@code reads} times. One stopped for more than half its
+         * length is not judged and neither ends nor extends a run of slowed windows.
          */
         void window(long from, long to, long running, long reads) {
             if (running < MIN_RUNNING_NANOS || reads == 0) {
-                endRun();
                 return;
             }
             windows++;
             double perRead = (double) running / reads;
             readHundredths.recordValue(Math.min(Math.round(perRead * 100), HIGHEST_NANOS));
-            if (usualReadNanos > 0 && perRead > SLOWED_FACTOR * usualReadNanos) {
-                slowedWindows++;
+            if (!judging) {
+                return;
+            }
+            judgedThisTurn++;
+            double factor = perRead / usualReadNanos;
+            for (int i = 0; i < SLOWED_BY.length; i++) {
+                if (factor >= SLOWED_BY[i]) {
+                    slowedBy[i]++;
+                }
+            }
+            if (factor >= SLOWED_FACTOR) {
                 if (runFrom < 0) {
                     runFrom = from;
                 }
                 longestSlowedNanos = Math.max(longestSlowedNanos, to - runFrom);
             } else {
-                endRun();
+                runFrom = -1;
+                slowedThisTurn = false;
             }
         }
 
-        /** A run of slowed windows ends with the turn: what happens between this loop's turns is not seen. */
-        void endRun() {
+        /** The turn is over: a run of slowed windows ends with it (what happens between the loop's turns is not seen). */
+        void endTurn() {
+            if (judging && judgedThisTurn > 0) {
+                turns++;
+                if (slowedThisTurn) {
+                    turnsSlowedThroughout++;
+                }
+                usualReadNanos = medianReadNanos();
+            }
             runFrom = -1;
+            judgedThisTurn = 0;
+            slowedThisTurn = true;
         }
 
         /** The median of the windows' time per read, in nanoseconds (0 before any window). */
@@ -151,41 +215,36 @@ final class JitterProbe {
         }
 
         Interruptions result() {
-            return new Interruptions(nanos / 1e9, reads, counts[0], counts[1], counts[2], counts[3],
-                    nanos == 0 ? 0 : (double) lostNanos / nanos, gaps, usualReadNanos, windows, slowedWindows, longestSlowedNanos,
-                    sharesSlowedBy());
-        }
-
-        private double[] sharesSlowedBy() {
             double[] shares = new double[SLOWED_BY.length];
-            long total = readHundredths.getTotalCount();
-            if (total == 0 || usualReadNanos <= 0) {
-                return shares;
-            }
             for (int i = 0; i < shares.length; i++) {
-                long bound = (long) Math.ceil(SLOWED_BY[i] * usualReadNanos * 100);
-                shares[i] = (double) (total - readHundredths.getCountBetweenValues(0, bound - 1)) / total;
+                shares[i] = windows == 0 ? 0 : (double) slowedBy[i] / windows;
             }
-            return shares;
+            return new Interruptions(nanos / 1e9, reads, counts[0], counts[1], counts[2], counts[3],
+                    nanos == 0 ? 0 : (double) lostNanos / nanos, gaps, judging ? usualReadNanos : medianReadNanos(), windows, shares,
+                    longestSlowedNanos, turns, turnsSlowedThroughout, readHundredths);
         }
     }
 
     /**
      * Runs the clock loop and the calls of the lengths to be measured, unrecorded, for {@code nanos},
      * so the measured loops start compiled for them, and returns the usual time of one clock read
-     * on this thread: the median over the windows of the second half.
+     * on this thread: the median over the windows of the second half (repeated, up to ten times,
+     * while the thread was stopped so much that no window could be judged).
      */
     static double warmUp(double[] targetMicros, double unitsPerMicro, long nanos) {
         measure(targetMicros, unitsPerMicro, 0, nanos / 2);
-        return measure(targetMicros, unitsPerMicro, 0, nanos - nanos / 2).clock().usualReadNanos();
+        double usual = 0;
+        for (int i = 0; i < 10 && usual <= 0; i++) {
+            usual = measure(targetMicros, unitsPerMicro, 0, Math.max(TURN_NANOS, nanos - nanos / 2)).clock().usualReadNanos();
+        }
+        return usual;
     }
 
     /**
      * The clock loop and calls of each of {@code targetMicros}, in turns of {@link #TURN_NANOS}
-     * each, until {@code nanos} have passed; every one gets the same number of turns. The first
-     * turn's windows are judged against {@code usualReadNanos}, each later turn's against the median
-     * of the windows before it. With {@code usualReadNanos} 0 no window is judged slowed, and the
-     * result's usual read is the median measured here.
+     * each, until {@code nanos} have passed; every one gets the same number of turns. Windows are
+     * judged against {@code usualReadNanos} at first, then against the median of the windows before
+     * them ({@link ClockTally}); with 0, nothing is judged.
      */
     static Measurement measure(double[] targetMicros, double unitsPerMicro, double usualReadNanos, long nanos) {
         List<Calls> calls = new ArrayList<>();
@@ -203,21 +262,12 @@ final class JitterProbe {
             for (int i = 0; i < n; i++) {
                 clock.window(from[i], to[i], running[i], reads[i]);
             }
-            clock.endRun();
-            if (usualReadNanos > 0) {
-                // the usual read is this run's own median from here on: a warm-up in a slowed stretch does not set the bar
-                clock.usualReadNanos = clock.medianReadNanos();
-            }
+            clock.endTurn();
             for (Calls c : calls) {
                 turn(c, c.units(), TURN_NANOS);
             }
         } while (System.nanoTime() - end < 0);
-        Interruptions in = clock.result();
-        if (usualReadNanos <= 0) {
-            in = new Interruptions(in.seconds(), in.reads(), in.atLeast1us(), in.atLeast5us(), in.atLeast10us(), in.atLeast50us(),
-                    in.lostFraction(), in.gaps(), clock.medianReadNanos(), in.windows(), 0, 0, new double[SLOWED_BY.length]);
-        }
-        return new Measurement(in, calls);
+        return new Measurement(clock.result(), calls);
     }
 
     /**
@@ -289,6 +339,7 @@ final class JitterProbe {
             }
             units *= 2;
         }
+        best = Long.MAX_VALUE;
         for (int i = 0; i < 15; i++) {
             long until = System.nanoTime() + TURN_NANOS;
             while (System.nanoTime() - until < 0) {

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  */
 class JitterCommandTest {
     private static final Pattern ROW = Pattern.compile(
-            "^\\s+(\\S+) us\\s+(\\d+)\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+)%$",
+            "^\\s+(\\S+) us\\s+(\\d+)\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+) us\\s+([\\d.]+)%"
+                    + "\\s+([\\d.]+)%$",
             Pattern.MULTILINE);
     private static final Pattern SLOWED = Pattern.compile(
             "slowed, not stopped: ([\\d.]+) % / ([\\d.]+) % / ([\\d.]+) % / ([\\d.]+) % of the (\\d+) windows of 100 us read the clock "
@@ -50,8 +51,8 @@ class JitterCommandTest {
         List<double[]> rows = new ArrayList<>();
         Matcher row = ROW.matcher(r.out());
         while (row.find()) {
-            double[] v = new double[8];
-            for (int i = 0; i < 8; i++) {
+            double[] v = new double[9];
+            for (int i = 0; i < 9; i++) {
                 v[i] = Double.parseDouble(row.group(i + 1));
             }
             rows.add(v);
@@ -60,7 +61,7 @@ class JitterCommandTest {
         for (double[] v : rows) {
             assertTrue(v[1] > 0, "calls were timed: " + r.out());
             assertTrue(v[2] <= v[3] && v[3] <= v[4] && v[4] <= v[5] && v[5] <= v[6], "p50 <= p90 <= p99 <= p99.9 <= max: " + r.out());
-            assertTrue(v[7] >= 0 && v[7] <= 100, r.out());
+            assertTrue(v[7] >= 0 && v[7] <= 100 && v[8] >= 0 && v[8] <= 100, r.out());
         }
         assertEquals(1.0, rows.get(0)[0]);
         assertEquals(8.0, rows.get(1)[0]);
@@ -81,7 +82,7 @@ class JitterCommandTest {
         assertTrue(in.atLeast1us() >= in.atLeast5us() && in.atLeast5us() >= in.atLeast10us() && in.atLeast10us() >= in.atLeast50us());
         assertTrue(in.lostFraction() >= 0 && in.lostFraction() <= 1, in.toString());
         assertTrue(in.usualReadNanos() > 0, "the run's median read was measured: " + in);
-        assertTrue(in.windows() > 0 && in.slowedWindows() <= in.windows(), in.toString());
+        assertTrue(in.windows() > 0 && in.turns() > 0 && in.turnsSlowedThroughout() <= in.turns(), in.toString());
         for (double share : in.sharesSlowedBy()) {
             assertTrue(share >= 0 && share <= 1, in.toString());
         }
@@ -105,24 +106,59 @@ class JitterCommandTest {
         }
         assertArrayEquals(new long[] {7, 5, 3, 1}, t.counts, "each gap counted at every threshold it reaches, exactly at the bounds");
         assertEquals(130_997, t.lostNanos);
-        // 50 ns a read is the usual; 3x that is the bound
+        // 50 ns a read is the usual; runs are of windows 3x slower or more
         t.window(0, 100_000, 100_000, 2_000);        // 50 ns a read: not slowed
-        t.window(100_000, 200_000, 100_000, 500);    // 200 ns: slowed
-        t.window(200_000, 300_000, 100_000, 400);    // 250 ns: slowed, the run is now 200 us
-        t.window(300_000, 400_000, 30_000, 10);      // stopped for most of it: not judged, ends the run
-        t.window(400_000, 500_000, 100_000, 100);    // 1 us a read: slowed, a run of its own
-        t.window(500_000, 600_000, 100_000, 667);    // 149.9 ns: under 3x, not slowed
+        t.window(100_000, 200_000, 100_000, 500);    // 200 ns: slowed, a run starts
+        t.window(200_000, 300_000, 100_000, 400);    // 250 ns: slowed
+        t.window(300_000, 400_000, 30_000, 10);      // stopped for most of it: not judged, the run goes on
+        t.window(400_000, 500_000, 100_000, 100);    // 1 us a read: slowed, the run is now 400 us
+        t.window(500_000, 600_000, 100_000, 667);    // 149.9 ns: under 3x, the run ends
         t.nanos = 600_000;
         JitterProbe.Interruptions in = t.result();
         assertEquals(5, in.windows());
-        assertEquals(3, in.slowedWindows());
-        assertEquals(200_000, in.longestSlowedNanos());
+        assertEquals(400_000, in.longestSlowedNanos());
         // windows at 50, 149.9, 200, 250 and 1,000 ns a read against 50: 1.5x = 75 ns and more
         assertArrayEquals(new double[] {0.8, 0.8, 0.6, 0.2}, in.sharesSlowedBy(), 1e-12, "shares at 1.5x, 2x, 3x, 6x");
+        t.endTurn();
+        assertEquals(1, t.turns);
+        assertEquals(0, t.turnsSlowedThroughout, "the turn had windows under 3x");
+        assertEquals(200, t.usualReadNanos, 0.5, "after a turn the bar is the median window so far");
+        t.window(600_000, 700_000, 100_000, 160);    // 625 ns: 3.1x the new 200
+        t.window(700_000, 800_000, 100_000, 100);    // 1 us
+        t.endTurn();
+        t.window(800_000, 900_000, 10_000, 1);       // a turn stopped throughout is not judged
+        t.endTurn();
+        assertEquals(2, t.turns);
+        assertEquals(1, t.turnsSlowedThroughout);
         JitterProbe.ClockTally none = new JitterProbe.ClockTally(0);
         none.window(0, 100_000, 100_000, 100);
-        assertEquals(0, none.result().slowedWindows(), "without a usual read nothing is judged slowed");
+        none.endTurn();
+        assertArrayEquals(new double[4], none.result().sharesSlowedBy(), "without a usual read nothing is judged slowed");
+        assertEquals(0, none.result().turns());
         assertEquals(1_000, none.medianReadNanos(), 2, "but the window's time per read is recorded");
+        assertEquals(1_000, none.result().usualReadNanos(), 2, "and is the result's usual read");
+    }
+
+    @Test
+    void theClockLoopPredictsLateCallsFromItsStopsAndItsSlowedWindows() {
+        JitterProbe.ClockTally t = new JitterProbe.ClockTally(50);
+        for (int i = 0; i < 1_000; i++) {
+            t.gap(5_000);
+        }
+        t.nanos = 1_000_000_000L;
+        t.window(0, 100_000, 100_000, 2_000);        // 50 ns a read
+        t.window(100_000, 200_000, 100_000, 200);    // 500 ns: 10x, a tenth of the calls of a usual window
+        JitterProbe.Interruptions in = t.result();
+        assertEquals(1.0 / 11, in.callsInWindowsSlowedBy(6), 1e-3, "one window in 1.1 of calls' worth");
+        assertEquals(0, in.callsInWindowsSlowedBy(11), 1e-12);
+        assertEquals(1, in.callsInWindowsSlowedBy(1), 1e-12);
+        org.HdrHistogram.Histogram h = new org.HdrHistogram.Histogram(JitterProbe.HIGHEST_NANOS, 3);
+        h.recordValueWithCount(1_000, 100);
+        JitterProbe.Calls c = new JitterProbe.Calls(1, 1, h);
+        JitterProbe.Measurement m = new JitterProbe.Measurement(in, List.of(c));
+        // 1,000 stops of 5 us a second land in 1,050 ns (the call and one read) 0.105 % of the time; a 1 us call is 5 us late from 6x
+        assertEquals(0.00105 + 1.0 / 11, m.predictedSlowerThanMedianBy(c, 5), 1e-3);
+        assertEquals(0.00105, m.predictedSlowerThanMedianBy(c, 10), 1e-4, "11x is more than any window here was slowed");
     }
 
     @Test
