@@ -1,5 +1,6 @@
 package io.hotpath.cli;
 
+import io.hotpath.models.ModelCatalog;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +24,8 @@ final class JitterCommand implements Callable<Integer> {
     /** Fewer calls of one length than this make no p99. */
     static final long MIN_CALLS = 1_000;
     private static final long WARM_UP_NANOS = 200_000_000L;
+    /** How long the --model runs, once warm, to measure its p50 (the length of the arithmetic beside it). */
+    private static final long MODEL_PROBE_NANOS = 200_000_000L;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -36,6 +39,17 @@ final class JitterCommand implements Callable<Integer> {
                     + "also holds one clock read (tens of nanoseconds) (default ${DEFAULT-VALUE}).")
     double[] workMicros;
 
+    @Option(names = "--model", paramLabel = "FILE|ALIAS",
+            description = "Also time this model: one request through the service in direct mode on this thread, in its own turns, "
+                    + "beside arithmetic of the model's own p50 (measured first, over 0.2 s of its calls once they are compiled).",
+            completionCandidates = BenchCommand.Aliases.class)
+    String model;
+
+    @Option(names = "--engine", paramLabel = "jvm|cpu", defaultValue = "jvm",
+            description = "The --model's engine: jvm (small models compiled for the JVM) or cpu (ONNX Runtime, one intra-op thread) "
+                    + "(default ${DEFAULT-VALUE}).")
+    String engine;
+
     @Override
     public Integer call() {
         Checks checks = new Checks(spec);
@@ -44,20 +58,58 @@ final class JitterCommand implements Callable<Integer> {
             throw checks.fail("--work-us: give 1 to 32 lengths (got " + workMicros.length + ")");
         }
         long total = (long) (seconds * 1e9);
-        long share = total / (workMicros.length + 1);
+        int turns = workMicros.length + 1 + (model == null ? 0 : 2);
+        long share = total / turns;
         for (double w : workMicros) {
             checks.between("--work-us", w, 0.1, 1_000);
-            double calls = share / (w * 1_000);
-            if (calls < MIN_CALLS) {
-                throw checks.fail("--work-us " + Checks.fmt(w) + " with --seconds " + Checks.fmt(seconds) + ": about "
-                        + (long) calls + " calls of that length, too few for a p99 (at least " + MIN_CALLS + "): raise --seconds");
+            enoughCalls(checks, "--work-us " + Checks.fmt(w), share, w * 1_000);
+        }
+        if (!engine.equals("jvm") && !engine.equals("cpu")) {
+            throw checks.fail("--engine " + engine + ": jvm or cpu");
+        }
+        if (model == null && spec.commandLine().getParseResult().hasMatchedOption("--engine")) {
+            throw checks.fail("--engine applies to --model");
+        }
+        JitterModel timed = null;
+        double[] lengths = workMicros;
+        try {
+            if (model != null) {
+                // opened before anything is printed: a model that cannot run is refused in one line, up front
+                java.nio.file.Path file = ModelCatalog.resolve(model);
+                timed = checks.opening("--model " + model + " --engine " + engine, () -> JitterModel.open(file, model, engine.equals("jvm")));
+            }
+            PrintStream out = System.out;
+            out.println("hotpath jitter: " + SystemInfo.detect().summary());
+            double unitsPerMicro = JitterProbe.unitsPerMicro();
+            if (timed != null) {
+                timed.warm();
+                timed.reset().turn(MODEL_PROBE_NANOS);
+                double p50 = timed.calls.times().getValueAtPercentile(50);
+                enoughCalls(checks, "--model " + model + " (" + us((long) p50) + " a call)", share, p50);
+                lengths = java.util.Arrays.copyOf(workMicros, workMicros.length + 1);
+                lengths[workMicros.length] = Math.min(1_000, Math.max(0.1, Math.round(p50 / 10) / 100.0));
+            }
+            double usualRead = JitterProbe.warmUp(lengths, unitsPerMicro, timed, WARM_UP_NANOS);
+            JitterProbe.Measurement m = JitterProbe.measure(lengths, unitsPerMicro, usualRead, timed == null ? null : timed.reset(), total);
+            report(System.out, m, timed);
+        } finally {
+            if (timed != null) {
+                timed.close();
             }
         }
-        PrintStream out = System.out;
-        out.println("hotpath jitter: " + SystemInfo.detect().summary());
-        double unitsPerMicro = JitterProbe.unitsPerMicro();
-        double usualRead = JitterProbe.warmUp(workMicros, unitsPerMicro, WARM_UP_NANOS);
-        JitterProbe.Measurement m = JitterProbe.measure(workMicros, unitsPerMicro, usualRead, total);
+        return 0;
+    }
+
+    /** Refuses a length that its share of --seconds gives fewer than {@link #MIN_CALLS} calls. */
+    private void enoughCalls(Checks checks, String what, long shareNanos, double callNanos) {
+        double calls = shareNanos / Math.max(1, callNanos);
+        if (calls < MIN_CALLS) {
+            throw checks.fail(what + " with --seconds " + Checks.fmt(seconds) + ": about " + (long) calls
+                    + " calls of that length, too few for a p99 (at least " + MIN_CALLS + "): raise --seconds");
+        }
+    }
+
+    private static void report(PrintStream out, JitterProbe.Measurement m, JitterModel timed) {
         JitterProbe.Interruptions in = m.clock();
         out.printf(Locale.ROOT, "a thread reading the clock in a loop, in turns with the calls below (%.1f s in all, one read every %.0f ns):%n",
                 in.seconds(), in.nanosPerRead());
@@ -88,17 +140,24 @@ final class JitterCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  %-9s %10s %9s %9s %9s %9s %9s %14s %11s%n", "target", "calls", "p50", "p90", "p99", "p99.9", "max",
                 "over p50+5us", "predicted");
         for (JitterProbe.Calls c : calls) {
-            Histogram h = c.times();
-            out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%% %10.2f%%%n", Checks.fmt(c.targetMicros()) + " us",
-                    h.getTotalCount(), us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
-                    us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100,
-                    m.predictedSlowerThanMedianBy(c, 5) * 100);
+            row(out, m, Checks.fmt(c.targetMicros()) + " us", c);
+        }
+        if (timed != null) {
+            out.printf(Locale.ROOT, "the model %s, one request through the service in direct mode on this thread, in its own turns "
+                    + "(the last row above is arithmetic of its p50, measured before the run):%n", timed.label);
+            row(out, m, "model", timed.calls);
         }
         out.println("reading: a call whose p50 is one of these can expect about the p99 beside it on this machine, at this time. "
                 + "Predicted: the share over p50+5us the clock loop accounts for, from its stops of 5 us or more landing in a call "
                 + "and from the windows slowed 1 + 5/p50 times or more (6x for 1 us calls, 1.6x for 8 us); the figures move "
                 + "between runs on a shared VM: compare rounds.");
-        return 0;
+    }
+
+    private static void row(PrintStream out, JitterProbe.Measurement m, String label, JitterProbe.Calls c) {
+        Histogram h = c.times();
+        out.printf(Locale.ROOT, "  %-9s %10d %9s %9s %9s %9s %9s %13.2f%% %10.2f%%%n", label, h.getTotalCount(),
+                us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
+                us(h.getValueAtPercentile(99.9)), us(h.getMaxValue()), c.slowerThanMedianBy(5) * 100, m.predictedSlowerThanMedianBy(c, 5) * 100);
     }
 
     private static String us(long nanos) {

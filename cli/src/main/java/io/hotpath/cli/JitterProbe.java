@@ -104,8 +104,8 @@ final class JitterProbe {
     record Measurement(Interruptions clock, List<Calls> calls) {
         /**
          * The share of {@code c}'s calls the clock loop predicts to be more than {@code extraMicros}
-         * over their median: a stop of at least 5 us landing in one (stops per second times the
-         * call's median; meant for {@code extraMicros} of 5), or the call running in a window slowed
+         * over their median: a stop of at least 5 us landing in one (meant for {@code extraMicros} of
+         * 5, and for calls far shorter than the time between stops), or the call running in a window slowed
          * 1 + extra/median times or more. An estimate to set beside {@link Calls#slowerThanMedianBy}.
          */
         double predictedSlowerThanMedianBy(Calls c, double extraMicros) {
@@ -113,7 +113,9 @@ final class JitterProbe {
                 return 0;
             }
             double median = c.times().getValueAtPercentile(50);
-            double stops = clock.perSecond(clock.atLeast5us()) * (median + clock.usualReadNanos()) / 1e9;
+            // the chance that at least one stop lands in a call (they come about at random): meant for calls far shorter
+            // than the time between stops, where it is their rate times the call's length
+            double stops = -Math.expm1(-clock.perSecond(clock.atLeast5us()) * (median + clock.usualReadNanos()) / 1e9);
             return Math.min(1, stops + clock.callsInWindowsSlowedBy(1 + extraMicros * 1_000 / Math.max(1, median)));
         }
     }
@@ -226,16 +228,16 @@ final class JitterProbe {
     }
 
     /**
-     * Runs the clock loop and the calls of the lengths to be measured, unrecorded, for {@code nanos},
-     * so the measured loops start compiled for them, and returns the usual time of one clock read
+     * Runs the clock loop, the calls of the lengths to be measured and the model's (if any), for
+     * {@code nanos}, so the measured loops start compiled for them, and returns the usual time of one clock read
      * on this thread: the median over the windows of the second half (repeated, up to ten times,
      * while the thread was stopped so much that no window could be judged).
      */
-    static double warmUp(double[] targetMicros, double unitsPerMicro, long nanos) {
-        measure(targetMicros, unitsPerMicro, 0, nanos / 2);
+    static double warmUp(double[] targetMicros, double unitsPerMicro, JitterModel model, long nanos) {
+        measure(targetMicros, unitsPerMicro, 0, model, nanos / 2);
         double usual = 0;
         for (int i = 0; i < 10 && usual <= 0; i++) {
-            usual = measure(targetMicros, unitsPerMicro, 0, Math.max(TURN_NANOS, nanos - nanos / 2)).clock().usualReadNanos();
+            usual = measure(targetMicros, unitsPerMicro, 0, model, Math.max(TURN_NANOS, nanos - nanos / 2)).clock().usualReadNanos();
         }
         return usual;
     }
@@ -244,9 +246,10 @@ final class JitterProbe {
      * The clock loop and calls of each of {@code targetMicros}, in turns of {@link #TURN_NANOS}
      * each, until {@code nanos} have passed; every one gets the same number of turns. Windows are
      * judged against {@code usualReadNanos} at first, then against the median of the windows before
-     * them ({@link ClockTally}); with 0, nothing is judged.
+     * them ({@link ClockTally}); with 0, nothing is judged. A {@code model} (or null) takes a turn
+     * after the lengths and records into its own calls.
      */
-    static Measurement measure(double[] targetMicros, double unitsPerMicro, double usualReadNanos, long nanos) {
+    static Measurement measure(double[] targetMicros, double unitsPerMicro, double usualReadNanos, JitterModel model, long nanos) {
         List<Calls> calls = new ArrayList<>();
         for (double t : targetMicros) {
             calls.add(new Calls(t, Math.max(1, Math.round(t * unitsPerMicro)), new Histogram(HIGHEST_NANOS, 3)));
@@ -265,6 +268,9 @@ final class JitterProbe {
             clock.endTurn();
             for (Calls c : calls) {
                 turn(c, c.units(), TURN_NANOS);
+            }
+            if (model != null) {
+                model.turn(TURN_NANOS);
             }
         } while (System.nanoTime() - end < 0);
         return new Measurement(clock.result(), calls);

@@ -24,6 +24,9 @@ class JitterCommandTest {
     private static final Pattern SLOWED = Pattern.compile(
             "slowed, not stopped: ([\\d.]+) % / ([\\d.]+) % / ([\\d.]+) % / ([\\d.]+) % of the (\\d+) windows of 100 us read the clock "
                     + "1\\.5x / 2x / 3x / 6x slower");
+    private static final Pattern MODEL_ROW = Pattern.compile(
+            "^\\s+model\\s+(\\d+)\\s+([\\d.]+) us\\s+[\\d.]+ us\\s+([\\d.]+) us\\s+[\\d.]+ us\\s+[\\d.]+ us\\s+([\\d.]+)%\\s+([\\d.]+)%$",
+            Pattern.MULTILINE);
     private static final Pattern RATES = Pattern.compile(
             ">= 1 us ([\\d,]+)\\s+>= 5 us ([\\d,]+)\\s+>= 10 us ([\\d,]+)\\s+>= 50 us ([\\d,]+)");
 
@@ -73,9 +76,9 @@ class JitterCommandTest {
         double perMicro = JitterProbe.unitsPerMicro();
         assertTrue(perMicro > 0, "units per microsecond " + perMicro);
         double[] lengths = {1, 4};
-        double usual = JitterProbe.warmUp(lengths, perMicro, 20_000_000L);
+        double usual = JitterProbe.warmUp(lengths, perMicro, null, 20_000_000L);
         assertTrue(usual > 0, "the usual clock read was measured: " + usual);
-        JitterProbe.Measurement m = JitterProbe.measure(lengths, perMicro, usual, 100_000_000L);
+        JitterProbe.Measurement m = JitterProbe.measure(lengths, perMicro, usual, null, 100_000_000L);
         JitterProbe.Interruptions in = m.clock();
         assertTrue(in.reads() > 0 && in.seconds() > 0, in.toString());
         assertEquals(in.atLeast1us(), in.gaps().getTotalCount(), "every gap of 1 us or more is in the histogram");
@@ -172,6 +175,38 @@ class JitterCommandTest {
         assertEquals(0.50, c.slowerThanMedianBy(0.5), 1e-12, "the 2 us and 9 us calls are over 1 us + 0.5 us");
         assertEquals(0.0, c.slowerThanMedianBy(10), 1e-12);
         assertEquals(0.0, new JitterProbe.Calls(1, 1, new org.HdrHistogram.Histogram(JitterProbe.HIGHEST_NANOS, 3)).slowerThanMedianBy(5));
+    }
+
+    @Test
+    void timesAModelThroughTheDirectServiceBesideArithmeticOfItsOwnLength() {
+        CliRun.Result r = CliRun.run("jitter", "--seconds", "0.8", "--work-us", "1", "--model", "mlp");
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("the model mlp (jvm), one request through the service in direct mode on this thread"), r.out());
+        List<double[]> rows = new ArrayList<>();
+        Matcher row = ROW.matcher(r.out());
+        while (row.find()) {
+            rows.add(new double[] {Double.parseDouble(row.group(1)), Double.parseDouble(row.group(2))});
+        }
+        assertEquals(2, rows.size(), "the 1 us calls and arithmetic of the model's p50: " + r.out());
+        assertTrue(rows.get(1)[0] >= 0.1 && rows.get(1)[1] > 0, r.out());
+        Matcher m = MODEL_ROW.matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Long.parseLong(m.group(1)) > 0, "the model's calls were timed: " + r.out());
+        double p50 = Double.parseDouble(m.group(2));
+        double p99 = Double.parseDouble(m.group(3));
+        assertTrue(p50 > 0 && p50 <= p99, r.out());
+        double late = Double.parseDouble(m.group(4));
+        double predicted = Double.parseDouble(m.group(5));
+        assertTrue(late >= 0 && late <= 100 && predicted >= 0 && predicted <= 100, r.out());
+    }
+
+    @Test
+    void refusesAModelOrEngineItCannotTimeInOneLineBeforeMeasuring() {
+        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--model", "mlp", "--engine", "onnx"), "--engine onnx", "jvm or cpu");
+        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--engine", "cpu"), "--engine applies to --model");
+        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--model", "no-such-model.onnx"), "no-such-model.onnx");
+        // MiniLM has operators the JVM engine does not compile: the node is named, nothing is measured
+        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--model", "minilm"), "UNSUPPORTED", "Unsqueeze");
     }
 
     @Test
