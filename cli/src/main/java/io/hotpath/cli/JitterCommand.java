@@ -74,21 +74,23 @@ final class JitterCommand implements Callable<Integer> {
         double[] lengths = workMicros;
         try {
             if (model != null) {
-                // opened before anything is printed: a model that cannot run is refused in one line, up front
+                // opened, warmed and its length measured before anything is printed: a model that cannot run, or whose calls
+                // are too long for a p99 in their share of --seconds, is refused in one line
                 java.nio.file.Path file = ModelCatalog.resolve(model);
                 timed = checks.opening("--model " + model + " --engine " + engine, () -> JitterModel.open(file, model, engine.equals("jvm")));
-            }
-            PrintStream out = System.out;
-            out.println("hotpath jitter: " + SystemInfo.detect().summary());
-            double unitsPerMicro = JitterProbe.unitsPerMicro();
-            if (timed != null) {
                 timed.warm();
                 timed.reset().turn(MODEL_PROBE_NANOS);
                 double p50 = timed.calls.times().getValueAtPercentile(50);
+                if (p50 > 1_000_000) {
+                    throw checks.fail("--model " + model + ": its calls take " + us((long) p50) + " at p50, over the 1,000 us of arithmetic "
+                            + "this command times beside a model");
+                }
                 enoughCalls(checks, "--model " + model + " (" + us((long) p50) + " a call)", share, p50);
                 lengths = java.util.Arrays.copyOf(workMicros, workMicros.length + 1);
-                lengths[workMicros.length] = Math.min(1_000, Math.max(0.1, Math.round(p50 / 10) / 100.0));
+                lengths[workMicros.length] = Math.max(0.1, Math.round(p50 / 10) / 100.0);
             }
+            System.out.println("hotpath jitter: " + SystemInfo.detect().summary());
+            double unitsPerMicro = JitterProbe.unitsPerMicro();
             double usualRead = JitterProbe.warmUp(lengths, unitsPerMicro, timed, WARM_UP_NANOS);
             JitterProbe.Measurement m = JitterProbe.measure(lengths, unitsPerMicro, usualRead, timed == null ? null : timed.reset(), total);
             report(System.out, m, timed);
@@ -129,6 +131,10 @@ final class JitterCommand implements Callable<Integer> {
         for (int i = 0; i < JitterProbe.SLOWED_BY.length; i++) {
             factors.append(i == 0 ? "" : " / ").append(Checks.fmt(JitterProbe.SLOWED_BY[i])).append('x');
             shares.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.2f %%", in.sharesSlowedBy()[i] * 100));
+        }
+        if (in.turns() == 0) {
+            out.println("  (no window could be judged: the thread was stopped for most of every window of the warm-up, so there is "
+                    + "no usual read to judge against and the shares below are 0)");
         }
         out.printf(Locale.ROOT, "  slowed, not stopped: %s of the %d windows of %d us read the clock %s slower than the usual %.0f ns "
                         + "a read; runs of %sx or more last up to %.1f ms, and %d of %d turns of %d ms were that slow throughout%n",

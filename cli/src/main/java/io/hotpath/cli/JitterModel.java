@@ -56,34 +56,42 @@ final class JitterModel implements AutoCloseable {
             m.turn(0);    // one call: a model that cannot run fails here, before anything is measured
             return m;
         } catch (RuntimeException | Error e) {
-            if (svc != null) {
-                svc.close();
-            } else {
-                engine.close();
+            try {
+                if (svc != null) {
+                    svc.close();
+                } else {
+                    engine.close();
+                }
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
             }
             throw e;
         }
     }
 
-    /** Calls of the model, each timed and recorded, for about {@code nanos} (at least one call). */
+    /**
+     * Calls of the model, each timed and recorded, for about {@code nanos} (at least one call). A
+     * call that does not end OK ends the turn with its status and cause (a {@link HotpathException}
+     * keeps its category: an unsupported input is the user's, not the engine's failure).
+     */
     void turn(long nanos) {
         Histogram times = calls.times();
         InferenceService s = svc;
         Request r = req;
         long end = System.nanoTime() + nanos;
         long t1;
-        int failed = BatchStatus.OK;
+        int status;
         do {
             long t0 = System.nanoTime();
-            int status = s.infer(r);
+            status = s.infer(r);
             t1 = System.nanoTime();
             times.recordValue(Math.min(t1 - t0, JitterProbe.HIGHEST_NANOS));
-            failed = status != BatchStatus.OK ? status : failed;
-        } while (t1 - end < 0);
-        if (failed != BatchStatus.OK) {
+        } while (status == BatchStatus.OK && t1 - end < 0);
+        if (status != BatchStatus.OK) {
             Throwable cause = r.error();
-            throw new HotpathException(HotpathException.Category.ENGINE_FAILURE, label + ": a call ended " + BatchStatus.name(failed)
-                    + (cause == null ? "" : ": " + cause.getMessage()), cause);
+            String what = label + ": a call ended " + BatchStatus.name(status) + (cause == null ? "" : ": " + cause.getMessage());
+            throw cause instanceof HotpathException h ? new HotpathException(h.category(), what, h)
+                    : new HotpathException(HotpathException.Category.ENGINE_FAILURE, what, cause);
         }
     }
 

