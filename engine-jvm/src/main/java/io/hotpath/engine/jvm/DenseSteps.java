@@ -1,5 +1,10 @@
 package io.hotpath.engine.jvm;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
  * The steps a dense program runs, one per compiled layer, over per-value float buffers of
  * {@code rows x width} laid out row after row. Each step reads and writes buffers by index; all
@@ -138,17 +143,29 @@ final class DenseSteps {
             }
         }
 
-        /** The weights packed into panels for {@link #KERNELS} (and the bias padded to match): made once the layer's folding is done. */
+        /**
+         * The weights packed into panels for {@link #KERNELS} (and the bias padded to match): made
+         * once the layer's folding is done. {@code packed} on the heap for the multi-row kernels,
+         * {@code packedRow} the same floats off the heap on a cache line for the one-row kernel
+         * ({@link Kernels} says why both). {@code packedRow}'s memory is freed by the collector once
+         * the program is unreachable, so a run can never read it after it is freed.
+         */
         float[] packed;
+        MemorySegment packedRow;
         float[] biasPad;
         int panels;
 
         /** Packs the weights for the kernels; the compiler calls it once every fold into this layer is done. */
         void pack() {
+            packFor(KERNELS);
+        }
+
+        /** Packs the weights for {@code kern}'s panel width (tests pack for each implementation). */
+        void packFor(Kernels kern) {
             if (narrow) {
                 return;
             }
-            int p = KERNELS.panel();
+            int p = kern.panel();
             panels = (n + p - 1) / p;
             packed = new float[panels * k * p];
             for (int q = 0; q < panels; q++) {
@@ -158,6 +175,8 @@ final class DenseSteps {
                     }
                 }
             }
+            packedRow = Arena.ofAuto().allocate(4L * packed.length, Kernels.WEIGHT_ALIGNMENT);
+            MemorySegment.copy(packed, 0, packedRow, JAVA_FLOAT, 0, packed.length);
             if (bias != null) {
                 biasPad = java.util.Arrays.copyOf(bias, panels * p);
             }
@@ -197,7 +216,7 @@ final class DenseSteps {
                     System.arraycopy(tmp, pad, y, (r + 1) * n, n);
                 }
                 for (; r < rows; r++) {
-                    kern.denseRow(x, r * k, k, packed, panels, biasPad, tmp, 0, skipZeros ? sc.idx : null, sc.val);
+                    kern.denseRow(x, r * k, k, packedRow, panels, biasPad, tmp, 0, skipZeros ? sc.idx : null, sc.val);
                     System.arraycopy(tmp, 0, y, r * n, n);
                 }
             }

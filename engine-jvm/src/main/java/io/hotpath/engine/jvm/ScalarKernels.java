@@ -1,5 +1,9 @@
 package io.hotpath.engine.jvm;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.MemorySegment;
+
 /** {@link Kernels} in plain Java loops: correct everywhere, several times slower than {@link VectorKernels}. */
 final class ScalarKernels implements Kernels {
     private static final int P = 32;
@@ -10,7 +14,7 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void denseRow(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
+    public void denseRow(float[] x, int xo, int k, MemorySegment wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
         for (int p = 0; p < panels; p++) {
             int o = oo + p * P;
             for (int c = 0; c < P; c++) {
@@ -24,7 +28,7 @@ final class ScalarKernels implements Kernels {
                 }
                 int wo = base + kk * P;
                 for (int c = 0; c < P; c++) {
-                    out[o + c] = Math.fma(xk, wp[wo + c], out[o + c]);
+                    out[o + c] = Math.fma(xk, wp.getAtIndex(JAVA_FLOAT, wo + c), out[o + c]);
                 }
             }
         }
@@ -32,14 +36,32 @@ final class ScalarKernels implements Kernels {
 
     @Override
     public void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1) {
-        denseRow(x, xo0, k, wp, panels, biasPad, out, oo0, null, null);
-        denseRow(x, xo1, k, wp, panels, biasPad, out, oo1, null, null);
+        row(x, xo0, k, wp, panels, biasPad, out, oo0);
+        row(x, xo1, k, wp, panels, biasPad, out, oo1);
     }
 
     @Override
     public void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
         for (int r = 0; r < 4; r++) {
-            denseRow(x, xo + r * k, k, wp, panels, biasPad, out, oo + r * stride, null, null);
+            row(x, xo + r * k, k, wp, panels, biasPad, out, oo + r * stride);
+        }
+    }
+
+    /** One row over the heap copy of the panels (the multi-row forms' weights). */
+    private static void row(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo) {
+        for (int p = 0; p < panels; p++) {
+            int o = oo + p * P;
+            for (int c = 0; c < P; c++) {
+                out[o + c] = biasPad == null ? 0f : biasPad[p * P + c];
+            }
+            int base = p * k * P;
+            for (int kk = 0; kk < k; kk++) {
+                float xk = x[xo + kk];
+                int wo = base + kk * P;
+                for (int c = 0; c < P; c++) {
+                    out[o + c] = Math.fma(xk, wp[wo + c], out[o + c]);
+                }
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package io.hotpath.engine.jvm;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,6 +18,7 @@ final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final int P = 4 * L;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     @Override
     public int panel() {
@@ -23,7 +26,7 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void denseRow(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
+    public void denseRow(float[] x, int xo, int k, MemorySegment wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
         int m = k;
         if (idx != null) {
             // the non-zero inputs, gathered once without a branch per input (the zeros follow no pattern)
@@ -46,19 +49,19 @@ final class VectorKernels implements Kernels {
                 for (int i = 0; i < m; i++) {
                     FloatVector xb = FloatVector.broadcast(S, val[i]);
                     int wo = base + idx[i];
-                    a0 = FloatVector.fromArray(S, wp, wo).fma(xb, a0);
-                    a1 = FloatVector.fromArray(S, wp, wo + L).fma(xb, a1);
-                    a2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(xb, a2);
-                    a3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(xb, a3);
+                    a0 = w(wp, wo).fma(xb, a0);
+                    a1 = w(wp, wo + L).fma(xb, a1);
+                    a2 = w(wp, wo + 2 * L).fma(xb, a2);
+                    a3 = w(wp, wo + 3 * L).fma(xb, a3);
                 }
             } else {
                 for (int kk = 0; kk < k; kk++) {
                     FloatVector xb = FloatVector.broadcast(S, x[xo + kk]);
                     int wo = base + kk * P;
-                    a0 = FloatVector.fromArray(S, wp, wo).fma(xb, a0);
-                    a1 = FloatVector.fromArray(S, wp, wo + L).fma(xb, a1);
-                    a2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(xb, a2);
-                    a3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(xb, a3);
+                    a0 = w(wp, wo).fma(xb, a0);
+                    a1 = w(wp, wo + L).fma(xb, a1);
+                    a2 = w(wp, wo + 2 * L).fma(xb, a2);
+                    a3 = w(wp, wo + 3 * L).fma(xb, a3);
                 }
             }
             int o = oo + bo;
@@ -160,6 +163,11 @@ final class VectorKernels implements Kernels {
                 r31.intoArray(out, o + 3 * stride + L);
             }
         }
+    }
+
+    /** The vector of weights from float index {@code i} of {@code wp}. */
+    private static FloatVector w(MemorySegment wp, int i) {
+        return FloatVector.fromMemorySegment(S, wp, 4L * i, ORDER);
     }
 
     @Override

@@ -1,0 +1,76 @@
+package io.hotpath.engine.jvm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Both kernel implementations against a plain double-precision product, on layers whose widths are
+ * not a multiple of a panel, through every row form the dense step uses (one row with and without
+ * skipping zeros, two rows, four rows), with weights packed as the step packs them (the one-row
+ * kernel's off the heap on a cache line).
+ */
+class KernelsTest {
+    private static final int[][] SHAPES = {{1, 8}, {3, 17}, {64, 256}, {37, 100}, {256, 65}, {5, 1000}};
+
+    @Test
+    void theVectorAndScalarKernelsComputeTheSameProductAsAPlainLoop() {
+        Kernels[] kernels = {new ScalarKernels(), new VectorKernels()};
+        Random r = new Random(11);
+        for (int[] shape : SHAPES) {
+            int k = shape[0];
+            int n = shape[1];
+            float[] w = new float[k * n];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = r.nextFloat() * 2 - 1;
+            }
+            float[] bias = new float[n];
+            for (int j = 0; j < n; j++) {
+                bias[j] = r.nextFloat() - 0.5f;
+            }
+            float[] x = new float[4 * k];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = r.nextInt(3) == 0 ? 0f : r.nextFloat() * 2 - 1;     // a third zero, as after a ReLU
+            }
+            for (Kernels kern : kernels) {
+                DenseSteps.Dense d = new DenseSteps.Dense(0, 1, k, n, w.clone(), bias.clone());
+                d.packFor(kern);
+                assertEquals(0, d.packedRow.address() % Kernels.WEIGHT_ALIGNMENT, "the one-row kernel's weights start on a cache line");
+                int pad = d.panels * kern.panel();
+                String what = kern.describe() + " " + k + "x" + n;
+
+                float[] out = new float[4 * pad];
+                kern.denseRow(x, k, k, d.packedRow, d.panels, d.biasPad, out, 0, new int[k], new float[k]);
+                check(what + " one row skipping zeros", x, k, w, bias, k, n, out, 0, 1e-5);
+                java.util.Arrays.fill(out, Float.NaN);
+                kern.denseRow(x, 0, k, d.packedRow, d.panels, d.biasPad, out, 0, null, null);
+                check(what + " one row", x, 0, w, bias, k, n, out, 0, 1e-5);
+                kern.denseRow2(x, 2 * k, 0, k, d.packed, d.panels, d.biasPad, out, 0, pad);
+                check(what + " two rows, first", x, 2 * k, w, bias, k, n, out, 0, 1e-5);
+                check(what + " two rows, second", x, 0, w, bias, k, n, out, pad, 1e-5);
+                kern.denseRow4(x, 0, k, d.packed, d.panels, d.biasPad, out, 0, pad);
+                for (int row = 0; row < 4; row++) {
+                    check(what + " four rows, row " + row, x, row * k, w, bias, k, n, out, row * pad, 1e-5);
+                }
+                for (int c = n; c < pad; c++) {
+                    assertEquals(0f, out[c], what + ": padding column " + c + " stays zero");
+                }
+            }
+        }
+    }
+
+    private static void check(String what, float[] x, int xo, float[] w, float[] bias, int k, int n, float[] out, int oo, double tol) {
+        for (int j = 0; j < n; j++) {
+            double s = bias[j];
+            double mag = Math.abs(bias[j]);
+            for (int kk = 0; kk < k; kk++) {
+                s += (double) x[xo + kk] * w[kk * n + j];
+                mag += Math.abs((double) x[xo + kk] * w[kk * n + j]);
+            }
+            float got = out[oo + j];
+            assertTrue(Math.abs(got - s) <= tol * Math.max(1, mag), what + ": column " + j + " " + got + " expected " + s);
+        }
+    }
+}
