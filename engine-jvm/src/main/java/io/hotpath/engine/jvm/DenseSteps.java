@@ -145,10 +145,11 @@ final class DenseSteps {
 
         /**
          * The weights packed into panels for {@link #KERNELS} (and the bias padded to match): made
-         * once the layer's folding is done. {@code packed} on the heap for the multi-row kernels,
-         * {@code packedRow} the same floats off the heap on a cache line for the one-row kernel
-         * ({@link Kernels} says why both). {@code packedRow}'s memory is freed by the collector once
-         * the program is unreachable, so a run can never read it after it is freed.
+         * once the layer's folding is done. {@code packed} on the heap; {@code packedRow} the same
+         * floats off the heap on a cache line for the one-row kernel where the kernels want it
+         * ({@link Kernels#alignedRowWeights()} says why), else null. {@code packedRow}'s memory is
+         * freed by the collector once the program is unreachable, so a run can never read it after
+         * it is freed.
          */
         float[] packed;
         MemorySegment packedRow;
@@ -175,8 +176,10 @@ final class DenseSteps {
                     }
                 }
             }
-            packedRow = Arena.ofAuto().allocate(4L * packed.length, Kernels.WEIGHT_ALIGNMENT);
-            MemorySegment.copy(packed, 0, packedRow, JAVA_FLOAT, 0, packed.length);
+            if (kern.alignedRowWeights()) {
+                packedRow = Arena.ofAuto().allocate(4L * packed.length, Kernels.WEIGHT_ALIGNMENT);
+                MemorySegment.copy(packed, 0, packedRow, JAVA_FLOAT, 0, packed.length);
+            }
             if (bias != null) {
                 biasPad = java.util.Arrays.copyOf(bias, panels * p);
             }
@@ -216,7 +219,7 @@ final class DenseSteps {
                     System.arraycopy(tmp, pad, y, (r + 1) * n, n);
                 }
                 for (; r < rows; r++) {
-                    kern.denseRow(x, r * k, k, packedRow, panels, biasPad, tmp, 0, skipZeros ? sc.idx : null, sc.val);
+                    kern.denseRow(x, r * k, k, packed, packedRow, panels, biasPad, tmp, 0, skipZeros ? sc.idx : null, sc.val);
                     System.arraycopy(tmp, 0, y, r * n, n);
                 }
             }

@@ -8,14 +8,15 @@ import java.lang.foreign.MemorySegment;
  * ({@code wp[(p * K + k) * panel() + c] = W[k][p * panel() + c]}), zero-padded past the last
  * column, so a row's pass over one panel reads memory in order.
  *
- * <p>The panels exist twice. The one-row kernel, which streams every weight once per call and is
- * bound by how fast weights arrive from the caches, reads a copy off the heap that starts on a
- * 64-byte boundary ({@link #WEIGHT_ALIGNMENT}): every vector load stays inside one cache line. A
+ * <p>With 512-bit vectors the panels exist twice. The one-row kernel streams every weight once
+ * per call and waits on the caches; it reads a copy off the heap that starts on a 64-byte boundary
+ * ({@link #WEIGHT_ALIGNMENT}), so every 64-byte load stays inside one cache line. A
  * {@code float[]}'s elements start 16 bytes into an object the collector may move, so a 64-byte
- * load from one spans two lines; measured on an AVX-512 Xeon, a weight streamed from L2 costs
- * about 1.5 times as long that way. The multi-row kernels reuse each weight for two or four rows
- * and are bound by arithmetic; there the Vector API's per-load checks on a memory segment cost
- * more than the split lines (batch 8 measured slower on the segment), so they read a
+ * load from one spans two lines; measured on an AVX-512 Xeon, {@code mlp} at batch 1 took 3.7
+ * instead of 5.0 us at best. The multi-row kernels reuse each weight for two or four rows and are
+ * bound by arithmetic; there, and for 256-bit vectors (half of whose loads split), the Vector
+ * API's per-load checks on a memory segment cost more than the split lines (batch 8 on the
+ * segment, and batch 1 with {@code -XX:UseAVX=2}, both measured slower), so they read the
  * {@code float[]}. Two implementations:
  * {@link VectorKernels} with the JDK's Vector API (explicit SIMD at the CPU's width), used when
  * the JVM runs with {@code --add-modules jdk.incubator.vector}; otherwise {@link ScalarKernels}
@@ -42,18 +43,22 @@ interface Kernels {
     /** Where packed weights start: a cache line, a multiple of every vector width the kernels use. */
     long WEIGHT_ALIGNMENT = 64;
 
+    /** Whether the one-row kernel reads a copy of the panels on a cache line ({@code wpAligned}). */
+    boolean alignedRowWeights();
+
     /** Output columns per panel. */
     int panel();
 
     /**
      * One row: {@code out[oo + j] = biasPad[j] + sum_k x[xo + k] * W[k][j]} for every padded column
      * {@code j < panels * panel()}, the weights at float index {@code (p * k + kk) * panel() + c} of
-     * {@code wp} (off the heap, on a cache line). With {@code idx} and {@code val} (length at least k) the row's
+     * {@code wp}, or of {@code wpAligned} (the same floats off the heap on a cache line) when
+     * {@link #alignedRowWeights()}, else null. With {@code idx} and {@code val} (length at least k) the row's
      * non-zero inputs are gathered first (after a ReLU about half are zero) and only their weights
      * are read; the caller passes them only when every weight is finite (so a zero contributes
      * exactly nothing). Null: every input is used.
      */
-    void denseRow(float[] x, int xo, int k, MemorySegment wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val);
+    void denseRow(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val);
 
     /** Two rows at once (inputs at {@code xo0}, {@code xo1}; outputs at {@code oo0}, {@code oo1}): each weight is loaded once for both. */
     void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1);

@@ -1,7 +1,5 @@
 package io.hotpath.engine.jvm;
 
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-
 import java.lang.foreign.MemorySegment;
 
 /** {@link Kernels} in plain Java loops: correct everywhere, several times slower than {@link VectorKernels}. */
@@ -14,7 +12,12 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void denseRow(float[] x, int xo, int k, MemorySegment wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
+    public boolean alignedRowWeights() {
+        return false;
+    }
+
+    @Override
+    public void denseRow(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
         for (int p = 0; p < panels; p++) {
             int o = oo + p * P;
             for (int c = 0; c < P; c++) {
@@ -28,7 +31,7 @@ final class ScalarKernels implements Kernels {
                 }
                 int wo = base + kk * P;
                 for (int c = 0; c < P; c++) {
-                    out[o + c] = Math.fma(xk, wp.getAtIndex(JAVA_FLOAT, wo + c), out[o + c]);
+                    out[o + c] = Math.fma(xk, wp[wo + c], out[o + c]);
                 }
             }
         }
@@ -36,32 +39,14 @@ final class ScalarKernels implements Kernels {
 
     @Override
     public void denseRow2(float[] x, int xo0, int xo1, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo0, int oo1) {
-        row(x, xo0, k, wp, panels, biasPad, out, oo0);
-        row(x, xo1, k, wp, panels, biasPad, out, oo1);
+        denseRow(x, xo0, k, wp, null, panels, biasPad, out, oo0, null, null);
+        denseRow(x, xo1, k, wp, null, panels, biasPad, out, oo1, null, null);
     }
 
     @Override
     public void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
         for (int r = 0; r < 4; r++) {
-            row(x, xo + r * k, k, wp, panels, biasPad, out, oo + r * stride);
-        }
-    }
-
-    /** One row over the heap copy of the panels (the multi-row forms' weights). */
-    private static void row(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo) {
-        for (int p = 0; p < panels; p++) {
-            int o = oo + p * P;
-            for (int c = 0; c < P; c++) {
-                out[o + c] = biasPad == null ? 0f : biasPad[p * P + c];
-            }
-            int base = p * k * P;
-            for (int kk = 0; kk < k; kk++) {
-                float xk = x[xo + kk];
-                int wo = base + kk * P;
-                for (int c = 0; c < P; c++) {
-                    out[o + c] = Math.fma(xk, wp[wo + c], out[o + c]);
-                }
-            }
+            denseRow(x, xo + r * k, k, wp, null, panels, biasPad, out, oo + r * stride, null, null);
         }
     }
 

@@ -25,8 +25,15 @@ final class VectorKernels implements Kernels {
         return P;
     }
 
+    /** Where the weights are copied to a cache line: 512-bit vectors (see {@link Kernels}). */
     @Override
-    public void denseRow(float[] x, int xo, int k, MemorySegment wp, int panels, float[] biasPad, float[] out, int oo, int[] idx, float[] val) {
+    public boolean alignedRowWeights() {
+        return S.vectorByteSize() >= 64;
+    }
+
+    @Override
+    public void denseRow(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int[] idx,
+            float[] val) {
         int m = k;
         if (idx != null) {
             // the non-zero inputs, gathered once without a branch per input (the zeros follow no pattern)
@@ -45,23 +52,43 @@ final class VectorKernels implements Kernels {
             FloatVector a1 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + L);
             FloatVector a2 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 2 * L);
             FloatVector a3 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 3 * L);
-            if (idx != null) {
+            if (wpAligned != null) {
+                if (idx != null) {
+                    for (int i = 0; i < m; i++) {
+                        FloatVector xb = FloatVector.broadcast(S, val[i]);
+                        int wo = base + idx[i];
+                        a0 = w(wpAligned, wo).fma(xb, a0);
+                        a1 = w(wpAligned, wo + L).fma(xb, a1);
+                        a2 = w(wpAligned, wo + 2 * L).fma(xb, a2);
+                        a3 = w(wpAligned, wo + 3 * L).fma(xb, a3);
+                    }
+                } else {
+                    for (int kk = 0; kk < k; kk++) {
+                        FloatVector xb = FloatVector.broadcast(S, x[xo + kk]);
+                        int wo = base + kk * P;
+                        a0 = w(wpAligned, wo).fma(xb, a0);
+                        a1 = w(wpAligned, wo + L).fma(xb, a1);
+                        a2 = w(wpAligned, wo + 2 * L).fma(xb, a2);
+                        a3 = w(wpAligned, wo + 3 * L).fma(xb, a3);
+                    }
+                }
+            } else if (idx != null) {
                 for (int i = 0; i < m; i++) {
                     FloatVector xb = FloatVector.broadcast(S, val[i]);
                     int wo = base + idx[i];
-                    a0 = w(wp, wo).fma(xb, a0);
-                    a1 = w(wp, wo + L).fma(xb, a1);
-                    a2 = w(wp, wo + 2 * L).fma(xb, a2);
-                    a3 = w(wp, wo + 3 * L).fma(xb, a3);
+                    a0 = FloatVector.fromArray(S, wp, wo).fma(xb, a0);
+                    a1 = FloatVector.fromArray(S, wp, wo + L).fma(xb, a1);
+                    a2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(xb, a2);
+                    a3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(xb, a3);
                 }
             } else {
                 for (int kk = 0; kk < k; kk++) {
                     FloatVector xb = FloatVector.broadcast(S, x[xo + kk]);
                     int wo = base + kk * P;
-                    a0 = w(wp, wo).fma(xb, a0);
-                    a1 = w(wp, wo + L).fma(xb, a1);
-                    a2 = w(wp, wo + 2 * L).fma(xb, a2);
-                    a3 = w(wp, wo + 3 * L).fma(xb, a3);
+                    a0 = FloatVector.fromArray(S, wp, wo).fma(xb, a0);
+                    a1 = FloatVector.fromArray(S, wp, wo + L).fma(xb, a1);
+                    a2 = FloatVector.fromArray(S, wp, wo + 2 * L).fma(xb, a2);
+                    a3 = FloatVector.fromArray(S, wp, wo + 3 * L).fma(xb, a3);
                 }
             }
             int o = oo + bo;

@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Both kernel implementations against a plain double-precision product, on layers whose widths are
  * not a multiple of a panel, through every row form the dense step uses (one row with and without
- * skipping zeros, two rows, four rows), with weights packed as the step packs them (the one-row
- * kernel's off the heap on a cache line).
+ * skipping zeros, two rows, four rows), with weights packed as the step packs them; the one-row
+ * kernel from the heap panels and from a copy on a cache line.
  */
 class KernelsTest {
     private static final int[][] SHAPES = {{1, 8}, {3, 17}, {64, 256}, {37, 100}, {256, 65}, {5, 1000}};
@@ -37,16 +37,28 @@ class KernelsTest {
             for (Kernels kern : kernels) {
                 DenseSteps.Dense d = new DenseSteps.Dense(0, 1, k, n, w.clone(), bias.clone());
                 d.packFor(kern);
-                assertEquals(0, d.packedRow.address() % Kernels.WEIGHT_ALIGNMENT, "the one-row kernel's weights start on a cache line");
+                assertEquals(kern.alignedRowWeights(), d.packedRow != null, what(kern, k, n) + ": a cache-line copy exactly where the kernels read one");
+                // the one-row kernel from the heap panels, and from a copy on a cache line (whether or
+                // not this CPU's vector width uses one by default)
+                java.lang.foreign.MemorySegment aligned = java.lang.foreign.Arena.ofAuto().allocate(4L * d.packed.length, Kernels.WEIGHT_ALIGNMENT);
+                java.lang.foreign.MemorySegment.copy(d.packed, 0, aligned, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, d.packed.length);
+                assertEquals(0, aligned.address() % Kernels.WEIGHT_ALIGNMENT);
+                if (d.packedRow != null) {
+                    assertEquals(0, d.packedRow.address() % Kernels.WEIGHT_ALIGNMENT, "the one-row kernel's weights start on a cache line");
+                }
                 int pad = d.panels * kern.panel();
-                String what = kern.describe() + " " + k + "x" + n;
+                String what = what(kern, k, n);
 
                 float[] out = new float[4 * pad];
-                kern.denseRow(x, k, k, d.packedRow, d.panels, d.biasPad, out, 0, new int[k], new float[k]);
-                check(what + " one row skipping zeros", x, k, w, bias, k, n, out, 0, 1e-5);
-                java.util.Arrays.fill(out, Float.NaN);
-                kern.denseRow(x, 0, k, d.packedRow, d.panels, d.biasPad, out, 0, null, null);
-                check(what + " one row", x, 0, w, bias, k, n, out, 0, 1e-5);
+                for (java.lang.foreign.MemorySegment seg : new java.lang.foreign.MemorySegment[] {null, aligned}) {
+                    String from = seg == null ? " (heap panels)" : " (panels on a cache line)";
+                    java.util.Arrays.fill(out, Float.NaN);
+                    kern.denseRow(x, k, k, d.packed, seg, d.panels, d.biasPad, out, 0, new int[k], new float[k]);
+                    check(what + " one row skipping zeros" + from, x, k, w, bias, k, n, out, 0, 1e-5);
+                    java.util.Arrays.fill(out, Float.NaN);
+                    kern.denseRow(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, 0, null, null);
+                    check(what + " one row" + from, x, 0, w, bias, k, n, out, 0, 1e-5);
+                }
                 kern.denseRow2(x, 2 * k, 0, k, d.packed, d.panels, d.biasPad, out, 0, pad);
                 check(what + " two rows, first", x, 2 * k, w, bias, k, n, out, 0, 1e-5);
                 check(what + " two rows, second", x, 0, w, bias, k, n, out, pad, 1e-5);
@@ -59,6 +71,10 @@ class KernelsTest {
                 }
             }
         }
+    }
+
+    private static String what(Kernels kern, int k, int n) {
+        return kern.describe() + " " + k + "x" + n;
     }
 
     private static void check(String what, float[] x, int xo, float[] w, float[] bias, int k, int n, float[] out, int oo, double tol) {
