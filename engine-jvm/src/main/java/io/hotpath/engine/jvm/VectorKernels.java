@@ -19,6 +19,8 @@ final class VectorKernels implements Kernels {
     private static final int L = S.length();
     private static final int P = 4 * L;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Bytes per vector. */
+    private static final long VB = 4L * L;
 
     @Override
     public int panel() {
@@ -53,23 +55,26 @@ final class VectorKernels implements Kernels {
             FloatVector a2 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 2 * L);
             FloatVector a3 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, bo + 3 * L);
             if (wpAligned != null) {
+                // byte offsets in longs with constant steps: each load's bounds check is a compare
+                // on one register plus a constant (int offsets widened per load cost ~6 instructions each)
+                long pb = 4L * base;
                 if (idx != null) {
                     for (int i = 0; i < m; i++) {
                         FloatVector xb = FloatVector.broadcast(S, val[i]);
-                        int wo = base + idx[i];
-                        a0 = w(wpAligned, wo).fma(xb, a0);
-                        a1 = w(wpAligned, wo + L).fma(xb, a1);
-                        a2 = w(wpAligned, wo + 2 * L).fma(xb, a2);
-                        a3 = w(wpAligned, wo + 3 * L).fma(xb, a3);
+                        long wo = pb + 4L * idx[i];
+                        a0 = FloatVector.fromMemorySegment(S, wpAligned, wo, ORDER).fma(xb, a0);
+                        a1 = FloatVector.fromMemorySegment(S, wpAligned, wo + VB, ORDER).fma(xb, a1);
+                        a2 = FloatVector.fromMemorySegment(S, wpAligned, wo + 2 * VB, ORDER).fma(xb, a2);
+                        a3 = FloatVector.fromMemorySegment(S, wpAligned, wo + 3 * VB, ORDER).fma(xb, a3);
                     }
                 } else {
-                    for (int kk = 0; kk < k; kk++) {
+                    long wo = pb;
+                    for (int kk = 0; kk < k; kk++, wo += 4L * P) {
                         FloatVector xb = FloatVector.broadcast(S, x[xo + kk]);
-                        int wo = base + kk * P;
-                        a0 = w(wpAligned, wo).fma(xb, a0);
-                        a1 = w(wpAligned, wo + L).fma(xb, a1);
-                        a2 = w(wpAligned, wo + 2 * L).fma(xb, a2);
-                        a3 = w(wpAligned, wo + 3 * L).fma(xb, a3);
+                        a0 = FloatVector.fromMemorySegment(S, wpAligned, wo, ORDER).fma(xb, a0);
+                        a1 = FloatVector.fromMemorySegment(S, wpAligned, wo + VB, ORDER).fma(xb, a1);
+                        a2 = FloatVector.fromMemorySegment(S, wpAligned, wo + 2 * VB, ORDER).fma(xb, a2);
+                        a3 = FloatVector.fromMemorySegment(S, wpAligned, wo + 3 * VB, ORDER).fma(xb, a3);
                     }
                 }
             } else if (idx != null) {
@@ -190,11 +195,6 @@ final class VectorKernels implements Kernels {
                 r31.intoArray(out, o + 3 * stride + L);
             }
         }
-    }
-
-    /** The vector of weights from float index {@code i} of {@code wp}. */
-    private static FloatVector w(MemorySegment wp, int i) {
-        return FloatVector.fromMemorySegment(S, wp, 4L * i, ORDER);
     }
 
     @Override
