@@ -2,6 +2,7 @@ package io.hotpath.engine.jvm;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import io.hotpath.core.HotpathException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -99,15 +100,18 @@ final class DenseSteps {
     }
 
     /**
-     * {@code y = act(x W + bias)}: W packed once as {@code [K][N]} row-major, so the inner loop is
-     * {@code y[j] += x[k] * W[k][j]} over contiguous memory, which the JIT compiles to vector
-     * instructions (AVX2 or AVX-512, whatever the CPU has). A zero input (common after ReLU) skips
-     * its row of W; that changes nothing when every weight is finite, which the compiler checked
-     * before allowing it. Narrow layers (N below {@link #NARROW}) use dot products over W
-     * transposed instead, since a short inner loop cannot use vectors.
+     * {@code y = act(x W + bias)}: W kept as {@code [K][N]} row-major while the compiler folds into
+     * it, then packed into panels for the {@link Kernels} (explicit vector loops; the JIT does not
+     * vectorize such loops by itself), with a copy on a cache line for the one-row kernel where the
+     * kernels want one. A zero input (common after ReLU) skips its row of W; that changes nothing
+     * when every weight is finite, which the compiler checked before allowing it. Narrow layers (N
+     * below {@link #NARROW}) use dot products over W transposed instead, since a short inner loop
+     * cannot use vectors.
      */
     static final class Dense extends Fused {
         static final int NARROW = 8;
+        /** The most floats one layer's packed panels may take (1 GiB; padding to whole panels can multiply a narrow layer's weights). */
+        static final long MAX_PACKED_FLOATS = 1L << 28;
         final int in;
         final int out;
         final int k;
@@ -161,14 +165,23 @@ final class DenseSteps {
             packFor(KERNELS);
         }
 
-        /** Packs the weights for {@code kern}'s panel width (tests pack for each implementation). */
+        /**
+         * Packs the weights for {@code kern}'s panel width. Tests pack for each implementation and
+         * call it directly; {@link #run} uses {@link #KERNELS}, so a step that runs must have been
+         * packed by {@link #pack()}.
+         */
         void packFor(Kernels kern) {
             if (narrow) {
                 return;
             }
             int p = kern.panel();
             panels = (n + p - 1) / p;
-            packed = new float[panels * k * p];
+            long floats = (long) panels * k * p;
+            if (floats > MAX_PACKED_FLOATS) {
+                throw new HotpathException(HotpathException.Category.UNSUPPORTED, "dense layer " + k + "x" + n + " packs into " + floats
+                        + " floats; the JVM engine packs up to " + MAX_PACKED_FLOATS + " a layer (use ONNX Runtime)");
+            }
+            packed = new float[(int) floats];
             for (int q = 0; q < panels; q++) {
                 for (int kk = 0; kk < k; kk++) {
                     for (int c = 0; c < p && q * p + c < n; c++) {
@@ -176,6 +189,7 @@ final class DenseSteps {
                     }
                 }
             }
+            packedRow = null;
             if (kern.alignedRowWeights()) {
                 packedRow = Arena.ofAuto().allocate(4L * packed.length, Kernels.WEIGHT_ALIGNMENT);
                 MemorySegment.copy(packed, 0, packedRow, JAVA_FLOAT, 0, packed.length);

@@ -12,12 +12,12 @@ import java.lang.foreign.MemorySegment;
  * per call and waits on the caches; it reads a copy off the heap that starts on a 64-byte boundary
  * ({@link #WEIGHT_ALIGNMENT}), so every 64-byte load stays inside one cache line. A
  * {@code float[]}'s elements start 16 bytes into an object the collector may move, so a 64-byte
- * load from one spans two lines; measured on an AVX-512 Xeon, {@code mlp} at batch 1 took 3.7
- * instead of 5.0 us at best. The multi-row kernels reuse each weight for two or four rows and are
- * bound by arithmetic; there, and for 256-bit vectors (half of whose loads split), the Vector
- * API's per-load checks on a memory segment cost more than the split lines (batch 8 on the
- * segment, and batch 1 with {@code -XX:UseAVX=2}, both measured slower), so they read the
- * {@code float[]}. Two implementations:
+ * load from one usually spans two lines; measured on an AVX-512 Xeon, {@code mlp} at batch 1 took
+ * 3.7-4.1 instead of 4.6-5.1 us at best. The multi-row kernels reuse each weight for two or four
+ * rows and are bound by arithmetic; there, and for 256-bit vectors (half of whose loads split),
+ * the Vector API's per-load checks on a memory segment cost more than the split lines (batch 8
+ * with every kernel on the segment, and batch 1 with {@code -XX:UseAVX=2}, both measured slower),
+ * so they read the {@code float[]}. Two implementations:
  * {@link VectorKernels} with the JDK's Vector API (explicit SIMD at the CPU's width), used when
  * the JVM runs with {@code --add-modules jdk.incubator.vector}; otherwise {@link ScalarKernels}
  * (the JIT does not vectorize these loops: it cannot prove the output and weight arrays apart).
@@ -52,8 +52,9 @@ interface Kernels {
     /**
      * One row: {@code out[oo + j] = biasPad[j] + sum_k x[xo + k] * W[k][j]} for every padded column
      * {@code j < panels * panel()}, the weights at float index {@code (p * k + kk) * panel() + c} of
-     * {@code wp}, or of {@code wpAligned} (the same floats off the heap on a cache line) when
-     * {@link #alignedRowWeights()}, else null. With {@code idx} and {@code val} (length at least k) the row's
+     * {@code wp}, or of {@code wpAligned} (the same floats off the heap on a cache line) when it is
+     * not null; an implementation may ignore it (the engine passes one only where
+     * {@link #alignedRowWeights()}). With {@code idx} and {@code val} (length at least k) the row's
      * non-zero inputs are gathered first (after a ReLU about half are zero) and only their weights
      * are read; the caller passes them only when every weight is finite (so a zero contributes
      * exactly nothing). Null: every input is used.

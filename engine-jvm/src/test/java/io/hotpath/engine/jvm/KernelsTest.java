@@ -1,8 +1,12 @@
 package io.hotpath.engine.jvm;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -38,24 +42,26 @@ class KernelsTest {
                 DenseSteps.Dense d = new DenseSteps.Dense(0, 1, k, n, w.clone(), bias.clone());
                 d.packFor(kern);
                 assertEquals(kern.alignedRowWeights(), d.packedRow != null, what(kern, k, n) + ": a cache-line copy exactly where the kernels read one");
-                // the one-row kernel from the heap panels, and from a copy on a cache line (whether or
-                // not this CPU's vector width uses one by default)
-                java.lang.foreign.MemorySegment aligned = java.lang.foreign.Arena.ofAuto().allocate(4L * d.packed.length, Kernels.WEIGHT_ALIGNMENT);
-                java.lang.foreign.MemorySegment.copy(d.packed, 0, aligned, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, d.packed.length);
-                assertEquals(0, aligned.address() % Kernels.WEIGHT_ALIGNMENT);
-                if (d.packedRow != null) {
-                    assertEquals(0, d.packedRow.address() % Kernels.WEIGHT_ALIGNMENT, "the one-row kernel's weights start on a cache line");
+                MemorySegment aligned = d.packedRow;
+                if (aligned == null) {
+                    // this CPU's vectors do not use the copy by default: make one, to run that path anyway
+                    aligned = Arena.ofAuto().allocate(4L * d.packed.length, Kernels.WEIGHT_ALIGNMENT);
+                    MemorySegment.copy(d.packed, 0, aligned, JAVA_FLOAT, 0, d.packed.length);
                 }
+                assertEquals(0, aligned.address() % Kernels.WEIGHT_ALIGNMENT, "the one-row kernel's weights start on a cache line");
+                assertEquals(-1, MemorySegment.ofArray(d.packed).mismatch(aligned), "the copy holds the heap panels' floats");
                 int pad = d.panels * kern.panel();
                 String what = what(kern, k, n);
 
                 float[] out = new float[4 * pad];
-                for (java.lang.foreign.MemorySegment seg : new java.lang.foreign.MemorySegment[] {null, aligned}) {
+                // the scalar kernels have no aligned path: once is enough for them
+                MemorySegment[] copies = kern instanceof ScalarKernels ? new MemorySegment[] {null} : new MemorySegment[] {null, aligned};
+                for (MemorySegment seg : copies) {
                     String from = seg == null ? " (heap panels)" : " (panels on a cache line)";
-                    java.util.Arrays.fill(out, Float.NaN);
+                    Arrays.fill(out, Float.NaN);
                     kern.denseRow(x, k, k, d.packed, seg, d.panels, d.biasPad, out, 0, new int[k], new float[k]);
                     check(what + " one row skipping zeros" + from, x, k, w, bias, k, n, out, 0, 1e-5);
-                    java.util.Arrays.fill(out, Float.NaN);
+                    Arrays.fill(out, Float.NaN);
                     kern.denseRow(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, 0, null, null);
                     check(what + " one row" + from, x, 0, w, bias, k, n, out, 0, 1e-5);
                 }
