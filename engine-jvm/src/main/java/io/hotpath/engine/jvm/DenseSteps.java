@@ -102,7 +102,7 @@ final class DenseSteps {
     /**
      * {@code y = act(x W + bias)}: W kept as {@code [K][N]} row-major while the compiler folds into
      * it, then packed into panels for the {@link Kernels} (explicit vector loops; the JIT does not
-     * vectorize such loops by itself), with a copy on a cache line for the one-row kernel where the
+     * vectorize such loops by itself), with a copy on a cache line for the one- and four-row kernels where the
      * kernels want one. A zero input (common after ReLU) skips its row of W; that changes nothing
      * when every weight is finite, which the compiler checked before allowing it. Narrow layers (N
      * below {@link #NARROW}) use dot products over W transposed instead, since a short inner loop
@@ -150,7 +150,7 @@ final class DenseSteps {
         /**
          * The weights packed into panels for {@link #KERNELS} (and the bias padded to match): made
          * once the layer's folding is done. {@code packed} on the heap; {@code packedRow} the same
-         * floats off the heap on a cache line for the one-row kernel where the kernels want it
+         * floats off the heap on a cache line for the one- and four-row kernels where the kernels want it
          * ({@link Kernels#alignedRowWeights()} says why), else null. {@code packedRow}'s memory is
          * freed by the collector once the program is unreachable, so a run can never read it after
          * it is freed.
@@ -222,7 +222,7 @@ final class DenseSteps {
             } else {
                 int pad = panels * kern.panel();
                 for (; r + 3 < rows; r += 4) {
-                    kern.denseRow4(x, r * k, k, packed, panels, biasPad, tmp, 0, pad);
+                    kern.denseRow4(x, r * k, k, packed, packedRow, panels, biasPad, tmp, 0, pad);
                     for (int q = 0; q < 4; q++) {
                         System.arraycopy(tmp, q * pad, y, (r + q) * n, n);
                     }

@@ -8,16 +8,16 @@ import java.lang.foreign.MemorySegment;
  * ({@code wp[(p * K + k) * panel() + c] = W[k][p * panel() + c]}), zero-padded past the last
  * column, so a row's pass over one panel reads memory in order.
  *
- * <p>With 512-bit vectors the panels exist twice. The one-row kernel streams every weight once
- * per call and waits on the caches; it reads a copy off the heap that starts on a 64-byte boundary
- * ({@link #WEIGHT_ALIGNMENT}), so every 64-byte load stays inside one cache line. A
- * {@code float[]}'s elements start 16 bytes into an object the collector may move, so a 64-byte
- * load from one usually spans two lines; measured on an AVX-512 Xeon, {@code mlp} at batch 1 took
- * 3.7-4.1 instead of 4.6-5.1 us at best. The multi-row kernels reuse each weight for two or four
- * rows and are bound by arithmetic; there, and for 256-bit vectors (half of whose loads split),
- * the Vector API's per-load checks on a memory segment cost more than the split lines (batch 8
- * with every kernel on the segment, and batch 1 with {@code -XX:UseAVX=2}, both measured slower),
- * so they read the {@code float[]}. Two implementations:
+ * <p>With 512-bit vectors the panels exist twice. The one-row and four-row kernels read a copy off
+ * the heap that starts on a 64-byte boundary ({@link #WEIGHT_ALIGNMENT}), so every 64-byte load
+ * stays inside one cache line, addressed in long byte offsets (each load's bounds check one
+ * compare). A {@code float[]}'s elements start 16 bytes into an object the collector may move, so
+ * a 64-byte load from one usually spans two lines; measured on an AVX-512 Xeon, {@code mlp} at
+ * batch 1 took 3.7-4.1 instead of 4.6-5.1 us at best, and batch 8 about 1.3 times less with the
+ * four-row kernel on the copy and a whole panel (16 accumulators) at a time. The two-row kernel
+ * (an odd remainder's pair) and 256-bit vectors read the {@code float[]}: with 32-byte loads only
+ * half split a line, and there the segment measured slower ({@code -XX:UseAVX=2}, batch 1). Two
+ * implementations:
  * {@link VectorKernels} with the JDK's Vector API (explicit SIMD at the CPU's width), used when
  * the JVM runs with {@code --add-modules jdk.incubator.vector}; otherwise {@link ScalarKernels}
  * (the JIT does not vectorize these loops: it cannot prove the output and weight arrays apart).
@@ -43,7 +43,7 @@ interface Kernels {
     /** Where packed weights start: a cache line, a multiple of every vector width the kernels use. */
     long WEIGHT_ALIGNMENT = 64;
 
-    /** Whether the one-row kernel reads a copy of the panels on a cache line ({@code wpAligned}). */
+    /** Whether the one- and four-row kernels read a copy of the panels on a cache line ({@code wpAligned}). */
     boolean alignedRowWeights();
 
     /** Output columns per panel. */
@@ -66,9 +66,10 @@ interface Kernels {
 
     /**
      * Four rows at once, inputs at {@code xo + r * k} and outputs at {@code oo + r * stride} for
-     * {@code r < 4}: each weight is loaded once for four rows.
+     * {@code r < 4}: each weight is loaded once for four rows, from {@code wpAligned} when it is
+     * not null (an implementation may ignore it), else from {@code wp}.
      */
-    void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride);
+    void denseRow4(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int stride);
 
     /** {@code sum_i x[xo + i] * w[wo + i]} for {@code i < k}. */
     float dot(float[] x, int xo, float[] w, int wo, int k);

@@ -44,7 +44,7 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
+    public void denseRow4(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int stride) {
         for (int r = 0; r < 4; r++) {
             denseRow(x, xo + r * k, k, wp, null, panels, biasPad, out, oo + r * stride, null, null);
         }

@@ -146,7 +146,11 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void denseRow4(float[] x, int xo, int k, float[] wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
+    public void denseRow4(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int stride) {
+        if (wpAligned != null) {
+            rows4Aligned(x, xo, k, wpAligned, panels, biasPad, out, oo, stride);
+            return;
+        }
         int x0 = xo;
         int x1 = xo + k;
         int x2 = xo + 2 * k;
@@ -194,6 +198,75 @@ final class VectorKernels implements Kernels {
                 r30.intoArray(out, o + 3 * stride);
                 r31.intoArray(out, o + 3 * stride + L);
             }
+        }
+    }
+
+    /**
+     * Four rows over the panels on a cache line (512-bit vectors: 32 registers): a whole panel at a
+     * time, 16 accumulators, so each input's four broadcasts serve four weight vectors.
+     */
+    private static void rows4Aligned(float[] x, int xo, int k, MemorySegment wp, int panels, float[] biasPad, float[] out, int oo, int stride) {
+        int x0 = xo;
+        int x1 = xo + k;
+        int x2 = xo + 2 * k;
+        int x3 = xo + 3 * k;
+        for (int p = 0; p < panels; p++) {
+            int col = p * P;
+            FloatVector c0 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, col);
+            FloatVector c1 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, col + L);
+            FloatVector c2 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, col + 2 * L);
+            FloatVector c3 = biasPad == null ? FloatVector.zero(S) : FloatVector.fromArray(S, biasPad, col + 3 * L);
+            FloatVector r00 = c0, r01 = c1, r02 = c2, r03 = c3;
+            FloatVector r10 = c0, r11 = c1, r12 = c2, r13 = c3;
+            FloatVector r20 = c0, r21 = c1, r22 = c2, r23 = c3;
+            FloatVector r30 = c0, r31 = c1, r32 = c2, r33 = c3;
+            long wo = 4L * p * k * P;
+            for (int kk = 0; kk < k; kk++, wo += 4L * P) {
+                FloatVector w0 = FloatVector.fromMemorySegment(S, wp, wo, ORDER);
+                FloatVector w1 = FloatVector.fromMemorySegment(S, wp, wo + VB, ORDER);
+                FloatVector w2 = FloatVector.fromMemorySegment(S, wp, wo + 2 * VB, ORDER);
+                FloatVector w3 = FloatVector.fromMemorySegment(S, wp, wo + 3 * VB, ORDER);
+                FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
+                r00 = w0.fma(a, r00);
+                r01 = w1.fma(a, r01);
+                r02 = w2.fma(a, r02);
+                r03 = w3.fma(a, r03);
+                a = FloatVector.broadcast(S, x[x1 + kk]);
+                r10 = w0.fma(a, r10);
+                r11 = w1.fma(a, r11);
+                r12 = w2.fma(a, r12);
+                r13 = w3.fma(a, r13);
+                a = FloatVector.broadcast(S, x[x2 + kk]);
+                r20 = w0.fma(a, r20);
+                r21 = w1.fma(a, r21);
+                r22 = w2.fma(a, r22);
+                r23 = w3.fma(a, r23);
+                a = FloatVector.broadcast(S, x[x3 + kk]);
+                r30 = w0.fma(a, r30);
+                r31 = w1.fma(a, r31);
+                r32 = w2.fma(a, r32);
+                r33 = w3.fma(a, r33);
+            }
+            int o = oo + col;
+            r00.intoArray(out, o);
+            r01.intoArray(out, o + L);
+            r02.intoArray(out, o + 2 * L);
+            r03.intoArray(out, o + 3 * L);
+            o += stride;
+            r10.intoArray(out, o);
+            r11.intoArray(out, o + L);
+            r12.intoArray(out, o + 2 * L);
+            r13.intoArray(out, o + 3 * L);
+            o += stride;
+            r20.intoArray(out, o);
+            r21.intoArray(out, o + L);
+            r22.intoArray(out, o + 2 * L);
+            r23.intoArray(out, o + 3 * L);
+            o += stride;
+            r30.intoArray(out, o);
+            r31.intoArray(out, o + L);
+            r32.intoArray(out, o + 2 * L);
+            r33.intoArray(out, o + 3 * L);
         }
     }
 

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Both kernel implementations against a plain double-precision product, on layers whose widths are
  * not a multiple of a panel, through every row form the dense step uses (one row with and without
- * skipping zeros, two rows, four rows), with weights packed as the step packs them; the one-row
- * kernel from the heap panels and from a copy on a cache line.
+ * skipping zeros, two rows, four rows), with weights packed as the step packs them; the one- and
+ * four-row kernels from the heap panels and from a copy on a cache line.
  */
 class KernelsTest {
     private static final int[][] SHAPES = {{1, 8}, {3, 17}, {64, 256}, {37, 100}, {256, 65}, {5, 1000}};
@@ -64,17 +64,18 @@ class KernelsTest {
                     Arrays.fill(out, Float.NaN);
                     kern.denseRow(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, 0, null, null);
                     check(what + " one row" + from, x, 0, w, bias, k, n, out, 0, 1e-5);
+                    Arrays.fill(out, Float.NaN);
+                    kern.denseRow4(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, 0, pad);
+                    for (int row = 0; row < 4; row++) {
+                        check(what + " four rows, row " + row + from, x, row * k, w, bias, k, n, out, row * pad, 1e-5);
+                        for (int c = n; c < pad; c++) {
+                            assertEquals(0f, out[row * pad + c], what + ": padding column " + c + " of row " + row + " stays zero" + from);
+                        }
+                    }
                 }
                 kern.denseRow2(x, 2 * k, 0, k, d.packed, d.panels, d.biasPad, out, 0, pad);
                 check(what + " two rows, first", x, 2 * k, w, bias, k, n, out, 0, 1e-5);
                 check(what + " two rows, second", x, 0, w, bias, k, n, out, pad, 1e-5);
-                kern.denseRow4(x, 0, k, d.packed, d.panels, d.biasPad, out, 0, pad);
-                for (int row = 0; row < 4; row++) {
-                    check(what + " four rows, row " + row, x, row * k, w, bias, k, n, out, row * pad, 1e-5);
-                }
-                for (int c = n; c < pad; c++) {
-                    assertEquals(0f, out[c], what + ": padding column " + c + " stays zero");
-                }
             }
         }
     }
