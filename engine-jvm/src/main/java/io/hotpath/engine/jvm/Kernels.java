@@ -13,11 +13,12 @@ import java.lang.foreign.MemorySegment;
  * stays inside one cache line, addressed in long byte offsets (each load's bounds check one
  * compare). A {@code float[]}'s elements start 16 bytes into an object the collector may move, so
  * a 64-byte load from one usually spans two lines; measured on an AVX-512 Xeon, {@code mlp} at
- * batch 1 took 3.7-4.1 instead of 4.6-5.1 us at best, and batch 8 about 1.3 times less with the
- * four-row kernel on the copy and a whole panel (16 accumulators) at a time. The two-row kernel
- * (an odd remainder's pair) and 256-bit vectors read the {@code float[]}: with 32-byte loads only
- * half split a line, and there the segment measured slower ({@code -XX:UseAVX=2}, batch 1). Two
- * implementations:
+ * batch 1 took 3.7-4.1 instead of 4.6-5.1 us at best; at batch 8 the four-row kernel on the copy,
+ * a whole panel (16 accumulators) at a time, took about 1.34 times less (the two changes were
+ * measured together). The two-row kernel (the pair left when a batch is not a multiple of four; a
+ * single last row takes the one-row kernel) and 256-bit vectors read the {@code float[]}: with
+ * 32-byte loads only half split a line, and there the segment measured slower
+ * ({@code -XX:UseAVX=2}, batch 1, int offsets). Two implementations:
  * {@link VectorKernels} with the JDK's Vector API (explicit SIMD at the CPU's width), used when
  * the JVM runs with {@code --add-modules jdk.incubator.vector}; otherwise {@link ScalarKernels}
  * (the JIT does not vectorize these loops: it cannot prove the output and weight arrays apart).

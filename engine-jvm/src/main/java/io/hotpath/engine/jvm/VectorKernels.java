@@ -11,8 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  * AVX-512). A panel is four vectors wide: a row keeps its four output vectors in registers while it
  * walks the inputs, reading each input's panel weights in order (a register-blocked matrix-vector
  * product: each weight loaded once per row, each output stored once), with fused multiply-adds
- * as ONNX Runtime's kernels use them. Two rows at once share every weight load. Loaded by name
- * only when the JVM has {@code jdk.incubator.vector}.
+ * as ONNX Runtime's kernels use them. Two or four rows at once share every weight load. With
+ * 512-bit vectors the one- and four-row kernels read the panels' copy on a cache line, the
+ * four-row kernel a whole panel (16 accumulators) at a time ({@link Kernels} says why). Loaded by
+ * name only when the JVM has {@code jdk.incubator.vector}.
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -21,6 +23,8 @@ final class VectorKernels implements Kernels {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Bytes per vector. */
     private static final long VB = 4L * L;
+    /** 512-bit vectors: 32 registers, room for a whole panel of four rows (16 accumulators, 4 loads). */
+    private static final boolean WIDE = S.vectorByteSize() >= 64;
 
     @Override
     public int panel() {
@@ -30,7 +34,7 @@ final class VectorKernels implements Kernels {
     /** Where the weights are copied to a cache line: 512-bit vectors (see {@link Kernels}). */
     @Override
     public boolean alignedRowWeights() {
-        return S.vectorByteSize() >= 64;
+        return WIDE;
     }
 
     @Override
@@ -147,7 +151,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void denseRow4(float[] x, int xo, int k, float[] wp, MemorySegment wpAligned, int panels, float[] biasPad, float[] out, int oo, int stride) {
-        if (wpAligned != null) {
+        if (wpAligned != null && WIDE) {
             rows4Aligned(x, xo, k, wpAligned, panels, biasPad, out, oo, stride);
             return;
         }

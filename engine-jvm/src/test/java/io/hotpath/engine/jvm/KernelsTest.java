@@ -34,50 +34,60 @@ class KernelsTest {
             for (int j = 0; j < n; j++) {
                 bias[j] = r.nextFloat() - 0.5f;
             }
-            float[] x = new float[4 * k];
+            float[] x = new float[5 * k];
             for (int i = 0; i < x.length; i++) {
                 x[i] = r.nextInt(3) == 0 ? 0f : r.nextFloat() * 2 - 1;     // a third zero, as after a ReLU
             }
             for (Kernels kern : kernels) {
-                DenseSteps.Dense d = new DenseSteps.Dense(0, 1, k, n, w.clone(), bias.clone());
-                d.packFor(kern);
-                assertEquals(kern.alignedRowWeights(), d.packedRow != null, what(kern, k, n) + ": a cache-line copy exactly where the kernels read one");
-                MemorySegment aligned = d.packedRow;
-                if (aligned == null) {
-                    // this CPU's vectors do not use the copy by default: make one, to run that path anyway
-                    aligned = Arena.ofAuto().allocate(4L * d.packed.length, Kernels.WEIGHT_ALIGNMENT);
-                    MemorySegment.copy(d.packed, 0, aligned, JAVA_FLOAT, 0, d.packed.length);
+                for (boolean withBias : new boolean[] {true, false}) {
+                    DenseSteps.Dense d = new DenseSteps.Dense(0, 1, k, n, w.clone(), withBias ? bias.clone() : null);
+                    d.packFor(kern);
+                    String what = what(kern, k, n) + (withBias ? "" : " without bias");
+                    check(kern, d, x, w, withBias ? bias : new float[n], what);
                 }
-                assertEquals(0, aligned.address() % Kernels.WEIGHT_ALIGNMENT, "the one-row kernel's weights start on a cache line");
-                assertEquals(-1, MemorySegment.ofArray(d.packed).mismatch(aligned), "the copy holds the heap panels' floats");
-                int pad = d.panels * kern.panel();
-                String what = what(kern, k, n);
-
-                float[] out = new float[4 * pad];
-                // the scalar kernels have no aligned path: once is enough for them
-                MemorySegment[] copies = kern instanceof ScalarKernels ? new MemorySegment[] {null} : new MemorySegment[] {null, aligned};
-                for (MemorySegment seg : copies) {
-                    String from = seg == null ? " (heap panels)" : " (panels on a cache line)";
-                    Arrays.fill(out, Float.NaN);
-                    kern.denseRow(x, k, k, d.packed, seg, d.panels, d.biasPad, out, 0, new int[k], new float[k]);
-                    check(what + " one row skipping zeros" + from, x, k, w, bias, k, n, out, 0, 1e-5);
-                    Arrays.fill(out, Float.NaN);
-                    kern.denseRow(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, 0, null, null);
-                    check(what + " one row" + from, x, 0, w, bias, k, n, out, 0, 1e-5);
-                    Arrays.fill(out, Float.NaN);
-                    kern.denseRow4(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, 0, pad);
-                    for (int row = 0; row < 4; row++) {
-                        check(what + " four rows, row " + row + from, x, row * k, w, bias, k, n, out, row * pad, 1e-5);
-                        for (int c = n; c < pad; c++) {
-                            assertEquals(0f, out[row * pad + c], what + ": padding column " + c + " of row " + row + " stays zero" + from);
-                        }
-                    }
-                }
-                kern.denseRow2(x, 2 * k, 0, k, d.packed, d.panels, d.biasPad, out, 0, pad);
-                check(what + " two rows, first", x, 2 * k, w, bias, k, n, out, 0, 1e-5);
-                check(what + " two rows, second", x, 0, w, bias, k, n, out, pad, 1e-5);
             }
         }
+    }
+
+    /** Every row form of {@code kern} over {@code d} against the plain product, rows and outputs at offsets other than 0. */
+    private static void check(Kernels kern, DenseSteps.Dense d, float[] x, float[] w, float[] bias, String what) {
+        int k = d.k;
+        int n = d.n;
+        assertEquals(kern.alignedRowWeights(), d.packedRow != null, what + ": a cache-line copy exactly where the kernels read one");
+        MemorySegment aligned = d.packedRow;
+        if (aligned == null) {
+            // this CPU's vectors do not use the copy by default: make one, to run that path anyway
+            aligned = Arena.ofAuto().allocate(4L * d.packed.length, Kernels.WEIGHT_ALIGNMENT);
+            MemorySegment.copy(d.packed, 0, aligned, JAVA_FLOAT, 0, d.packed.length);
+        }
+        assertEquals(0, aligned.address() % Kernels.WEIGHT_ALIGNMENT, "the copy starts on a cache line");
+        assertEquals(-1, MemorySegment.ofArray(d.packed).mismatch(aligned), "the copy holds the heap panels' floats");
+        int pad = d.panels * kern.panel();
+        int oo = 3;                                  // outputs away from the array's start
+        float[] out = new float[oo + 4 * pad];
+        // the scalar kernels have no aligned path: once is enough for them
+        MemorySegment[] copies = kern instanceof ScalarKernels ? new MemorySegment[] {null} : new MemorySegment[] {null, aligned};
+        for (MemorySegment seg : copies) {
+            String from = seg == null ? " (heap panels)" : " (panels on a cache line)";
+            Arrays.fill(out, Float.NaN);
+            kern.denseRow(x, k, k, d.packed, seg, d.panels, d.biasPad, out, oo, new int[k], new float[k]);
+            check(what + " one row skipping zeros" + from, x, k, w, bias, k, n, out, oo, 1e-5);
+            Arrays.fill(out, Float.NaN);
+            kern.denseRow(x, 0, k, d.packed, seg, d.panels, d.biasPad, out, oo, null, null);
+            check(what + " one row" + from, x, 0, w, bias, k, n, out, oo, 1e-5);
+            Arrays.fill(out, Float.NaN);
+            kern.denseRow4(x, k, k, d.packed, seg, d.panels, d.biasPad, out, oo, pad);
+            for (int row = 0; row < 4; row++) {
+                check(what + " four rows, row " + row + from, x, (row + 1) * k, w, bias, k, n, out, oo + row * pad, 1e-5);
+                for (int c = n; c < pad; c++) {
+                    assertEquals(0f, out[oo + row * pad + c], what + ": padding column " + c + " of row " + row + " stays zero" + from);
+                }
+            }
+        }
+        Arrays.fill(out, Float.NaN);
+        kern.denseRow2(x, 2 * k, k, k, d.packed, d.panels, d.biasPad, out, oo, oo + pad);
+        check(what + " two rows, first", x, 2 * k, w, bias, k, n, out, oo, 1e-5);
+        check(what + " two rows, second", x, k, w, bias, k, n, out, oo + pad, 1e-5);
     }
 
     private static String what(Kernels kern, int k, int n) {
