@@ -13,7 +13,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.AsciiString;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -37,7 +36,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
     private final boolean metricsPort;
     private final JsonFactory json;
     private final InferRequestJson parsed;
-    private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
+    private final ArrayDeque<InboundRequest> waiting = new ArrayDeque<>();
     private boolean busy;
     private ChannelHandlerContext ctx;
     // the request in flight (one per connection)
@@ -47,6 +46,12 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
     private final boolean[] outputBinary = new boolean[InferRequestJson.MAX_INPUTS];
     private int outputsAsked;
     private String requestId;
+    private final InferCall.Done completion = this::completed;
+    // the last /v2/models/... path read and its parts
+    private String routedPath;
+    private String routedName;
+    private String routedVersion;
+    private String routedAction;
 
     HttpInferHandler(ModelRegistry registry, ServerInfo info, boolean metricsPort) {
         this.registry = registry;
@@ -63,7 +68,12 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest req)) {
+        InboundRequest req;
+        if (msg instanceof InboundRequest r) {
+            req = r;
+        } else if (msg instanceof FullHttpRequest r) {
+            req = InboundRequest.of(r);
+        } else {
             io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }
@@ -76,7 +86,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        FullHttpRequest r;
+        InboundRequest r;
         while ((r = waiting.poll()) != null) {
             r.release();
         }
@@ -91,14 +101,15 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
-    private void handle(FullHttpRequest req) {
+    private void handle(InboundRequest req) {
         busy = true;
-        keepAlive = HttpUtil.isKeepAlive(req);
+        keepAlive = req.keepAlive();
         headRequest = req.method() == HttpMethod.HEAD;
         try {
-            if (!req.decoderResult().isSuccess()) {
+            Throwable bad = req.decodeFailure();
+            if (bad != null) {
                 keepAlive = false;
-                error(400, "malformed HTTP request: " + req.decoderResult().cause().getMessage());
+                error(400, "malformed HTTP request: " + bad.getMessage());
                 return;
             }
             route(req);
@@ -112,7 +123,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void route(FullHttpRequest req) throws IOException {
+    private void route(InboundRequest req) throws IOException {
         String uri = req.uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
@@ -154,33 +165,13 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             error(404, "not found: " + path);
             return;
         }
-        // /v2/models/{m}[/versions/{v}][/ready|/config|/stats|/infer], read without splitting the path
-        int from = "/v2/models/".length();
-        int slash = path.indexOf('/', from);
-        String name = decode(path.substring(from, slash < 0 ? path.length() : slash));
-        String version = null;
-        String action = "";
-        if (slash >= 0) {
-            int next = slash + 1;
-            if (path.startsWith("versions/", next)) {
-                int vEnd = path.indexOf('/', next + "versions/".length());
-                version = decode(path.substring(next + "versions/".length(), vEnd < 0 ? path.length() : vEnd));
-                next = vEnd < 0 ? path.length() : vEnd + 1;
-                if (version.isEmpty()) {
-                    error(404, "not found: " + path);
-                    return;
-                }
-            }
-            action = next >= path.length() ? "" : path.substring(next);
-            if (action.indexOf('/') >= 0 || (vEndsWithSlash(path, next) && action.isEmpty())) {
-                error(404, "not found: " + path);
-                return;
-            }
-        }
-        if (name.isEmpty()) {
-            error(404, "not found: " + path);
+        // the same path string as the last request's (HttpRequestReader reuses it) is not read again
+        if (path != routedPath && !readModelPath(path)) {
             return;
         }
+        String name = routedName;
+        String version = routedVersion;
+        String action = routedAction;
         ServedModel model = registry.find(name, version);
         if (model == null) {
             boolean known = !registry.versions(name).isEmpty();
@@ -219,6 +210,46 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Reads {@code /v2/models/{m}[/versions/{v}][/ready|/config|/stats|/infer]} without splitting
+     * the path into {@link #routedName}, {@link #routedVersion} and {@link #routedAction}; answers
+     * 404 and returns false for a path that names no endpoint.
+     */
+    private boolean readModelPath(String path) {
+        routedPath = null;
+        int from = "/v2/models/".length();
+        int slash = path.indexOf('/', from);
+        String name = decode(path.substring(from, slash < 0 ? path.length() : slash));
+        String version = null;
+        String action = "";
+        if (slash >= 0) {
+            int next = slash + 1;
+            if (path.startsWith("versions/", next)) {
+                int vEnd = path.indexOf('/', next + "versions/".length());
+                version = decode(path.substring(next + "versions/".length(), vEnd < 0 ? path.length() : vEnd));
+                next = vEnd < 0 ? path.length() : vEnd + 1;
+                if (version.isEmpty()) {
+                    error(404, "not found: " + path);
+                    return false;
+                }
+            }
+            action = next >= path.length() ? "" : path.substring(next);
+            if (action.indexOf('/') >= 0 || (vEndsWithSlash(path, next) && action.isEmpty())) {
+                error(404, "not found: " + path);
+                return false;
+            }
+        }
+        if (name.isEmpty()) {
+            error(404, "not found: " + path);
+            return false;
+        }
+        routedPath = path;
+        routedName = name;
+        routedVersion = version;
+        routedAction = action;
+        return true;
+    }
+
     /** A path ending in '/' right where the action would start ({@code /v2/models/m/}): not an endpoint. */
     private static boolean vEndsWithSlash(String path, int next) {
         return next == path.length() && path.endsWith("/");
@@ -241,22 +272,21 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void infer(FullHttpRequest req, ServedModel model) {
+    private void infer(InboundRequest req, ServedModel model) {
         ByteBuf body = req.content();
         int total = body.readableBytes();
         int headerLen = total;
-        String hl = req.headers().get(HEADER_LENGTH);
-        if (hl != null) {
-            try {
-                headerLen = Integer.parseInt(hl.trim());
-            } catch (NumberFormatException e) {
-                refuse(model, 400, "Inference-Header-Content-Length '" + hl + "' is not a number");
+        long hl = req.number(HEADER_LENGTH);
+        if (hl != InboundRequest.ABSENT) {
+            if (hl == InboundRequest.MALFORMED) {
+                refuse(model, 400, "Inference-Header-Content-Length '" + req.header(HEADER_LENGTH) + "' is not a number");
                 return;
             }
-            if (headerLen < 0 || headerLen > total) {
-                refuse(model, 400, "Inference-Header-Content-Length " + headerLen + " outside the body's " + total + " bytes");
+            if (hl < 0 || hl > total) {
+                refuse(model, 400, "Inference-Header-Content-Length " + hl + " outside the body's " + total + " bytes");
                 return;
             }
+            headerLen = (int) hl;
         }
         String err = parsed.parse(json, body, body.readerIndex(), headerLen, model.inputNames(), model.outputNames());
         if (err != null) {
@@ -312,18 +342,14 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             long timeoutUs = parsed.timeoutMicros;
-            String th = req.headers().get(TIMEOUT_US);
-            if (th != null) {
-                try {
-                    timeoutUs = Long.parseLong(th.trim());
-                } catch (NumberFormatException e) {
-                    timeoutUs = -2;
-                }
-                if (timeoutUs < 0) {
+            long th = req.number(TIMEOUT_US);
+            if (th != InboundRequest.ABSENT) {
+                if (th < 0) {       // MALFORMED is negative too
                     call.release();
-                    refuse(model, 400, "Inference-Timeout-Us '" + th + "' is not a non-negative number of microseconds");
+                    refuse(model, 400, "Inference-Timeout-Us '" + req.header(TIMEOUT_US) + "' is not a non-negative number of microseconds");
                     return;
                 }
+                timeoutUs = th;
             }
             long timeoutNanos = timeoutUs > 0 ? Math.min(timeoutUs, Long.MAX_VALUE / 2000) * 1000 : model.requestTimeoutNanos();
             if (timeoutNanos > 0) {
@@ -333,7 +359,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             call.release();
             throw t;
         }
-        call.submit(this::completed);
+        call.submit(completion);
     }
 
     /** Copies the inputs' data into the call's rows. Returns null or a reason for a 400. */
@@ -665,7 +691,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.writeAndFlush(body, ctx.voidPromise());
-        FullHttpRequest next = waiting.poll();
+        InboundRequest next = waiting.poll();
         if (next != null) {
             handle(next);
         }

@@ -30,9 +30,11 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The REST transport: a Netty server (native epoll where the platform has it) for the protocol's
- * HTTP endpoints, and a second one on the metrics port. Netty decodes requests; bodies are
- * aggregated up to the request size limit (a larger one is answered 413 with a one-line JSON
- * reason, {@link LimitedAggregator}); answers are written as bytes ({@link ResponseHead}).
+ * HTTP endpoints, and a second one on the metrics port. {@link HttpRequestReader} reads the
+ * plain requests a serving client sends, allocating nothing; at the first request it leaves to
+ * Netty, the connection switches to Netty's decoder and aggregator, which aggregate bodies up to
+ * the request size limit (a larger one is answered 413 with a one-line JSON reason,
+ * {@link LimitedAggregator}). Answers are written as bytes ({@link ResponseHead}).
  */
 final class HttpTransport implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("hotpath-http", GlobalEventExecutor.INSTANCE);
@@ -51,9 +53,11 @@ final class HttpTransport implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
                         ch.pipeline()
-                                .addLast("decode", new HttpRequestDecoder(8192, 16384, 1 << 16))
+                                // Netty's codec where it always stood: the aggregator's own answers (100 Continue, 413) pass the encoder
+                                .addLast("read", new HttpRequestReader(info.maxRequestBytes(), p -> p
+                                        .addBefore("encode", "decode", new HttpRequestDecoder(8192, 16384, 1 << 16))
+                                        .addAfter("encode", "aggregate", new LimitedAggregator((int) info.maxRequestBytes()))))
                                 .addLast("encode", new ResponseHead.Encoder())
-                                .addLast("aggregate", new LimitedAggregator((int) info.maxRequestBytes()))
                                 .addLast("oip", new HttpInferHandler(registry, info, metricsPort));
                     }
                 });
