@@ -1,6 +1,7 @@
 package io.hotpath.serve;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -19,10 +20,9 @@ import java.util.function.Consumer;
  *
  * <p>It reads only requests it understands completely: {@code GET}, {@code POST} or {@code HEAD}
  * of an origin-form target (printable ASCII) over {@code HTTP/1.1}, lines ending in CRLF, header
- * names that are tokens, at most one decimal {@code Content-Length}, no {@code Transfer-Encoding},
- * {@code Expect} or {@code Upgrade}, {@code Connection} absent or {@code close} or
- * {@code keep-alive}, a head of at most {@link #MAX_HEAD} bytes and {@link #MAX_HEADERS} headers,
- * and a body within the server's limit. The first request that is anything else hands the
+ * names that are tokens, at most one decimal {@code Content-Length}, no {@code Transfer-Encoding}
+ * or {@code Expect}, {@code Connection} a list of tokens, a head of at most {@link #MAX_HEAD}
+ * bytes and {@link #MAX_HEADERS} headers, and a body within the server's limit. The first request that is anything else hands the
  * connection, from that request's first byte on, to Netty's decoder and aggregator (installed
  * after this handler, which then removes itself): Netty reads it and every later request on that
  * connection exactly as it would have without this reader (its 400s for malformed requests,
@@ -33,8 +33,13 @@ final class HttpRequestReader extends ByteToMessageDecoder {
     static final int MAX_HEAD = 8192;
     /** The most header lines read here. */
     static final int MAX_HEADERS = 64;
-    /** Bodies up to this size are copied into the request's own reused buffer; larger ones are a slice of what was read. */
-    static final int OWNED_BODY_LIMIT = 64 << 10;
+    /**
+     * Bodies up to this size are copied into the request's own reused buffer; larger ones are a
+     * slice of what was read (an object per request). It bounds what an idle connection holds.
+     */
+    static final int OWNED_BODY_LIMIT = 4 << 10;
+    /** Released requests a connection keeps for reuse; more (a pipelining burst) are freed. */
+    static final int POOLED = 2;
     /** The longest value of a numeric header (Inference-Header-Content-Length, Inference-Timeout-Us) read here. */
     static final int MAX_NUMBER = 24;
 
@@ -47,10 +52,8 @@ final class HttpRequestReader extends ByteToMessageDecoder {
     private static final byte[] CONTENT_LENGTH = ascii("content-length");
     private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
     private static final byte[] EXPECT = ascii("expect");
-    private static final byte[] UPGRADE = ascii("upgrade");
     private static final byte[] CONNECTION = ascii("connection");
     private static final byte[] CLOSE = ascii("close");
-    private static final byte[] KEEP_ALIVE = ascii("keep-alive");
     private static final byte[] HEADER_LENGTH = ascii(HttpInferHandler.HEADER_LENGTH.toString().toLowerCase(java.util.Locale.ROOT));
     private static final byte[] TIMEOUT_US = ascii(HttpInferHandler.TIMEOUT_US.toString().toLowerCase(java.util.Locale.ROOT));
     /** RFC 9110 tchar. */
@@ -103,6 +106,10 @@ final class HttpRequestReader extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        // empty lines before a request (a CRLF some clients send after a body) are skipped, as Netty's decoder skips them
+        while (in.isReadable() && (in.getByte(in.readerIndex()) == '\r' || in.getByte(in.readerIndex()) == '\n')) {
+            in.skipBytes(1);
+        }
         int start = in.readerIndex();
         int available = in.writerIndex() - start;
         int limit = start + Math.min(available, MAX_HEAD);
@@ -126,20 +133,27 @@ final class HttpRequestReader extends ByteToMessageDecoder {
         if (req == null) {
             req = new Lean(this);
         }
-        req.method = method;
-        req.uri = uri(in);
-        req.keepAlive = keepAlive;
-        req.headerLength = copyNumber(in, headerLengthStart, headerLengthEnd, req.headerLengthBytes);
-        req.timeout = copyNumber(in, timeoutStart, timeoutEnd, req.timeoutBytes);
         int n = (int) body;
-        if (n <= OWNED_BODY_LIMIT) {
-            if (req.owned == null) {
-                req.owned = ctx.alloc().directBuffer(Math.max(n, 1024), OWNED_BODY_LIMIT);
+        try {
+            req.method = method;
+            req.uri = uri(in);
+            req.keepAlive = keepAlive;
+            req.headerLength = copyNumber(in, headerLengthStart, headerLengthEnd, req.headerLengthBytes);
+            req.timeout = copyNumber(in, timeoutStart, timeoutEnd, req.timeoutBytes);
+            if (n == 0) {
+                req.content = Unpooled.EMPTY_BUFFER;
+            } else if (n <= OWNED_BODY_LIMIT) {
+                if (req.owned == null) {
+                    req.owned = ctx.alloc().directBuffer(Math.max(n, 1024), OWNED_BODY_LIMIT);
+                }
+                req.owned.clear().writeBytes(in, headEnd, n);
+                req.content = req.owned;
+            } else {
+                req.content = in.retainedSlice(headEnd, n);
             }
-            req.owned.clear().writeBytes(in, headEnd, n);
-            req.content = req.owned;
-        } else {
-            req.content = in.retainedSlice(headEnd, n);
+        } catch (RuntimeException | Error e) {
+            req.free();         // out of direct memory, say: the request is dropped with its buffer, not lost to the pool
+            throw e;
         }
         req.inUse = true;
         in.readerIndex(headEnd + n);
@@ -281,16 +295,9 @@ final class HttpRequestReader extends ByteToMessageDecoder {
             case 6 -> {
                 return !nameIs(in, name, EXPECT);
             }
-            case 7 -> {
-                return !nameIs(in, name, UPGRADE);
-            }
             case 10 -> {
                 if (nameIs(in, name, CONNECTION)) {
-                    if (valueEnd - value == CLOSE.length && nameIs(in, value, CLOSE)) {
-                        keepAlive = false;
-                        return true;
-                    }
-                    return valueEnd - value == KEEP_ALIVE.length && nameIs(in, value, KEEP_ALIVE);
+                    return connection(in, value, valueEnd);
                 }
             }
             default -> {
@@ -307,6 +314,35 @@ final class HttpRequestReader extends ByteToMessageDecoder {
                     timeoutStart = value;
                     timeoutEnd = valueEnd;
                 }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code Connection}: a comma-separated list of tokens; {@code close} among them (any case)
+     * closes the connection after the answer, as Netty's {@code HttpUtil.isKeepAlive} reads it.
+     * {@code Upgrade} is read and ignored, as the Netty pipeline ignores it (this server upgrades to nothing).
+     */
+    private boolean connection(ByteBuf in, int from, int to) {
+        int p = from;
+        while (p < to) {
+            while (p < to && (isSpace(in.getByte(p)) || in.getByte(p) == ',')) {
+                p++;
+            }
+            int t = p;
+            while (p < to && TOKEN[in.getByte(p) & 0xff]) {
+                p++;
+            }
+            int tEnd = p;
+            while (p < to && isSpace(in.getByte(p))) {
+                p++;
+            }
+            if (p < to && in.getByte(p) != ',') {
+                return false;       // not a token list
+            }
+            if (tEnd - t == CLOSE.length && nameIs(in, t, CLOSE)) {
+                keepAlive = false;
             }
         }
         return true;
@@ -399,8 +435,13 @@ final class HttpRequestReader extends ByteToMessageDecoder {
         }
     }
 
+    /** Released requests kept for reuse (for tests). */
+    int pooled() {
+        return free.size();
+    }
+
     private void recycle(Lean r) {
-        if (removed) {
+        if (removed || free.size() >= POOLED) {
             r.free();
         } else {
             free.push(r);
@@ -506,7 +547,7 @@ final class HttpRequestReader extends ByteToMessageDecoder {
                 throw new IllegalStateException("request released twice");
             }
             inUse = false;
-            if (content != owned) {
+            if (content != owned && content != Unpooled.EMPTY_BUFFER) {
                 content.release();
             }
             content = null;

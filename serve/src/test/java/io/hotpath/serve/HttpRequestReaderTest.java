@@ -185,13 +185,11 @@ class HttpRequestReaderTest {
         "PUT /v2/models/mlp/infer HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
         "get /v2/health/live HTTP/1.1\r\n\r\n",
         "GET /v2/h\u00e9alth HTTP/1.1\r\n\r\n",
-        "GET /v2/health/live HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
-        "GET /v2/health/live HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n",
         "POST /x HTTP/1.1\r\nInference-Timeout-Us: 1111111111111111111111111\r\nContent-Length: 0\r\n\r\n",
         "POST /x HTTP/1.1\r\nInference-Header-Content-Length: 1\r\nInference-Header-Content-Length: 2\r\nContent-Length: 0\r\n\r\n",
-        "\r\nGET /v2/health/live HTTP/1.1\r\n\r\n",
         "GET /v2/health/live HTTP/1.1\r\nX-Bad: a\u0001b\r\n\r\n",
         "GET  /v2 HTTP/1.1\r\n\r\n",
+        "GET /v2/health/live HTTP/1.1\r\nConnection: close;x\r\n\r\n",
     })
     void whatTheReaderLeavesNettyReadsAsItAlwaysDid(String odd) {
         String plain = infer("");
@@ -219,6 +217,59 @@ class HttpRequestReaderTest {
         assertEquals(expected, seen);
         assertNull(ch.pipeline().get("read"));
         assertNotNull(ch.pipeline().get("decode"));
+        ch.finishAndReleaseAll();
+    }
+
+    /** Requests the reader takes although they are not the plainest: read here exactly as Netty reads them. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "\r\nGET /v2/health/live HTTP/1.1\r\n\r\n",
+        "\r\n\r\n\nGET /v2/health/live HTTP/1.1\r\n\r\n",
+        "GET /v2/health/live HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
+        "GET /v2/health/live HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n",
+        "GET /v2/health/live HTTP/1.1\r\nConnection: Upgrade,  CLOSE \r\n\r\n",
+        "GET /v2/health/live HTTP/1.1\r\nConnection: ,\r\n\r\n",
+        "GET /v2/health/live HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+        "POST /v2/models/mlp/infer HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}\r\n",
+        "GET /v2/health/live?x=1&y=%20 HTTP/1.1\r\nX-Empty:\r\nX-Tab:\ta\tb\t\r\n\r\n",
+    })
+    void whatTheReaderTakesItReadsAsNettyDoes(String req) {
+        String stream = infer("") + req + infer("");
+        EmbeddedChannel netty = nettyChannel();
+        netty.writeInbound(bytes(stream));
+        List<Seen> expected = drain(netty);
+        netty.finishAndReleaseAll();
+        EmbeddedChannel ch = readerChannel();
+        ch.writeInbound(bytes(stream));
+        List<Object> got = new ArrayList<>();
+        Object m;
+        while ((m = ch.readInbound()) != null) {
+            assertInstanceOf(HttpRequestReader.Lean.class, m, req);
+            got.add(m);
+        }
+        List<Seen> seen = new ArrayList<>();
+        for (Object o : got) {
+            seen.add(Seen.of((InboundRequest) o));
+        }
+        assertEquals(expected, seen);
+        assertNotNull(ch.pipeline().get("read"));
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aPipeliningBurstLeavesOnlyAFewRequestsPooled() {
+        EmbeddedChannel ch = readerChannel();
+        HttpRequestReader reader = (HttpRequestReader) ch.pipeline().get("read");
+        ch.writeInbound(bytes("GET /v2/health/live HTTP/1.1\r\n\r\n".repeat(100)));
+        List<InboundRequest> held = new ArrayList<>();
+        InboundRequest r;
+        while ((r = ch.readInbound()) != null) {
+            held.add(r);
+        }
+        assertEquals(100, held.size());
+        assertEquals(0, held.get(99).content().readableBytes());
+        held.forEach(InboundRequest::release);
+        assertEquals(HttpRequestReader.POOLED, reader.pooled(), "the rest were freed");
         ch.finishAndReleaseAll();
     }
 
