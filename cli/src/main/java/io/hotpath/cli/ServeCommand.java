@@ -127,6 +127,7 @@ final class ServeCommand implements Callable<Integer> {
             throw checks.fail("--redis: expected redis://host:port or rediss://host:port (TLS)");
         }
         oneLineLogs();
+        HotpathServer.leakDetectionOffUnlessAsked();
         ServerInfo info = ServerInfo.of("0.1.0", maxRequestBytes);
         ModelRegistry registry = new ModelRegistry();
         try {

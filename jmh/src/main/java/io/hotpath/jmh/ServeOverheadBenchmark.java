@@ -78,6 +78,7 @@ public class ServeOverheadBenchmark {
 
     @Setup(Level.Trial)
     public void start() {
+        HotpathServer.leakDetectionOffUnlessAsked();      // as `hotpath serve` does (-Dio.netty.leakDetection.level=simple measures it on)
         ModelRegistry registry = new ModelRegistry();
         model = ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).withDynamicBatching(batching.equals("on")).open(null);
         registry.add(model);
