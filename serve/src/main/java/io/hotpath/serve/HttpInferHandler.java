@@ -442,9 +442,20 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
         if (ctx.executor().inEventLoop()) {
             answer(call);
         } else {
-            ctx.executor().execute(() -> answer(call));
+            // a connection has one call in flight (busy), so one task object serves them all; the executor's
+            // queue orders this write before the task's read
+            answering = call;
+            ctx.executor().execute(answerTask);
         }
     }
+
+    /** The call answered by {@link #answerTask}: set by the thread that completed it, read on the event loop. */
+    private InferCall answering;
+    private final Runnable answerTask = () -> {
+        InferCall c = answering;
+        answering = null;
+        answer(c);
+    };
 
     private void answer(InferCall call) {
         try {
