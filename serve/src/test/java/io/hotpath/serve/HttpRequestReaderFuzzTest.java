@@ -27,13 +27,7 @@ class HttpRequestReaderFuzzTest {
     static final int LIMIT = 300;
 
     static EmbeddedChannel withReader() {
-        EmbeddedChannel ch = new EmbeddedChannel();
-        ch.pipeline()
-                .addLast("read", new HttpRequestReader(LIMIT, p -> p
-                        .addBefore("encode", "decode", new HttpRequestDecoder(8192, 16384, 1 << 16))
-                        .addAfter("encode", "aggregate", new HttpTransport.LimitedAggregator(LIMIT))))
-                .addLast("encode", new ResponseHead.Encoder());
-        return ch;
+        return HttpRequestReaderTest.readerChannel(LIMIT);
     }
 
     static EmbeddedChannel nettyOnly() {

@@ -35,11 +35,16 @@ class HttpRequestReaderTest {
 
     /** The transport's pipeline with the reader, the encoder and a last handler that keeps what arrives. */
     static EmbeddedChannel readerChannel() {
+        return readerChannel(LIMIT);
+    }
+
+    /** The transport's pipeline with the reader and the encoder (Netty's codec installed on a hand-over), for bodies up to {@code limit}. */
+    static EmbeddedChannel readerChannel(int limit) {
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.pipeline()
-                .addLast("read", new HttpRequestReader(LIMIT, p -> p
+                .addLast("read", new HttpRequestReader(limit, p -> p
                         .addBefore("encode", "decode", new HttpRequestDecoder(8192, 16384, 1 << 16))
-                        .addAfter("encode", "aggregate", new HttpTransport.LimitedAggregator(LIMIT))))
+                        .addAfter("encode", "aggregate", new HttpTransport.LimitedAggregator(limit))))
                 .addLast("encode", new ResponseHead.Encoder());
         return ch;
     }
@@ -192,32 +197,38 @@ class HttpRequestReaderTest {
         "GET /v2/health/live HTTP/1.1\r\nConnection: close;x\r\n\r\n",
     })
     void whatTheReaderLeavesNettyReadsAsItAlwaysDid(String odd) {
-        String plain = infer("");
-        String stream = plain + odd + plain;
+        EmbeddedChannel ch = readerChannel();
+        List<Object> got = readBothWays(ch, infer("") + odd + infer(""));
+        assertInstanceOf(HttpRequestReader.Lean.class, got.get(0), "the plain request before it is read here");
+        for (int i = 1; i < got.size(); i++) {
+            assertInstanceOf(FullHttpRequest.class, got.get(i), "from the odd request on, Netty reads the connection");
+        }
+        assertNull(ch.pipeline().get("read"));
+        assertNotNull(ch.pipeline().get("decode"));
+        ch.finishAndReleaseAll();
+    }
+
+    /**
+     * Feeds {@code stream} to Netty's codec alone and to {@code ch}; asserts both give the handler
+     * the same requests in the same order; returns what {@code ch} gave (released).
+     */
+    static List<Object> readBothWays(EmbeddedChannel ch, String stream) {
         EmbeddedChannel netty = nettyChannel();
         netty.writeInbound(bytes(stream));
         List<Seen> expected = drain(netty);
         netty.finishAndReleaseAll();
-
-        EmbeddedChannel ch = readerChannel();
         ch.writeInbound(bytes(stream));
         List<Object> got = new ArrayList<>();
         Object m;
         while ((m = ch.readInbound()) != null) {
             got.add(m);
         }
-        assertInstanceOf(HttpRequestReader.Lean.class, got.get(0), "the plain request before it is read here");
-        for (int i = 1; i < got.size(); i++) {
-            assertInstanceOf(FullHttpRequest.class, got.get(i), "from the odd request on, Netty reads the connection");
-        }
         List<Seen> seen = new ArrayList<>();
         for (Object o : got) {
             seen.add(Seen.of(o instanceof FullHttpRequest f ? InboundRequest.of(f) : (InboundRequest) o));
         }
         assertEquals(expected, seen);
-        assertNull(ch.pipeline().get("read"));
-        assertNotNull(ch.pipeline().get("decode"));
-        ch.finishAndReleaseAll();
+        return got;
     }
 
     /** Requests the reader takes although they are not the plainest: read here exactly as Netty reads them. */
@@ -234,24 +245,10 @@ class HttpRequestReaderTest {
         "GET /v2/health/live?x=1&y=%20 HTTP/1.1\r\nX-Empty:\r\nX-Tab:\ta\tb\t\r\n\r\n",
     })
     void whatTheReaderTakesItReadsAsNettyDoes(String req) {
-        String stream = infer("") + req + infer("");
-        EmbeddedChannel netty = nettyChannel();
-        netty.writeInbound(bytes(stream));
-        List<Seen> expected = drain(netty);
-        netty.finishAndReleaseAll();
         EmbeddedChannel ch = readerChannel();
-        ch.writeInbound(bytes(stream));
-        List<Object> got = new ArrayList<>();
-        Object m;
-        while ((m = ch.readInbound()) != null) {
+        for (Object m : readBothWays(ch, infer("") + req + infer(""))) {
             assertInstanceOf(HttpRequestReader.Lean.class, m, req);
-            got.add(m);
         }
-        List<Seen> seen = new ArrayList<>();
-        for (Object o : got) {
-            seen.add(Seen.of((InboundRequest) o));
-        }
-        assertEquals(expected, seen);
         assertNotNull(ch.pipeline().get("read"));
         ch.finishAndReleaseAll();
     }
