@@ -445,7 +445,12 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             // a connection has one call in flight (busy), so one task object serves them all; the executor's
             // queue orders this write before the task's read
             answering = call;
-            ctx.executor().execute(answerTask);
+            try {
+                ctx.executor().execute(answerTask);
+            } catch (RuntimeException | Error e) {
+                answering = null;       // the loop is gone: InferCall's completion releases the call
+                throw e;
+            }
         }
     }
 
@@ -453,6 +458,8 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
     private InferCall answering;
     private final Runnable answerTask = () -> {
         InferCall c = answering;
+        // cleared before answering: answer() starts the next waiting request, whose call may complete on the
+        // batcher thread and set the field again before answer() returns
         answering = null;
         answer(c);
     };

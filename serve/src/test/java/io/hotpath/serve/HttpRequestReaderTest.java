@@ -65,12 +65,14 @@ class HttpRequestReaderTest {
     }
 
     /** What the handler reads of a request: comparable between the two readers. */
-    record Seen(String method, String uri, boolean keepAlive, String body, long headerLength, long timeout, boolean failed) {
+    record Seen(String method, String uri, boolean keepAlive, String body, long headerLength, long timeout, String headerLengthText,
+            String timeoutText, boolean failed) {
         static Seen of(InboundRequest r) {
             try {
+                boolean ok = r.decodeFailure() == null;
                 return new Seen(r.method().name(), r.uri(), r.keepAlive(), r.content().toString(StandardCharsets.ISO_8859_1),
-                        r.decodeFailure() == null ? r.number(HttpInferHandler.HEADER_LENGTH) : 0,
-                        r.decodeFailure() == null ? r.number(HttpInferHandler.TIMEOUT_US) : 0, r.decodeFailure() != null);
+                        ok ? r.number(HttpInferHandler.HEADER_LENGTH) : 0, ok ? r.number(HttpInferHandler.TIMEOUT_US) : 0,
+                        ok ? r.header(HttpInferHandler.HEADER_LENGTH) : null, ok ? r.header(HttpInferHandler.TIMEOUT_US) : null, !ok);
             } finally {
                 r.release();
             }

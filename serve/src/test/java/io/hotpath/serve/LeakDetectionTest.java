@@ -13,23 +13,33 @@ class LeakDetectionTest {
     void offUnlessThePropertyAsksForALevel() {
         ResourceLeakDetector.Level before = ResourceLeakDetector.getLevel();
         String property = System.getProperty(HotpathServer.LEAK_DETECTION_PROPERTY);
+        String legacy = System.getProperty(HotpathServer.LEGACY_LEAK_DETECTION_PROPERTY);
         try {
             System.clearProperty(HotpathServer.LEAK_DETECTION_PROPERTY);
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.SIMPLE);
             assertTrue(HotpathServer.leakDetectionOffUnlessAsked());
             assertEquals(ResourceLeakDetector.Level.DISABLED, ResourceLeakDetector.getLevel());
 
-            System.setProperty(HotpathServer.LEAK_DETECTION_PROPERTY, "paranoid");
-            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
-            assertFalse(HotpathServer.leakDetectionOffUnlessAsked());
-            assertEquals(ResourceLeakDetector.Level.PARANOID, ResourceLeakDetector.getLevel(), "the property's level stays");
-        } finally {
-            if (property == null) {
+            for (String name : new String[] {HotpathServer.LEAK_DETECTION_PROPERTY, HotpathServer.LEGACY_LEAK_DETECTION_PROPERTY}) {
                 System.clearProperty(HotpathServer.LEAK_DETECTION_PROPERTY);
-            } else {
-                System.setProperty(HotpathServer.LEAK_DETECTION_PROPERTY, property);
+                System.clearProperty(HotpathServer.LEGACY_LEAK_DETECTION_PROPERTY);
+                System.setProperty(name, "simple");
+                ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.SIMPLE);
+                assertFalse(HotpathServer.leakDetectionOffUnlessAsked(), name);
+                assertEquals(ResourceLeakDetector.Level.SIMPLE, ResourceLeakDetector.getLevel(), name + ": the level asked for stays");
             }
+        } finally {
+            restore(HotpathServer.LEAK_DETECTION_PROPERTY, property);
+            restore(HotpathServer.LEGACY_LEAK_DETECTION_PROPERTY, legacy);
             ResourceLeakDetector.setLevel(before);
+        }
+    }
+
+    private static void restore(String name, String value) {
+        if (value == null) {
+            System.clearProperty(name);
+        } else {
+            System.setProperty(name, value);
         }
     }
 }
