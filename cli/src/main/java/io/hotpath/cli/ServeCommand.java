@@ -66,6 +66,12 @@ final class ServeCommand implements Callable<Integer> {
             + "Triton's config without dynamic_batching) (default ${DEFAULT-VALUE}).")
     String batching;
 
+    @Option(names = "--batcher-thread", defaultValue = "event-loop", paramLabel = "event-loop|own", description = "Where a batching "
+            + "model's batcher runs: on the event loop that read the requests (event-loop: the requests read in one pass over the sockets "
+            + "become one engine run, no hand-off between threads; applies to models with no queue delay and no Redis tier, the others get "
+            + "a thread) or on a thread of its own per model (own) (default ${DEFAULT-VALUE}).")
+    String batcherThread;
+
     @Option(names = "--cache-bytes", defaultValue = "0", description = "With --model: the response cache's budget; 0: no cache (default ${DEFAULT-VALUE}).")
     long cacheBytes;
 
@@ -118,6 +124,7 @@ final class ServeCommand implements Callable<Integer> {
         checks.range("--request-timeout-ms", requestTimeoutMs, 0, 86_400_000, null);
         checks.range("--max-request-bytes", maxRequestBytes, 1024, Integer.MAX_VALUE - 1024, null);
         checks.oneOf("--batching", batching, "on", "off");
+        checks.oneOf("--batcher-thread", batcherThread, "event-loop", "own");
         checks.range("--event-loop-threads", eventLoopThreads, 1, 256, null);
         checks.range("--drain-grace-ms", drainGraceMs, 0, 600_000, null);
         checks.range("--drain-timeout-ms", drainTimeoutMs, 0, 3_600_000, null);
@@ -154,7 +161,8 @@ final class ServeCommand implements Callable<Integer> {
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), onStop);
         System.out.println("hotpath serve ready: http " + listening(host, server.httpPort()) + " grpc " + listening(host, server.grpcPort())
                 + " metrics " + listening(host, server.metricsPort()) + " transport " + server.transport() + " models "
-                + registry.all().stream().map(m -> m.name() + "/" + m.version() + " (" + m.service().engine().describe().split("\n")[0] + ")").toList());
+                + registry.all().stream().map(m -> m.name() + "/" + m.version() + " (" + m.service().engine().describe().split("\n")[0]
+                        + (m.batchesOnEventLoop() ? "; batches on the event loop" : "") + ")").toList());
         System.out.flush();
         stop.await();
         System.out.println("hotpath serve draining: not ready; answering what was accepted");
@@ -167,7 +175,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private void load(ModelRegistry registry) {
         if (source.repository != null) {
-            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository, sharedCache())) {
+            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository, sharedCache(), batcherThread.equals("event-loop"))) {
                 registry.add(m);
             }
             return;
@@ -176,7 +184,7 @@ final class ServeCommand implements Callable<Integer> {
         String name = ModelCatalog.ALIASES.contains(source.model) ? source.model : stripOnnx(file.getFileName().toString());
         ModelSettings s = ModelSettings.defaults(name, file).withEngine(EngineChoice.parse(engine)).withBatching(maxBatch, maxQueueDelayUs)
                 .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs).withDynamicBatching(batching.equals("on"))
-                .withSharedCache(sharedCache());
+                .withSharedCache(sharedCache()).withBatcherOnEventLoop(batcherThread.equals("event-loop"));
         registry.add(s.open(null));
     }
 

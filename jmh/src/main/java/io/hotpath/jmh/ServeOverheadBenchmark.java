@@ -47,8 +47,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * are counted too; {@code grpcWire}, {@link GrpcInferClient}: the same RPC written and read on the
  * benchmark thread, allocation-free, so what it adds is the server's). Loopback TCP
  * on the same two cores as the server. {@code batching}: the served model's dynamic batching on
- * (a batcher thread between the event loop and the engine) or off (the engine runs on the thread
- * that read the request).
+ * (a batcher thread between the event loop and the engine), loop (the event loop runs the batcher:
+ * the requests of one pass over the sockets are one engine run) or off (the engine runs on the
+ * thread that read the request).
  *
  * <pre>
  * ./hotpath jmh ServeOverheadBenchmark -t 1 -prof gc            # latency per request, concurrency 1
@@ -62,6 +63,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class ServeOverheadBenchmark {
+    /**
+     * {@code off}: no batcher; {@code on}: a batcher thread; {@code loop}: the batcher run by the event loop that read
+     * the requests ({@code hotpath serve --batcher-thread event-loop}; in process, with no event loop, it is {@code on}).
+     */
     @org.openjdk.jmh.annotations.Param({"off", "on"})
     public String batching;
 
@@ -77,10 +82,13 @@ public class ServeOverheadBenchmark {
     ServedModel model;
 
     @Setup(Level.Trial)
-    public void start() {
+    public void start(org.openjdk.jmh.infra.BenchmarkParams params) {
         HotpathServer.leakDetectionOffUnlessAsked();      // as `hotpath serve` does (-Dio.netty.leakDetection.level=simple measures it on)
         ModelRegistry registry = new ModelRegistry();
-        model = ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).withDynamicBatching(batching.equals("on")).open(null);
+        // a blocking in-process call has no event loop to run its batch: in process, loop is on
+        boolean onLoop = batching.equals("loop") && !params.getBenchmark().endsWith(".inProcess");
+        model = ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).withDynamicBatching(!batching.equals("off"))
+                .withBatcherOnEventLoop(onLoop).open(null);
         registry.add(model);
         server = HotpathServer.start(registry, ServerInfo.of("jmh", 1 << 20), new HotpathServer.Listen("127.0.0.1", 0, 0, -1, 1, wait.equals("spin")),
                 GrpcTransport::start);

@@ -123,7 +123,7 @@ final class GrpcInferHandler {
             throw t;
         }
         p.call = call;
-        call.submit(p);
+        call.submit(p, p.loop);
     }
 
     /** The event loop running this handler, where the answer is written; null when called from elsewhere. */

@@ -150,6 +150,11 @@ public final class HotpathServer implements AutoCloseable {
         return registry;
     }
 
+    /** The server's event loops (for tests that hold a loop still). */
+    EventLoopGroup eventLoops() {
+        return loops;
+    }
+
     public int httpPort() {
         return http == null ? -1 : http.port();
     }

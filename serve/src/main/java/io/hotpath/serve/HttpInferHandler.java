@@ -359,7 +359,7 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
             call.release();
             throw t;
         }
-        call.submit(completion);
+        call.submit(completion, ctx.executor());
     }
 
     /** Copies the inputs' data into the call's rows. Returns null or a reason for a 400. */

@@ -263,6 +263,14 @@ public final class InferCall implements RequestCallback {
      * thread, or on this thread when a row is refused at once or answered from the cache).
      */
     public void submit(Done done) {
+        submit(done, null);
+    }
+
+    /**
+     * As {@link #submit(Done)}, from {@code loop}, the event loop that read the call: a model whose batcher runs on the
+     * event loop queues its batch there (see {@link ServedModel#afterSubmit}).
+     */
+    public void submit(Done done, io.netty.util.concurrent.EventExecutor loop) {
         this.done = done;
         int n = rowCount;                   // read once: after the last row is answered the call may be released and reused
         long deadline = deadlineNanos;
@@ -281,6 +289,7 @@ public final class InferCall implements RequestCallback {
                 onComplete(q, s);            // refused at once: the callback did not run
             }
         }
+        model.afterSubmit(loop);        // a final field: the same model even if the call was answered and reused meanwhile
     }
 
     @Override

@@ -23,10 +23,21 @@ import java.util.Map;
  * @param dynamicBatching whether a batcher groups requests (Triton: a {@code dynamic_batching} section); without it each
  *     request runs at once on the thread that decoded it, the lowest latency for a small model
  * @param sharedCache the shared cache tier on Redis behind the response cache, or null for none
+ * @param batcherOnEventLoop run the batcher's work on the server's event loop rather than a thread of its own, where that
+ *     applies ({@link #batchesOnEventLoop()}): the rows read in one pass over the sockets become one engine run, with no
+ *     hand-off between threads; the server must then have one event loop
  */
 public record ModelSettings(String name, String version, Path file, EngineChoice engine, int maxBatch, long maxQueueDelayMicros,
         int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads, boolean dynamicBatching,
-        SharedCacheSettings sharedCache) {
+        SharedCacheSettings sharedCache, boolean batcherOnEventLoop) {
+
+    /** As the canonical constructor, with the batcher on a thread of its own. */
+    public ModelSettings(String name, String version, Path file, EngineChoice engine, int maxBatch, long maxQueueDelayMicros,
+            int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads, boolean dynamicBatching,
+            SharedCacheSettings sharedCache) {
+        this(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots, requestTimeoutMillis, threads,
+                dynamicBatching, sharedCache, false);
+    }
 
     /**
      * A shared cache tier on Redis ({@code redis://host:port} or {@code rediss://...}; credentials in the URI are never
@@ -55,43 +66,58 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
     /** The defaults for one model file served with {@code --model}. */
     public static ModelSettings defaults(String name, Path file) {
         return new ModelSettings(name, "1", file, EngineChoice.BEST, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_DELAY_MICROS, new int[0], 0,
-                DEFAULT_SLOTS, 0, 0, true, null);
+                DEFAULT_SLOTS, 0, 0, true, null, false);
     }
 
     /** With a shared cache tier behind the response cache (null: none); a model without a response cache gets a small one in front. */
     public ModelSettings withSharedCache(SharedCacheSettings shared) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching, shared);
+                requestTimeoutMillis, threads, dynamicBatching, shared, batcherOnEventLoop);
     }
 
     public ModelSettings withCacheBytes(long bytes) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, bytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache, batcherOnEventLoop);
     }
 
     public ModelSettings withSlots(int n) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, n,
-                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache, batcherOnEventLoop);
     }
 
     public ModelSettings withBatching(int max, long delayMicros) {
         return new ModelSettings(name, version, file, engine, max, delayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache, batcherOnEventLoop);
     }
 
     public ModelSettings withEngine(EngineChoice e) {
         return new ModelSettings(name, version, file, e, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, dynamicBatching, sharedCache);
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache, batcherOnEventLoop);
     }
 
     public ModelSettings withDynamicBatching(boolean on) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
-                requestTimeoutMillis, threads, on, sharedCache);
+                requestTimeoutMillis, threads, on, sharedCache, batcherOnEventLoop);
     }
 
     public ModelSettings withRequestTimeoutMillis(long ms) {
         return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots, ms,
-                threads, dynamicBatching, sharedCache);
+                threads, dynamicBatching, sharedCache, batcherOnEventLoop);
+    }
+
+    public ModelSettings withBatcherOnEventLoop(boolean on) {
+        return new ModelSettings(name, version, file, engine, maxBatch, maxQueueDelayMicros, preferredBatchSizes, cacheBytes, slots,
+                requestTimeoutMillis, threads, dynamicBatching, sharedCache, on);
+    }
+
+    /**
+     * Whether the model's batcher runs on the event loop: asked for ({@link #batcherOnEventLoop()}), with dynamic batching,
+     * no queue delay (the loop runs what one pass over the sockets read; it keeps no timer for a fuller batch) and no
+     * shared cache (whose lookups end on the Redis client's threads, away from the loop). Otherwise the batcher has a
+     * thread of its own.
+     */
+    public boolean batchesOnEventLoop() {
+        return batcherOnEventLoop && dynamicBatching && maxQueueDelayMicros == 0 && sharedCache == null;
     }
 
     /** Builds the model's service (engine choice, batching, cache) and wraps it for the transports. */
@@ -102,11 +128,15 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
     /** As {@link #open(Map)}, choosing among {@code providers} only (null: every engine on the class path). */
     public ServedModel open(Map<String, Object> configFromFile, java.util.List<io.hotpath.core.EngineProvider> providers) {
         int queueDelay = (int) Math.min(Integer.MAX_VALUE, maxQueueDelayMicros);
+        boolean onLoop = batchesOnEventLoop();
         Hotpath.ServiceBuilder b = Hotpath.service(file).engine(engine).threads(threads)
                 .batching(c -> {
                     c.maxBatchSize(maxBatch).maxQueueDelayMicros(queueDelay).maxRequests(slots + 1).threadName("hotpath-batcher-" + name);
                     if (preferredBatchSizes.length > 0) {
                         c.preferredBatchSizes(preferredBatchSizes);
+                    }
+                    if (onLoop) {
+                        c.agentInvoker();
                     }
                 });
         if (cacheBytes > 0 || sharedCache != null) {
@@ -127,7 +157,7 @@ public record ModelSettings(String name, String version, Path file, EngineChoice
         }
         InferenceService svc = b.build();
         try {
-            ServedModel m = new ServedModel(name, version, svc, slots, maxBatch, null, requestTimeoutMillis * 1_000_000L);
+            ServedModel m = new ServedModel(name, version, svc, slots, maxBatch, null, requestTimeoutMillis * 1_000_000L, onLoop);
             return m.withConfig(configFromFile != null ? configFromFile : autocompleted(m));
         } catch (RuntimeException | Error e) {
             svc.close();

@@ -37,6 +37,14 @@ public final class RepositoryLoader {
      * {@code response_cache} (a model's own {@code cache.redis} overrides it; {@code cache.redis=off} opts out).
      */
     public static List<ServedModel> load(Path repository, ModelSettings.SharedCacheSettings sharedDefault) {
+        return load(repository, sharedDefault, false);
+    }
+
+    /**
+     * As {@link #load(Path, ModelSettings.SharedCacheSettings)}; {@code batcherOnEventLoop} runs each model's batcher on
+     * the server's event loop where that applies ({@link ModelSettings#batchesOnEventLoop()}).
+     */
+    public static List<ServedModel> load(Path repository, ModelSettings.SharedCacheSettings sharedDefault, boolean batcherOnEventLoop) {
         System.Logger log = System.getLogger(RepositoryLoader.class.getName());
         ModelRepository repo = ModelRepository.scan(repository);
         for (String w : repo.warnings()) {
@@ -55,7 +63,7 @@ public final class RepositoryLoader {
                 for (String w : e.warnings()) {
                     log.log(System.Logger.Level.WARNING, "model '" + e.name() + "' version " + e.version() + ": " + w);
                 }
-                opened.add(open(e, sharedDefault));
+                opened.add(open(e, sharedDefault, batcherOnEventLoop));
                 log.log(System.Logger.Level.INFO, "loaded model '" + e.name() + "' version " + e.version() + " from " + e.modelFile());
             }
             return opened;
@@ -68,7 +76,7 @@ public final class RepositoryLoader {
     }
 
     static ServedModel open(ModelEntry e) {
-        return open(e, null);
+        return open(e, null, false);
     }
 
     /** The shared tier model {@code e} gets: its own {@code cache.redis}, else the server's when its response cache is on. */
@@ -88,7 +96,7 @@ public final class RepositoryLoader {
         return new ModelSettings.SharedCacheSettings(uri != null ? uri : server.uri(), ttl, budget);
     }
 
-    static ServedModel open(ModelEntry e, ModelSettings.SharedCacheSettings sharedDefault) {
+    static ServedModel open(ModelEntry e, ModelSettings.SharedCacheSettings sharedDefault, boolean batcherOnEventLoop) {
         if (e.precision() != Precision.FP32) {
             throw new HotpathException(HotpathException.Category.UNSUPPORTED, "model '" + e.name() + "' version " + e.version() + ": precision "
                     + e.precision() + " is asked for; hotpath serve runs models at the precision of their file in this version: optimize it "
@@ -102,7 +110,7 @@ public final class RepositoryLoader {
         int slots = e.queueCapacity() > 0 ? e.queueCapacity() : DEFAULT_SLOTS;
         ModelSettings s = new ModelSettings(e.name(), e.version(), e.modelFile(), engineChoice(e.options().engine()), maxBatch,
                 e.maxQueueDelayMicros(), preferred, e.cacheBytes(), slots, e.requestTimeoutMs(), e.threads(), batching,
-                sharedCache(e, sharedDefault));
+                sharedCache(e, sharedDefault), batcherOnEventLoop);
         List<EngineProvider> providers = e.options().engine() == HotpathModelOptions.EngineKind.JVM ? jvmOnly() : null;
         ServedModel m = s.open(null, providers);
         try {

@@ -33,6 +33,16 @@ public final class ServedModel implements AutoCloseable {
     private volatile Map<String, Object> config;
     private final System.Logger log = System.getLogger(ServedModel.class.getName());
     private final long requestTimeoutNanos;
+    /** The batcher's invoker when the event loop runs the batcher's work; null when the batcher has its own thread. */
+    private final org.agrona.concurrent.AgentInvoker loopInvoker;
+    /** Whether a drain task is queued on the event loop: one per pass over the sockets, however many calls it read. */
+    private final java.util.concurrent.atomic.AtomicBoolean drainQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The event loop that runs this model's batches: the first that submitted a call. */
+    private volatile io.netty.util.concurrent.EventExecutor home;
+    private final Runnable drainTask = () -> {
+        drainQueued.set(false);     // before draining: a call submitted by an answer written meanwhile queues the next task
+        drain();
+    };
 
     /**
      * @param slots the most rows in flight at once for this model (every wire request takes one per row)
@@ -42,6 +52,16 @@ public final class ServedModel implements AutoCloseable {
      */
     public ServedModel(String name, String version, InferenceService service, int slots, int maxRowsPerCall, Map<String, Object> config,
             long requestTimeoutNanos) {
+        this(name, version, service, slots, maxRowsPerCall, config, requestTimeoutNanos, false);
+    }
+
+    /**
+     * As the other constructor; with {@code batcherOnEventLoop} the service's batcher has no thread (it was built with
+     * {@code batching(b -> b.agentInvoker())}) and the event loop that read a call runs its batch, in a task after that
+     * pass over the sockets ({@link #afterSubmit}).
+     */
+    public ServedModel(String name, String version, InferenceService service, int slots, int maxRowsPerCall, Map<String, Object> config,
+            long requestTimeoutNanos, boolean batcherOnEventLoop) {
         if (slots < 1 || maxRowsPerCall < 1) {
             throw io.hotpath.core.HotpathException.invalidArgument("model '" + name + "': slots " + slots + " and max rows per request "
                     + maxRowsPerCall + " must be at least 1");
@@ -62,6 +82,68 @@ public final class ServedModel implements AutoCloseable {
         this.stats = new ModelStats(service.metrics(), service.cache() != null);
         this.config = config;
         this.requestTimeoutNanos = requestTimeoutNanos;
+        this.loopInvoker = batcherOnEventLoop ? service.invoker() : null;
+    }
+
+    /**
+     * Whether the event loop runs this model's batcher. The answers of the calls read on that loop are then written
+     * inside the batch, from its callbacks, as a loop writes the answers of a model without batching; writing one may
+     * start the connection's next pipelined request, whose rows go to the next drain. (It cannot take a slot the batch
+     * has not yet published: the batcher publishes each row once its callback returns, and a call frees its slots only
+     * after its answer is written.)
+     */
+    public boolean batchesOnEventLoop() {
+        return loopInvoker != null;
+    }
+
+    /**
+     * Called after a call's rows were offered to the service. With the batcher on the event loop, makes sure one drain
+     * task is queued on the model's home loop (the first loop that submitted to it): on the caller's own loop it runs
+     * after the current pass over the sockets, so the calls read in that pass go to the engine together; calls read on
+     * another loop hand it over (Netty wakes the home loop). One loop runs each model's batches, so no drain ever finds
+     * the batcher busy elsewhere and leaves rows behind. Off any loop before a home exists ({@code loop} null), or when
+     * the home loop refuses the task (shut down), drains here. Does nothing when the batcher has its own thread.
+     */
+    void afterSubmit(io.netty.util.concurrent.EventExecutor loop) {
+        if (loopInvoker == null) {
+            return;
+        }
+        io.netty.util.concurrent.EventExecutor h = home;
+        if (h == null) {
+            if (loop == null) {
+                drain();
+                return;
+            }
+            synchronized (drainQueued) {
+                if (home == null) {
+                    home = loop;
+                }
+                h = home;
+            }
+        }
+        // getAndSet, a full fence: the rows offered above are visible to a drain that cleared the flag and found it set
+        if (!drainQueued.getAndSet(true)) {
+            try {
+                h.execute(drainTask);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                drainQueued.set(false);
+                drain();
+            }
+        }
+    }
+
+    /**
+     * Runs the batcher until it has nothing left: each invoke runs at most one batch of at most max-batch rows. The
+     * invoker reports a batch's failure to the service's error handler itself; anything else that escapes is logged.
+     */
+    private void drain() {
+        try {
+            while (loopInvoker.invoke() > 0) {
+                // another batch: more rows were queued than one batch takes
+            }
+        } catch (Throwable t) {
+            reportError("running model '" + name + "' on the event loop", t);
+        }
     }
 
     public String name() {
@@ -76,6 +158,11 @@ public final class ServedModel implements AutoCloseable {
         return platform;
     }
 
+    /**
+     * The model's service. When its batcher runs on the event loop ({@link #batchesOnEventLoop()}) only the server's
+     * loops drive it: a blocking {@code infer} from another thread would wait for a batch nobody runs; use a model
+     * opened without {@code batcherOnEventLoop} for that.
+     */
     public InferenceService service() {
         return service;
     }

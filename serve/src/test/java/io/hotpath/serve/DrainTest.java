@@ -12,14 +12,21 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** A graceful stop: not ready at once, every accepted request answered, then nothing listens. */
+/**
+ * A graceful stop: not ready at once, every accepted request answered, then nothing listens; with the batcher on a
+ * thread of its own and on the event loop.
+ */
 class DrainTest {
-    @Test
-    void drainAnswersWhatWasAcceptedAndStopsListening() throws Exception {
+    @ParameterizedTest(name = "batcher on the event loop: {0}")
+    @ValueSource(booleans = {false, true})
+    void drainAnswersWhatWasAcceptedAndStopsListening(boolean batcherOnEventLoop) throws Exception {
         ModelRegistry registry = new ModelRegistry();
-        registry.add(ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).open(null));
+        ServedModel model = ModelSettings.defaults("mlp", ModelCatalog.resolve("mlp")).withBatcherOnEventLoop(batcherOnEventLoop).open(null);
+        assertEquals(batcherOnEventLoop, model.batchesOnEventLoop());
+        registry.add(model);
         HotpathServer server = HotpathServer.start(registry, ServerInfo.of("test", 1 << 20), new HotpathServer.Listen("127.0.0.1", 0, -1, 0, 1),
                 null);
         String base = "http://127.0.0.1:" + server.httpPort();

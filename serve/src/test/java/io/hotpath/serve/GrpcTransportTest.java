@@ -65,6 +65,7 @@ class GrpcTransportTest {
     private static ServedModel mlp;
     private static ServedModel tight;
     private static ServedModel unbatched;
+    private static ServedModel looped;
     private static ServedModel slowDeadline;
     private static ServedModel slowCancel;
     private static HotpathServer server;
@@ -81,6 +82,8 @@ class GrpcTransportTest {
             tight = add(registry, opened, ModelSettings.defaults("tight", file).withSlots(1).open(null));
             // no batcher: each request runs at once on the event loop that decoded it
             unbatched = add(registry, opened, ModelSettings.defaults("unbatched", file).withDynamicBatching(false).open(null));
+            // a batcher run by the event loop that read the calls
+            looped = add(registry, opened, ModelSettings.defaults("looped", file).withBatcherOnEventLoop(true).open(null));
             // a batcher that waits a second for company: a lone row stays queued long enough to time out or be cancelled
             slowDeadline = add(registry, opened, ModelSettings.defaults("slow-deadline", file).withSlots(4)
                     .withBatching(ModelSettings.DEFAULT_MAX_BATCH, SLOW_QUEUE_DELAY_MICROS).open(null));
@@ -202,7 +205,7 @@ class GrpcTransportTest {
         assertTrue(after.getLastInference() > 0);
 
         ModelStatisticsResponse all = call(GrpcInferenceMethods.MODEL_STATISTICS, ModelStatisticsRequest.getDefaultInstance());
-        assertEquals(List.of("mlp", "slow-cancel", "slow-deadline", "tight", "unbatched"), all.getModelStatsList().stream().map(ModelStatistics::getName).toList());
+        assertEquals(List.of("looped", "mlp", "slow-cancel", "slow-deadline", "tight", "unbatched"), all.getModelStatsList().stream().map(ModelStatistics::getName).toList());
         assertEquals(1, call(GrpcInferenceMethods.MODEL_STATISTICS, ModelStatisticsRequest.newBuilder().setName("mlp").setVersion("1").build())
                 .getModelStatsCount());
         assertEquals(Status.Code.NOT_FOUND,
@@ -231,6 +234,36 @@ class GrpcTransportTest {
         assertEquals(List.of(1L, 1L), r.getOutputs(0).getShapeList());
         assertEquals(1, r.getRawOutputContentsCount());
         assertArrayEquals(directScores(rows), r.getRawOutputContents(0).toByteArray());
+    }
+
+    /** Sixteen calls of 1-4 rows at once to a model batched on the event loop: each answered, and right. */
+    @Test
+    void concurrentCallsToAModelBatchedOnTheEventLoop() throws Exception {
+        assertTrue(looped.batchesOnEventLoop());
+        List<float[][]> sent = new ArrayList<>();
+        List<CompletableFuture<ModelInferResponse>> answers = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            float[][] rows = rows(1 + i % 4, 500 + i);
+            sent.add(rows);
+            answers.add(inferAsync(rawRequest("looped", rows).build(), CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)));
+        }
+        for (int i = 0; i < 16; i++) {
+            ModelInferResponse r = answers.get(i).get(30, TimeUnit.SECONDS);
+            assertEquals(List.of((long) sent.get(i).length, 1L), r.getOutputs(0).getShapeList());
+            float[] want = floats(directScores(sent.get(i)));
+            float[] got = floats(r.getRawOutputContents(0).toByteArray());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, 1e-5f, "call " + i);
+        }
+        awaitValue(() -> looped.stats().pendingNow(), 0);
+    }
+
+    private static float[] floats(byte[] littleEndian) {
+        ByteBuffer b = ByteBuffer.wrap(littleEndian).order(ByteOrder.LITTLE_ENDIAN);
+        float[] f = new float[littleEndian.length / 4];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = b.getFloat();
+        }
+        return f;
     }
 
     @Test
