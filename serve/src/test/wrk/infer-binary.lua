@@ -13,13 +13,6 @@ wrk.body = header .. string.rep(one, 64)
 wrk.headers["Content-Type"] = "application/octet-stream"
 wrk.headers["Inference-Header-Content-Length"] = tostring(#header)
 
-local non200 = 0
-response = function(status, headers, body)
-  if status ~= 200 then
-    non200 = non200 + 1
-  end
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("non-200: %d (wrk's own count across threads is in 'Non-2xx')\n", non200))
-end
+-- No response() function: with one, wrk parses every response's headers into a Lua table, which
+-- measured 10-20 % fewer requests/s on two vCPUs. wrk counts non-2xx answers itself and prints
+-- "Non-2xx or 3xx responses: N" when there are any.
