@@ -68,8 +68,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--batcher-thread", defaultValue = "event-loop", paramLabel = "event-loop|own", description = "Where a batching "
             + "model's batcher runs: on the event loop that read the requests (event-loop: the requests read in one pass over the sockets "
-            + "become one engine run, no hand-off between threads; applies to models with no queue delay and no Redis tier, the others get "
-            + "a thread) or on a thread of its own per model (own) (default ${DEFAULT-VALUE}).")
+            + "become one engine run, no hand-off between threads; for models with no queue delay and no Redis tier, and only with "
+            + "--event-loop-threads 1: otherwise a thread) or on a thread of its own per model (own) (default ${DEFAULT-VALUE}).")
     String batcherThread;
 
     @Option(names = "--cache-bytes", defaultValue = "0", description = "With --model: the response cache's budget; 0: no cache (default ${DEFAULT-VALUE}).")
@@ -175,7 +175,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private void load(ModelRegistry registry) {
         if (source.repository != null) {
-            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository, sharedCache(), batcherThread.equals("event-loop"))) {
+            for (ServedModel m : io.hotpath.serve.RepositoryLoader.load(source.repository, sharedCache(), batcherOnEventLoop())) {
                 registry.add(m);
             }
             return;
@@ -184,8 +184,17 @@ final class ServeCommand implements Callable<Integer> {
         String name = ModelCatalog.ALIASES.contains(source.model) ? source.model : stripOnnx(file.getFileName().toString());
         ModelSettings s = ModelSettings.defaults(name, file).withEngine(EngineChoice.parse(engine)).withBatching(maxBatch, maxQueueDelayUs)
                 .withCacheBytes(cacheBytes).withSlots(slots).withRequestTimeoutMillis(requestTimeoutMs).withDynamicBatching(batching.equals("on"))
-                .withSharedCache(sharedCache()).withBatcherOnEventLoop(batcherThread.equals("event-loop"));
+                .withSharedCache(sharedCache()).withBatcherOnEventLoop(batcherOnEventLoop());
         registry.add(s.open(null));
+    }
+
+    /**
+     * The batcher goes on the event loop with one loop only: with more, all of a model's batches would run on one of
+     * them and the others would hand their calls over and back, as to a batcher thread, with the engine's work added
+     * to one loop's sockets.
+     */
+    private boolean batcherOnEventLoop() {
+        return batcherThread.equals("event-loop") && eventLoopThreads == 1;
     }
 
     private ModelSettings.SharedCacheSettings sharedCache() {

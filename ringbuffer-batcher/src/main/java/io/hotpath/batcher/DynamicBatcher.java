@@ -496,6 +496,9 @@ public final class DynamicBatcher implements AutoCloseable {
                 return 0;       // another thread is invoking, or a close is finishing the batcher
             }
             try {
+                if (workLock.getHoldCount() > 1) {
+                    return 0;   // an invoke from a callback inside an invoke: the outer one is mid-batch and goes on after it
+                }
                 return workOrFinish(duty(true));
             } finally {
                 workLock.unlock();

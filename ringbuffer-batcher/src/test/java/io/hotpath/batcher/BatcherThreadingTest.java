@@ -198,6 +198,37 @@ class BatcherThreadingTest {
         }
     }
 
+    /** An invoke from a callback inside an invoke does nothing; the outer invoke's batch and the next go on unharmed. */
+    @Test
+    void anInvokeFromACallbackInsideAnInvokeDoesNothing() {
+        DoublingProcessor p = new DoublingProcessor(WIDTH, 8);
+        try (DynamicBatcher b = new DynamicBatcher(config().maxBatchSize(2).maxQueueDelayMicros(0).agentInvoker().build(), p)) {
+            BatchRequest first = b.newRequest();
+            BatchRequest second = b.newRequest();
+            BatchRequest third = b.newRequest();
+            write(first, 1);
+            write(second, 2);
+            write(third, 3);
+            AtomicInteger nested = new AtomicInteger(-1);
+            assertEquals(BatchStatus.PENDING, b.inferAsync(first, (req, s) -> {
+                assertEquals(BatchStatus.PENDING, b.submit(third));
+                nested.set(b.invoker().invoke());
+            }));
+            assertEquals(BatchStatus.PENDING, b.submit(second));
+            assertTrue(b.invoker().invoke() > 0);
+            assertEquals(0, nested.get(), "the nested invoke did no work");
+            assertEquals(BatchStatus.OK, first.status());
+            assertEquals(BatchStatus.OK, second.status(), "the outer batch finished after the nested invoke");
+            assertDoubled(first, 1);
+            assertDoubled(second, 2);
+            assertEquals(BatchStatus.PENDING, third.status(), "queued from the callback: left for the next invoke");
+            while (third.status() == BatchStatus.PENDING) {
+                b.invoker().invoke();
+            }
+            assertDoubled(third, 3);
+        }
+    }
+
     @Test
     void closeFromACallbackInsideAnInvokeIsFinishedByThatInvoke() {
         DoublingProcessor p = new DoublingProcessor(WIDTH, 8);

@@ -259,8 +259,9 @@ public final class InferCall implements RequestCallback {
     }
 
     /**
-     * Submits every row; {@code done} runs exactly once when all are answered (on the batcher
-     * thread, or on this thread when a row is refused at once or answered from the cache).
+     * Submits every row; {@code done} runs exactly once when all are answered (on the thread that
+     * runs the batch: the batcher's, or the event loop's with {@link ServedModel#batchesOnEventLoop()};
+     * or on this thread when a row is refused at once or answered from the cache).
      */
     public void submit(Done done) {
         submit(done, null);
@@ -276,6 +277,14 @@ public final class InferCall implements RequestCallback {
         long deadline = deadlineNanos;
         pending.set(n);
         model.stats().started();
+        try {
+            submitRows(n, deadline);
+        } finally {
+            model.afterSubmit(loop);    // even if offering a row threw: the rows offered before it must run
+        }
+    }
+
+    private void submitRows(int n, long deadline) {
         for (int r = 0; r < n; r++) {
             Request q = rows[r];
             q.deadlineNanos(deadline);
@@ -289,7 +298,6 @@ public final class InferCall implements RequestCallback {
                 onComplete(q, s);            // refused at once: the callback did not run
             }
         }
-        model.afterSubmit(loop);        // a final field: the same model even if the call was answered and reused meanwhile
     }
 
     @Override

@@ -25,7 +25,7 @@ import java.util.Map;
  * @param sharedCache the shared cache tier on Redis behind the response cache, or null for none
  * @param batcherOnEventLoop run the batcher's work on the server's event loop rather than a thread of its own, where that
  *     applies ({@link #batchesOnEventLoop()}): the rows read in one pass over the sockets become one engine run, with no
- *     hand-off between threads; the server must then have one event loop
+ *     hand-off between threads. Meant for a server with one event loop (see {@link ServedModel#batchesOnEventLoop()})
  */
 public record ModelSettings(String name, String version, Path file, EngineChoice engine, int maxBatch, long maxQueueDelayMicros,
         int[] preferredBatchSizes, long cacheBytes, int slots, long requestTimeoutMillis, int threads, boolean dynamicBatching,

@@ -40,9 +40,16 @@ public final class ServedModel implements AutoCloseable {
     /** The event loop that runs this model's batches: the first that submitted a call. */
     private volatile io.netty.util.concurrent.EventExecutor home;
     private final Runnable drainTask = () -> {
-        drainQueued.set(false);     // before draining: a call submitted by an answer written meanwhile queues the next task
-        drain();
+        // a volatile write before draining: a submit that then finds the flag set knows this drain reads its rows after
+        drainQueued.set(false);
+        if (!drain(BATCHES_PER_TASK)) {
+            queueDrain(home);       // more than a task's share queued: the loop reads its sockets and runs its tasks in between
+        }
     };
+    /** Batches one drain task runs at most before it queues the next, so one loop never runs batches only. */
+    private static final int BATCHES_PER_TASK = 4;
+    /** Serializes drains: one that found the batcher busy in another drain could return and leave rows behind. */
+    private final Object drainLock = new Object();
 
     /**
      * @param slots the most rows in flight at once for this model (every wire request takes one per row)
@@ -57,8 +64,9 @@ public final class ServedModel implements AutoCloseable {
 
     /**
      * As the other constructor; with {@code batcherOnEventLoop} the service's batcher has no thread (it was built with
-     * {@code batching(b -> b.agentInvoker())}) and the event loop that read a call runs its batch, in a task after that
-     * pass over the sockets ({@link #afterSubmit}).
+     * {@code batching(b -> b.agentInvoker())}) and the model's home event loop runs its batches, in a task after its
+     * pass over the sockets ({@link #afterSubmit}). Meant for a server with one event loop: with more, the calls read
+     * on the others are handed to the home loop and back, as they would be to a batcher thread.
      */
     public ServedModel(String name, String version, InferenceService service, int slots, int maxRowsPerCall, Map<String, Object> config,
             long requestTimeoutNanos, boolean batcherOnEventLoop) {
@@ -86,11 +94,11 @@ public final class ServedModel implements AutoCloseable {
     }
 
     /**
-     * Whether the event loop runs this model's batcher. The answers of the calls read on that loop are then written
-     * inside the batch, from its callbacks, as a loop writes the answers of a model without batching; writing one may
-     * start the connection's next pipelined request, whose rows go to the next drain. (It cannot take a slot the batch
-     * has not yet published: the batcher publishes each row once its callback returns, and a call frees its slots only
-     * after its answer is written.)
+     * Whether the event loop runs this model's batcher. The answers of the calls read on the model's home loop are then
+     * written inside the batch, from its callbacks, as a loop writes the answers of a model without batching (those
+     * read on another loop go back to it as a task); writing one may start the connection's next pipelined request,
+     * whose rows go to the next drain. (It cannot take a slot the batch has not yet published: the batcher publishes
+     * each row once its callback returns, and a call frees its slots only after its answer is written.)
      */
     public boolean batchesOnEventLoop() {
         return loopInvoker != null;
@@ -100,9 +108,9 @@ public final class ServedModel implements AutoCloseable {
      * Called after a call's rows were offered to the service. With the batcher on the event loop, makes sure one drain
      * task is queued on the model's home loop (the first loop that submitted to it): on the caller's own loop it runs
      * after the current pass over the sockets, so the calls read in that pass go to the engine together; calls read on
-     * another loop hand it over (Netty wakes the home loop). One loop runs each model's batches, so no drain ever finds
-     * the batcher busy elsewhere and leaves rows behind. Off any loop before a home exists ({@code loop} null), or when
-     * the home loop refuses the task (shut down), drains here. Does nothing when the batcher has its own thread.
+     * another loop hand it over (Netty wakes the home loop). Each task runs a few batches at most and queues the next if
+     * rows remain. Off any loop before a home exists ({@code loop} null), or when the home loop refuses the task (shut
+     * down), drains here. Does nothing when the batcher has its own thread.
      */
     void afterSubmit(io.netty.util.concurrent.EventExecutor loop) {
         if (loopInvoker == null) {
@@ -111,38 +119,50 @@ public final class ServedModel implements AutoCloseable {
         io.netty.util.concurrent.EventExecutor h = home;
         if (h == null) {
             if (loop == null) {
-                drain();
+                drain(Integer.MAX_VALUE);
                 return;
             }
-            synchronized (drainQueued) {
+            synchronized (drainLock) {
                 if (home == null) {
                     home = loop;
                 }
                 h = home;
             }
         }
-        // getAndSet, a full fence: the rows offered above are visible to a drain that cleared the flag and found it set
+        queueDrain(h);
+    }
+
+    private void queueDrain(io.netty.util.concurrent.EventExecutor h) {
+        // getAndSet, a full fence: the rows offered before it are visible to a drain that cleared the flag and found it set
         if (!drainQueued.getAndSet(true)) {
             try {
                 h.execute(drainTask);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 drainQueued.set(false);
-                drain();
+                drain(Integer.MAX_VALUE);
             }
         }
     }
 
     /**
-     * Runs the batcher until it has nothing left: each invoke runs at most one batch of at most max-batch rows. The
-     * invoker reports a batch's failure to the service's error handler itself; anything else that escapes is logged.
+     * Runs the batcher for at most {@code maxBatches} batches, one drain at a time (a second waits for the first, then
+     * looks for its own rows). Returns true when the batcher had nothing left. An invoke from a callback inside a drain
+     * on this thread does nothing (the batcher refuses to re-enter itself; the outer drain goes on). The invoker reports
+     * a batch's failure to the service's error handler itself; anything else that escapes is logged.
      */
-    private void drain() {
-        try {
-            while (loopInvoker.invoke() > 0) {
-                // another batch: more rows were queued than one batch takes
+    private boolean drain(int maxBatches) {
+        synchronized (drainLock) {
+            try {
+                for (int b = 0; b < maxBatches; b++) {
+                    if (loopInvoker.invoke() == 0) {
+                        return true;
+                    }
+                }
+                return false;
+            } catch (Throwable t) {
+                reportError("running model '" + name + "' on the event loop", t);
+                return true;
             }
-        } catch (Throwable t) {
-            reportError("running model '" + name + "' on the event loop", t);
         }
     }
 
