@@ -697,8 +697,20 @@ public final class DynamicBatcher implements AutoCloseable {
     }
 
     private int drainOnce() {
-        int n = rings[1].read(handler, config.maxBatchSize);
-        n += rings[0].read(handler, config.maxBatchSize);
+        return drain(rings[1]) + drain(rings[0]);
+    }
+
+    /**
+     * Reads up to a batch of records. A read stops at the buffer's end, so when the next record is the padding that
+     * fills the end before a wrap, that read consumes only the padding and returns 0 with a record waiting after the
+     * wrap: read again. (A batcher thread would find it on its next pass; an invoker whose application idles when an
+     * invoke returns 0 would leave it queued.)
+     */
+    private int drain(RingBuffer ring) {
+        int n = ring.read(handler, config.maxBatchSize);
+        if (n == 0 && ring.size() > 0) {
+            n = ring.read(handler, config.maxBatchSize);
+        }
         return n;
     }
 

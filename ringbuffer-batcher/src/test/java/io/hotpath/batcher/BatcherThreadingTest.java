@@ -198,6 +198,38 @@ class BatcherThreadingTest {
         }
     }
 
+    /**
+     * One request at a time, each followed by invokes until one does nothing: the request is answered by then, also
+     * when its record is the first after the ring wraps (the read that meets the padding at the buffer's end returns
+     * no record; the invoke must not report "nothing to do" with the record waiting).
+     */
+    @Test
+    void anInvokeThatReportsNoWorkLeavesNothingQueuedAcrossRingWraps() {
+        int width = 5;      // 40-byte rows: 72-byte records, which do not divide the ring, so it pads before it wraps
+        DoublingProcessor p = new DoublingProcessor(width, 8);
+        BatcherConfig c = BatcherConfig.builder().maxPayloadBytes(width * 8).maxOutputBytes(width * 8).queueCapacityBytes(1 << 12)
+                .maxQueueDelayMicros(0).agentInvoker().build();
+        try (DynamicBatcher b = new DynamicBatcher(c, p)) {
+            BatchRequest r = b.newRequest();
+            for (int i = 0; i < 2_000; i++) {        // a 4 KiB ring wraps many times over
+                for (int k = 0; k < width; k++) {
+                    r.input().setAtIndex(ValueLayout.JAVA_LONG, k, i + k);
+                }
+                r.inputLength(width * 8);
+                assertEquals(BatchStatus.PENDING, b.submit(r));
+                int invokes = 0;
+                while (b.invoker().invoke() > 0) {
+                    invokes++;
+                }
+                assertTrue(invokes > 0, "request " + i + ": the invoke after it found no work");
+                assertEquals(BatchStatus.OK, r.status(), "request " + i + " answered once an invoke found nothing to do");
+                for (int k = 0; k < width; k++) {
+                    assertEquals(2L * (i + k), r.output().getAtIndex(ValueLayout.JAVA_LONG, k));
+                }
+            }
+        }
+    }
+
     /** An invoke from a callback inside an invoke does nothing; the outer invoke's batch and the next go on unharmed. */
     @Test
     void anInvokeFromACallbackInsideAnInvokeDoesNothing() {

@@ -143,6 +143,23 @@ class EventLoopBatchingTest {
         }
     }
 
+    /**
+     * One request at a time, more than the batcher's ring holds, so its records wrap round many times: each is answered
+     * (a drain that stopped at the padding before a wrap, seeing no record, left the next request queued for ever).
+     */
+    @Test
+    void oneAtATimeAcrossManyRingWraps() throws Exception {
+        try (Served s = new Served(1, ModelSettings.defaults("mlp", MLP).withBatcherOnEventLoop(true));
+                Socket k = new Socket("127.0.0.1", s.server.httpPort())) {
+            k.setSoTimeout(20_000);
+            // a 64-float row is a 288-byte record: the service's 4 MiB ring wraps after about 14,600
+            for (int i = 0; i < 32_000; i++) {
+                float[] in = rows(1, i);
+                assertArrayEquals(direct(in), exchange(k, in), 1e-5f, "request " + i);
+            }
+        }
+    }
+
     /** Two event loops, sixteen connections from eight threads, calls of 1-4 rows: every answer right, each once. */
     @Test
     void twoEventLoopsAnswerEveryRequest() throws Exception {
