@@ -8,6 +8,7 @@ import io.hotpath.serve.ServedModel;
 import io.hotpath.serve.ServerInfo;
 import io.hotpath.service.EngineChoice;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
@@ -104,6 +105,14 @@ final class ServeCommand implements Callable<Integer> {
             + "wake-up per request), one core kept busy per event loop. Native epoll only.")
     boolean busyPoll;
 
+    @Option(names = "--warmup-requests", defaultValue = "10000", description = "Before it says ready: requests each model gets from this process "
+            + "over each of its own listeners (HTTP binary and gRPC, zeros at batch 1, one at a time) so the JIT has compiled their path; "
+            + "statistics start over afterwards; 0: none (default ${DEFAULT-VALUE}).")
+    int warmupRequests;
+
+    @Option(names = "--warmup-ms", defaultValue = "10000", description = "The most time each model's warm-up may take (default ${DEFAULT-VALUE}).")
+    long warmupMs;
+
     @Option(names = "--drain-grace-ms", defaultValue = "3000", description = "After SIGTERM: how long to keep answering new requests while not ready, "
             + "so load balancers take the instance out (default ${DEFAULT-VALUE}).")
     long drainGraceMs;
@@ -126,6 +135,8 @@ final class ServeCommand implements Callable<Integer> {
         checks.oneOf("--batching", batching, "on", "off");
         checks.oneOf("--batcher-thread", batcherThread, "event-loop", "own");
         checks.range("--event-loop-threads", eventLoopThreads, 1, 256, null);
+        checks.range("--warmup-requests", warmupRequests, 0, 10_000_000, null);
+        checks.range("--warmup-ms", warmupMs, 0, 3_600_000, null);
         checks.range("--drain-grace-ms", drainGraceMs, 0, 600_000, null);
         checks.range("--drain-timeout-ms", drainTimeoutMs, 0, 3_600_000, null);
         checks.range("--redis-ttl-s", redisTtlS, 1, 315_360_000, null);
@@ -147,7 +158,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         HotpathServer server;
         try {
-            server = HotpathServer.start(registry, info, new HotpathServer.Listen(host, httpPort, grpcPort, metricsPort, eventLoopThreads, busyPoll),
+            server = HotpathServer.open(registry, info, new HotpathServer.Listen(host, httpPort, grpcPort, metricsPort, eventLoopThreads, busyPoll),
                     io.hotpath.serve.GrpcTransport::start);
         } catch (RuntimeException | Error e) {
             for (ServedModel m : registry.all()) {
@@ -155,6 +166,20 @@ final class ServeCommand implements Callable<Integer> {
             }
             throw e;
         }
+        long warmupStart = System.nanoTime();
+        List<io.hotpath.serve.ServerWarmup.ModelResult> warmed;
+        try {
+            warmed = io.hotpath.serve.ServerWarmup.run(server, warmupRequests, warmupMs);
+        } catch (RuntimeException | Error e) {
+            server.close();
+            throw e;
+        }
+        long warmupMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - warmupStart);
+        System.Logger log = System.getLogger("io.hotpath.serve.warmup");
+        for (io.hotpath.serve.ServerWarmup.ModelResult r : warmed) {
+            log.log(r.stoppedBecause() == null ? System.Logger.Level.INFO : System.Logger.Level.WARNING, "warm-up " + r);
+        }
+        server.markReady();
         CountDownLatch stop = new CountDownLatch(1);
         sun.misc.SignalHandler onStop = sig -> stop.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onStop);
@@ -162,7 +187,8 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("hotpath serve ready: http " + listening(host, server.httpPort()) + " grpc " + listening(host, server.grpcPort())
                 + " metrics " + listening(host, server.metricsPort()) + " transport " + server.transport() + " models "
                 + registry.all().stream().map(m -> m.name() + "/" + m.version() + " (" + m.service().engine().describe().split("\n")[0]
-                        + (m.batchesOnEventLoop() ? "; batches on the event loop" : "") + ")").toList());
+                        + (m.batchesOnEventLoop() ? "; batches on the event loop" : "") + ")").toList()
+                + (warmed.isEmpty() ? "" : " warm-up " + warmupMillis + " ms"));
         System.out.flush();
         stop.await();
         System.out.println("hotpath serve draining: not ready; answering what was accepted");

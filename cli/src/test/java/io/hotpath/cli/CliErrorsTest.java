@@ -99,6 +99,8 @@ class CliErrorsTest {
         a.add(Arguments.of(List.of("serve", "--model", "mlp", "--redis", "localhost:6379"), List.of("--redis", "redis://")));
         a.add(Arguments.of(List.of("serve", "--model", "mlp", "--redis", "redis://127.0.0.1:1", "--redis-budget-us", "99999999"), List.of("--redis-budget-us", "99999999")));
         a.add(Arguments.of(List.of("serve", "--model", "mlp", "--batcher-thread", "shared"), List.of("--batcher-thread", "shared", "event-loop", "own")));
+        a.add(Arguments.of(List.of("serve", "--model", "mlp", "--warmup-requests", "-1"), List.of("--warmup-requests", "-1")));
+        a.add(Arguments.of(List.of("serve", "--model", "mlp", "--warmup-ms", "-5"), List.of("--warmup-ms", "-5")));
         a.add(Arguments.of(List.of("demo", "--redis", "tcp://h:1"), List.of("--redis", "redis://")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "100", "--duration-s", "NaN"), List.of("--duration-s", "NaN")));
         a.add(Arguments.of(List.of("bench", "--model", "mlp", "--rate", "100", "--duration-s", "Infinity"), List.of("--duration-s", "Infinity")));

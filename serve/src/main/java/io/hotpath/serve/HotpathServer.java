@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code hotpath serve}: the models of a {@link ModelRegistry} over the Open Inference Protocol's
  * HTTP transport and Prometheus metrics, on one set of Netty event loops (native epoll when
- * available). Lifecycle: {@link #start} binds and marks the registry ready; {@link #drain}
+ * available). Lifecycle: {@link #start} binds and marks the registry ready ({@link #open} binds
+ * only, so that {@link ServerWarmup} can run before {@link #markReady}); {@link #drain}
  * (SIGTERM) marks it not ready, keeps answering for a grace period so load balancers notice,
  * stops accepting, waits for every accepted request to be answered, then closes everything.
  */
@@ -29,6 +30,7 @@ public final class HotpathServer implements AutoCloseable {
     private final int grpcPort;
     private final System.Logger log;
     private volatile boolean closed;
+    private final String connectHost;
 
     /**
      * Where to listen. A port of 0 takes a free one (read it back with {@link #httpPort()} and
@@ -77,7 +79,32 @@ public final class HotpathServer implements AutoCloseable {
 
     /** Opens the listeners over models already in {@code registry} and marks it ready. */
     public static HotpathServer start(ModelRegistry registry, ServerInfo info, Listen listen, GrpcFactory grpcFactory) {
+        HotpathServer s = new HotpathServer(registry, info, listen, grpcFactory);
+        s.markReady();
+        return s;
+    }
+
+    /**
+     * Opens the listeners over models already in {@code registry} and leaves it loading: the
+     * health endpoints say not ready while requests are already answered (what a warm-up needs);
+     * {@link #markReady} ends that.
+     */
+    public static HotpathServer open(ModelRegistry registry, ServerInfo info, Listen listen, GrpcFactory grpcFactory) {
         return new HotpathServer(registry, info, listen, grpcFactory);
+    }
+
+    /** Marks the registry ready (the health endpoints say so); no effect once draining or closed. */
+    public void markReady() {
+        synchronized (this) {
+            if (!closed && registry.state() == ModelRegistry.State.LOADING) {
+                registry.state(ModelRegistry.State.READY);
+            }
+        }
+    }
+
+    /** The address the server listens on as a client on this machine reaches it: loopback for a wildcard address. */
+    public String connectHost() {
+        return connectHost;
     }
 
     /** Makes the gRPC transport on the server's event loops (the serve module's own, or none). */
@@ -138,7 +165,11 @@ public final class HotpathServer implements AutoCloseable {
         if (!epoll) {
             log.log(System.Logger.Level.WARNING, "native epoll unavailable (" + Epoll.unavailabilityCause() + "); using Java NIO");
         }
-        registry.state(ModelRegistry.State.READY);
+        this.connectHost = switch (listen.host()) {
+            case "0.0.0.0", "" -> "127.0.0.1";
+            case "::", "[::]", "::0" -> "::1";
+            default -> listen.host();
+        };
     }
 
     private static <T extends AutoCloseable> T add(List<AutoCloseable> opened, T c) {
@@ -178,7 +209,9 @@ public final class HotpathServer implements AutoCloseable {
      * to be answered; closes. Returns whether every accepted request was answered in time.
      */
     public boolean drain(long graceMillis, long drainMillis) {
-        registry.state(ModelRegistry.State.DRAINING);
+        synchronized (this) {
+            registry.state(ModelRegistry.State.DRAINING);     // never overwritten by a late markReady
+        }
         sleep(graceMillis);
         if (http != null) {
             http.stopAccepting();

@@ -687,7 +687,9 @@ final class HttpInferHandler extends ChannelInboundHandlerAdapter {
      * the head only); then the next waiting request of this connection.
      */
     private void respond(int code, AsciiString type, ByteBuf body, int headerLength) {
-        boolean close = !keepAlive || registry.state() != ModelRegistry.State.READY;     // draining: clients reconnect elsewhere
+        ModelRegistry.State state = registry.state();
+        // draining: clients reconnect elsewhere; loading (a warm-up's requests) keeps the connection
+        boolean close = !keepAlive || state == ModelRegistry.State.DRAINING || state == ModelRegistry.State.STOPPED;
         ByteBuf head = ctx.alloc().buffer(160);
         try {
             ResponseHead.write(head, code, type, body.readableBytes(), headerLength, close);

@@ -112,6 +112,32 @@ public final class ModelStats {
                 lastInferenceMillis, requestTotal.copy());
     }
 
+    /**
+     * Starts the statistics over, as if the model had just loaded: what {@code /metrics} and the
+     * statistics endpoints report afterwards leaves out every request answered before (a warm-up's).
+     * Requests still pending stay counted as pending. Meant for a moment with no traffic; a request
+     * finishing during the reset may be counted in part.
+     */
+    public synchronized void reset() {
+        snapshot();                     // folds the batcher's and the recorder's intervals in, to be dropped below
+        success.reset();
+        successNanos.reset();
+        failure.reset();
+        failureNanos.reset();
+        rejected.reset();
+        timedOut.reset();
+        bad.reset();
+        inferences.reset();
+        cacheHits.reset();
+        cacheMisses.reset();
+        lastInferenceMillis = 0;
+        queueNanos = 0;
+        queueCount = 0;
+        computeNanos = 0;
+        executions = 0;
+        requestTotal.reset();
+    }
+
     /** The figures at one moment; durations in nanoseconds, cumulative since the model loaded. */
     public record Snapshot(long success, long successNanos, long failure, long failureNanos, long rejected, long timedOut, long bad,
             long inferences, long executions, long queued, long queueNanos, long computeNanos, long cacheHits, long cacheMisses,
