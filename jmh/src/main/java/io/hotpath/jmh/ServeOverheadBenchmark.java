@@ -60,7 +60,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Fork(2)
-@Warmup(iterations = 5, time = 1)
+@Warmup(iterations = 15, time = 1)      // the gRPC path needs ~10 s of calls on two vCPUs before its p50 settles (docs/serve.md)
 @Measurement(iterations = 5, time = 1)
 public class ServeOverheadBenchmark {
     /**
