@@ -105,12 +105,13 @@ final class ServeCommand implements Callable<Integer> {
             + "wake-up per request), one core kept busy per event loop. Native epoll only.")
     boolean busyPoll;
 
-    @Option(names = "--warmup-requests", defaultValue = "10000", description = "Before it says ready: requests each model gets from this process "
-            + "over each of its own listeners (HTTP binary and gRPC, zeros at batch 1, one at a time) so the JIT has compiled their path; "
-            + "statistics start over afterwards; 0: none (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-requests", defaultValue = "10000", description = "Before it says ready: requests the server sends itself over each "
+            + "of its own listeners (HTTP binary and gRPC, zeros at batch 1, one at a time, shared out over the models), so the JIT has compiled "
+            + "the transports' path (with a response cache, only the first reaches the engine); statistics start over afterwards; 0: none "
+            + "(default ${DEFAULT-VALUE}).")
     int warmupRequests;
 
-    @Option(names = "--warmup-ms", defaultValue = "10000", description = "The most time each model's warm-up may take (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-ms", defaultValue = "10000", description = "The most time the warm-up may take, all models together (default ${DEFAULT-VALUE}).")
     long warmupMs;
 
     @Option(names = "--drain-grace-ms", defaultValue = "3000", description = "After SIGTERM: how long to keep answering new requests while not ready, "
@@ -177,7 +178,7 @@ final class ServeCommand implements Callable<Integer> {
         long warmupMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - warmupStart);
         System.Logger log = System.getLogger("io.hotpath.serve.warmup");
         for (io.hotpath.serve.ServerWarmup.ModelResult r : warmed) {
-            log.log(r.stoppedBecause() == null ? System.Logger.Level.INFO : System.Logger.Level.WARNING, "warm-up " + r);
+            log.log(r.trouble() ? System.Logger.Level.WARNING : System.Logger.Level.INFO, "warm-up " + r);
         }
         server.markReady();
         CountDownLatch stop = new CountDownLatch(1);

@@ -165,11 +165,23 @@ public final class HotpathServer implements AutoCloseable {
         if (!epoll) {
             log.log(System.Logger.Level.WARNING, "native epoll unavailable (" + Epoll.unavailabilityCause() + "); using Java NIO");
         }
-        this.connectHost = switch (listen.host()) {
-            case "0.0.0.0", "" -> "127.0.0.1";
-            case "::", "[::]", "::0" -> "::1";
-            default -> listen.host();
-        };
+        this.connectHost = loopbackIfWildcard(listen.host());
+    }
+
+    /** A wildcard address in any spelling (0.0.0.0, ::, [::], 0:0:0:0:0:0:0:0) as 127.0.0.1 (a dual-stack bind takes it too); anything else as given. */
+    static String loopbackIfWildcard(String host) {
+        if (host == null || host.isEmpty()) {
+            return "127.0.0.1";
+        }
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (h.indexOf(':') < 0 && !h.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'))) {
+            return host;                    // a name: never resolved here
+        }
+        try {
+            return java.net.InetAddress.getByName(h).isAnyLocalAddress() ? "127.0.0.1" : host;     // a literal: no lookup
+        } catch (java.net.UnknownHostException e) {
+            return host;
+        }
     }
 
     private static <T extends AutoCloseable> T add(List<AutoCloseable> opened, T c) {

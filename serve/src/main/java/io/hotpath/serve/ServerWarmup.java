@@ -4,7 +4,6 @@ import io.hotpath.core.Shape;
 import io.hotpath.core.TensorSpec;
 import io.hotpath.serve.client.GrpcInferClient;
 import io.hotpath.serve.client.HttpInferClient;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Warms a server that is open but not yet ready: each model gets requests over the server's own
+ * Warms a server that is open but not yet ready: its models get requests over the server's own
  * HTTP (binary tensors) and gRPC listeners, from a client in this process over loopback, one at a
  * time, alternating between the two. The JIT compiles the path a request takes through Netty,
  * the HTTP/2 and gRPC stacks, the batcher and the engine only after it has run it many times: a
@@ -21,119 +20,153 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Every input is zeros at batch 1 (a variable dimension is 1): valid for every numeric model,
  * and one cache key, so a response cache keeps one entry from it (with a cache, the later
- * requests are cache hits). Models with an input the wire has no binary form for are skipped.
- * When it is done every model's statistics start over ({@link ModelStats#reset}): what
- * {@code /metrics} and the statistics endpoints report counts only what came after.
+ * requests are cache hits). Models with an input the wire has no fixed-size binary form for are
+ * skipped. The requests are shared out over every model version in turn, each addressed by its
+ * version; so is the time budget (time one leaves goes to the next). When it is done every
+ * model's statistics start over ({@link ModelStats#reset}): what {@code /metrics} and the
+ * statistics endpoints report counts only what came after (an outside client that sent requests
+ * meanwhile, ignoring readiness, is not counted either).
  *
- * <p>Each model has its own time budget; a call that does not come back within it is abandoned
- * (its connection closed by a watchdog thread). A failed request ends that model's warm-up with
- * its reason in the result: a warm-up never stops a server from starting.
+ * <p>A call that does not come back by its model's deadline is abandoned (its connection closed
+ * by a watchdog thread); a failed answer is counted and the warm-up goes on (a cold first call
+ * may well miss a deadline), stopping for that model after {@value #MAX_FAILURES_IN_A_ROW} in a
+ * row. Nothing a model does makes it throw: a warm-up never stops a server from starting.
  */
 public final class ServerWarmup {
-    /** The largest request body a warm-up sends (a model with larger inputs is skipped). */
+    /** The largest request body a warm-up sends (a model with larger inputs is skipped); its outputs may take four times this. */
     static final long MAX_PAYLOAD_BYTES = 16L << 20;
+    /** Failed answers in a row after which a model's warm-up stops. */
+    static final int MAX_FAILURES_IN_A_ROW = 10;
 
     private ServerWarmup() {
     }
 
-    /** What the warm-up did for one model: requests answered on each transport, how long, and why it stopped early (null if not). */
-    public record ModelResult(String model, int http, int grpc, long millis, String stoppedBecause) {
+    /**
+     * What the warm-up did for one model version: requests answered with success on each transport,
+     * answers that failed, how long it took, and a note (null when all went as asked): why it
+     * stopped early or skipped the model, or what the last failure was.
+     */
+    public record ModelResult(String model, String version, int http, int grpc, int failed, long millis, String note, boolean trouble) {
         @Override
         public String toString() {
-            return model + ": " + http + " HTTP + " + grpc + " gRPC in " + millis + " ms" + (stoppedBecause == null ? "" : " (stopped: " + stoppedBecause + ")");
+            return model + "/" + version + ": " + http + " HTTP + " + grpc + " gRPC in " + millis + " ms" + (failed == 0 ? "" : ", " + failed + " failed")
+                    + (note == null ? "" : " (" + note + ")");
         }
     }
 
     /**
-     * Sends up to {@code requestsPerTransport} requests per model over each of the server's
-     * listeners that are on, within {@code budgetMillis} per model, then resets every model's
+     * Sends {@code requests} requests over each of the server's listeners that are on, shared out
+     * over its model versions, within {@code budgetMillis} in all, then resets every model's
      * statistics. Call it between {@link HotpathServer#open} and {@link HotpathServer#markReady}.
      */
-    public static List<ModelResult> run(HotpathServer server, int requestsPerTransport, long budgetMillis) {
-        if (requestsPerTransport < 0) {
-            throw io.hotpath.core.HotpathException.invalidArgument("warm-up requests " + requestsPerTransport + " < 0");
+    public static List<ModelResult> run(HotpathServer server, int requests, long budgetMillis) {
+        if (requests < 0) {
+            throw io.hotpath.core.HotpathException.invalidArgument("warm-up requests " + requests + " < 0");
         }
         if (budgetMillis < 0) {
             throw io.hotpath.core.HotpathException.invalidArgument("warm-up budget " + budgetMillis + " ms < 0");
         }
         List<ModelResult> results = new ArrayList<>();
-        if (requestsPerTransport == 0 || budgetMillis == 0 || (server.httpPort() < 0 && server.grpcPort() < 0)) {
+        List<ServedModel> models = new ArrayList<>(server.registry().all());
+        if (requests == 0 || budgetMillis == 0 || models.isEmpty() || (server.httpPort() < 0 && server.grpcPort() < 0)) {
             return results;
         }
+        int quota = (requests + models.size() - 1) / models.size();
+        long start = System.nanoTime();
+        long budget = TimeUnit.MILLISECONDS.toNanos(budgetMillis);
         Watchdog watchdog = new Watchdog();
         Thread t = Thread.ofPlatform().daemon().name("hotpath-warmup-watchdog").start(watchdog);
         try {
-            for (ServedModel m : server.registry().all()) {
-                results.add(warm(server, m, requestsPerTransport, budgetMillis, watchdog));
+            for (int i = 0; i < models.size(); i++) {
+                long deadline = start + budget / models.size() * (i + 1);
+                results.add(warm(server, models.get(i), quota, deadline, watchdog));
             }
         } finally {
             watchdog.stop();
             t.interrupt();
-            for (ServedModel m : server.registry().all()) {
+            for (ServedModel m : models) {
                 m.stats().reset();
             }
         }
         return results;
     }
 
-    private static ModelResult warm(HotpathServer server, ServedModel m, int requests, long budgetMillis, Watchdog watchdog) {
+    private static ModelResult warm(HotpathServer server, ServedModel m, int requests, long deadline, Watchdog watchdog) {
         long start = System.nanoTime();
-        List<HttpInferClient.Input> inputs;
-        try {
-            inputs = inputsAtBatchOne(m);
-        } catch (IllegalArgumentException e) {
-            return new ModelResult(m.name(), 0, 0, 0, e.getMessage());
-        }
-        long bytes = 0;
-        for (HttpInferClient.Input in : inputs) {
-            bytes += in.bytes();
-        }
-        ByteBuffer payload = ByteBuffer.allocateDirect((int) bytes);
-        long deadline = start + TimeUnit.MILLISECONDS.toNanos(budgetMillis);
         int http = 0;
         int grpc = 0;
-        String stopped = null;
+        int failed = 0;
+        int inARow = 0;
+        String note = null;
+        boolean trouble = false;
         HttpInferClient hc = null;
         GrpcInferClient gc = null;
         try {
+            List<HttpInferClient.Input> inputs = inputsAtBatchOne(m);
+            long bytes = 0;
+            for (HttpInferClient.Input in : inputs) {
+                bytes += in.bytes();
+            }
+            ByteBuffer payload = ByteBuffer.allocateDirect((int) bytes);
             String host = server.connectHost();
-            hc = server.httpPort() < 0 ? null : new HttpInferClient(host, server.httpPort(), m.name(), inputs);
+            hc = server.httpPort() < 0 ? null : new HttpInferClient(host, server.httpPort(), m.name(), m.version(), inputs);
             watchdog.watch(deadline, hc, null);
-            gc = server.grpcPort() < 0 ? null : new GrpcInferClient(host, server.grpcPort(), m.name(), inputs);
+            gc = server.grpcPort() < 0 ? null : new GrpcInferClient(host, server.grpcPort(), m.name(), m.version(), inputs);
             watchdog.watch(deadline, hc, gc);
-            while ((hc != null && http < requests) || (gc != null && grpc < requests)) {
+            int sent = 0;
+            while (sent < requests) {
                 if (System.nanoTime() - deadline >= 0) {
-                    stopped = "its " + budgetMillis + " ms budget ran out";
+                    note = "stopped at its share of the time budget";
                     break;
                 }
-                if (hc != null && http < requests) {
+                for (int transport = 0; transport < 2; transport++) {
+                    String failure = null;
                     payload.clear();
-                    int st = hc.infer(payload);
-                    if (st != 200) {
-                        stopped = "HTTP " + st + " from the model";
-                        break;
+                    if (transport == 0 && hc != null) {
+                        int st = hc.infer(payload);
+                        if (st == 200) {
+                            http++;
+                        } else {
+                            failure = "HTTP " + st;
+                        }
+                    } else if (transport == 1 && gc != null) {
+                        int st = gc.infer(payload);
+                        if (st == GrpcInferClient.OK) {
+                            grpc++;
+                        } else {
+                            failure = "gRPC status " + st + ": " + gc.statusMessage();
+                        }
+                    } else {
+                        continue;
                     }
-                    http++;
+                    if (failure == null) {
+                        inARow = 0;
+                    } else {
+                        failed++;
+                        inARow++;
+                        note = "last failure: " + failure;
+                        trouble = true;
+                    }
                 }
-                if (gc != null && grpc < requests) {
-                    payload.clear();
-                    int st = gc.infer(payload);
-                    if (st != GrpcInferClient.OK) {
-                        stopped = "gRPC status " + st + ": " + gc.statusMessage();
-                        break;
-                    }
-                    grpc++;
+                sent++;
+                if (inARow >= MAX_FAILURES_IN_A_ROW) {
+                    note = "stopped after " + inARow + " failed answers in a row; " + note;
+                    break;
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            stopped = System.nanoTime() - deadline >= 0 ? "no answer within its " + budgetMillis + " ms budget"
-                    : e.getClass().getSimpleName() + ": " + e.getMessage();
+        } catch (IllegalArgumentException e) {
+            note = "skipped: " + e.getMessage();
+        } catch (Throwable e) {
+            // an abandoned call (closed by the watchdog), a broken connection, or anything else: never the server's start
+            trouble = true;
+            note = System.nanoTime() - deadline >= 0 ? "a call got no answer by its deadline"
+                    : "stopped: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
         } finally {
             watchdog.watch(Long.MAX_VALUE, null, null);
             closeQuietly(hc);
             closeQuietly(gc);
         }
-        return new ModelResult(m.name(), http, grpc, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), stopped);
+        return new ModelResult(m.name(), m.version(), http, grpc, failed, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), note, trouble);
     }
 
     /**
@@ -154,8 +187,7 @@ public final class ServerWarmup {
             long n = 1;
             for (int i = 0; i < dims.length; i++) {
                 dims[i] = s.isDynamic(i) || (i == 0 && m.batched()) ? 1 : s.dim(i);
-                n = n * dims[i];
-                if (dims[i] < 0 || n > MAX_PAYLOAD_BYTES) {
+                if (dims[i] < 0 || dims[i] > MAX_PAYLOAD_BYTES || (n = n * dims[i]) > MAX_PAYLOAD_BYTES) {
                     throw new IllegalArgumentException("its inputs take more than " + MAX_PAYLOAD_BYTES + " bytes at batch 1");
                 }
             }
@@ -165,6 +197,21 @@ public final class ServerWarmup {
                 throw new IllegalArgumentException("its inputs take more than " + MAX_PAYLOAD_BYTES + " bytes at batch 1");
             }
             inputs.add(new HttpInferClient.Input(t.name(), wire, dims, b));
+        }
+        long out = 0;
+        for (TensorSpec t : m.outputs()) {
+            Shape s = t.shape();
+            long n = Math.max(1, t.dtype().byteSize());
+            for (int i = 0; i < s.rank(); i++) {
+                long d = s.isDynamic(i) || (i == 0 && m.batched()) ? 1 : s.dim(i);
+                if (d < 0 || d > 4 * MAX_PAYLOAD_BYTES || (n = n * d) > 4 * MAX_PAYLOAD_BYTES) {
+                    throw new IllegalArgumentException("its outputs take more than " + 4 * MAX_PAYLOAD_BYTES + " bytes at batch 1");
+                }
+            }
+            out += n;
+            if (out > 4 * MAX_PAYLOAD_BYTES) {
+                throw new IllegalArgumentException("its outputs take more than " + 4 * MAX_PAYLOAD_BYTES + " bytes at batch 1");
+            }
         }
         return inputs;
     }
@@ -237,7 +284,7 @@ public final class ServerWarmup {
                     }
                 }
             } catch (Throwable t) {
-                // the watchdog's thread ends here; the warm-up still ends by its own clock checks
+                // the watchdog's thread ends here: a call blocked after this is no longer abandoned at its deadline
                 System.getLogger(ServerWarmup.class.getName()).log(System.Logger.Level.ERROR, "warm-up watchdog failed", t);
             }
         }

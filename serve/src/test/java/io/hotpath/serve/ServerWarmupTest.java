@@ -1,13 +1,14 @@
 package io.hotpath.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hotpath.core.HotpathException;
 import io.hotpath.models.ModelCatalog;
+import io.hotpath.service.EngineChoice;
 import io.hotpath.serve.client.HttpInferClient;
 import io.netty.channel.EventLoop;
 import java.net.URI;
@@ -51,7 +52,8 @@ class ServerWarmupTest {
                 List<ServerWarmup.ModelResult> r = ServerWarmup.run(s, 300, 60_000);
                 assertEquals(1, r.size());
                 ServerWarmup.ModelResult m = r.get(0);
-                assertNull(m.stoppedBecause(), m.toString());
+                assertNull(m.note(), m.toString());
+                assertEquals(0, m.failed(), m.toString());
                 assertEquals(300, m.http(), m.toString());
                 assertEquals(300, m.grpc(), m.toString());
                 assertEquals(503, ready(s), "still loading until markReady");
@@ -75,6 +77,86 @@ class ServerWarmupTest {
         }
     }
 
+    private static ModelSettings version(String v) {
+        return new ModelSettings("mlp", v, MLP, EngineChoice.BEST, 32, 0, new int[0], 0, 1024, 0, 0, true, null, false);
+    }
+
+    /** Two versions of one model: each is sent its share, addressed by its version (not twice the newest). */
+    @Test
+    void everyVersionGetsItsShareAddressedByVersion() {
+        ModelRegistry registry = new ModelRegistry();
+        registry.add(version("1").open(null));
+        registry.add(version("2").open(null));
+        try (HotpathServer s = open(registry)) {
+            List<ServerWarmup.ModelResult> r = ServerWarmup.run(s, 100, 60_000);
+            assertEquals(2, r.size());
+            for (ServerWarmup.ModelResult m : r) {
+                assertNull(m.note(), m.toString());
+                assertEquals(50, m.http(), "100 requests shared by two versions: " + m);
+                assertEquals(50, m.grpc(), m.toString());
+                ServedModel v = registry.find("mlp", m.version());
+                assertEquals(100, v.service().metrics().completed(), "version " + m.version() + " ran its own 50 + 50");
+            }
+        }
+    }
+
+    /** With a response cache only the first request reaches the engine; the Triton statistics of the cache start over too. */
+    @Test
+    void aCachedModelKeepsOneEntryAndItsCacheStatisticsStartOver() {
+        ModelRegistry registry = new ModelRegistry();
+        registry.add(ModelSettings.defaults("mlp", MLP).withCacheBytes(1 << 20).open(null));
+        try (HotpathServer s = open(registry)) {
+            ServerWarmup.ModelResult m = ServerWarmup.run(s, 40, 60_000).get(0);
+            assertNull(m.note(), m.toString());
+            ServedModel model = registry.find("mlp", null);
+            assertEquals(1, model.service().cache().misses(), "zeros are one key");
+            assertEquals(79, model.service().cache().hits());
+            ModelStats.Snapshot after = model.stats().snapshot();
+            assertEquals(0, after.cacheHits());
+            assertEquals(0, after.cacheMisses());
+        }
+    }
+
+    /** Every answer a failure (cnn's 3,136-byte input over a 1,024-byte request limit): counted, then it stops after ten in a row. */
+    @Test
+    void failedAnswersAreCountedAndTenInARowStopIt() {
+        ModelRegistry registry = new ModelRegistry();
+        registry.add(ModelSettings.defaults("cnn", ModelCatalog.resolve("cnn")).withDynamicBatching(false).open(null));
+        try (HotpathServer s = HotpathServer.open(registry, ServerInfo.of("test", 1024), new HotpathServer.Listen("127.0.0.1", 0, 0, -1, 1),
+                GrpcTransport::start)) {
+            ServerWarmup.ModelResult m = ServerWarmup.run(s, 1000, 60_000).get(0);
+            assertEquals(0, m.http() + m.grpc(), m.toString());
+            assertEquals(ServerWarmup.MAX_FAILURES_IN_A_ROW, m.failed(), m.toString());
+            assertTrue(m.trouble());
+            assertTrue(m.note().startsWith("stopped after 10 failed answers in a row; last failure: "), m.toString());
+        }
+    }
+
+    /** A server on the wildcard address is warmed over loopback. */
+    @Test
+    void aServerOnTheWildcardAddressIsReachedOnLoopback() {
+        ModelRegistry registry = new ModelRegistry();
+        registry.add(ModelSettings.defaults("mlp", MLP).withDynamicBatching(false).open(null));
+        try (HotpathServer s = HotpathServer.open(registry, ServerInfo.of("test", 1 << 20), new HotpathServer.Listen("0.0.0.0", 0, 0, -1, 1),
+                GrpcTransport::start)) {
+            assertEquals("127.0.0.1", s.connectHost());
+            ServerWarmup.ModelResult m = ServerWarmup.run(s, 20, 60_000).get(0);
+            assertNull(m.note(), m.toString());
+            assertEquals(20, m.http(), m.toString());
+            assertEquals(20, m.grpc(), m.toString());
+        }
+    }
+
+    @Test
+    void wildcardAddressesInEverySpellingAreReachedOnLoopback() {
+        for (String w : new String[] {"0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0", "::0", ""}) {
+            assertEquals("127.0.0.1", HotpathServer.loopbackIfWildcard(w), w);
+        }
+        for (String h : new String[] {"127.0.0.1", "::1", "10.1.2.3", "localhost", "host.example"}) {
+            assertEquals(h, HotpathServer.loopbackIfWildcard(h), h);
+        }
+    }
+
     @Test
     void itsBudgetStopsIt() {
         ModelRegistry registry = new ModelRegistry();
@@ -83,8 +165,8 @@ class ServerWarmupTest {
             long t0 = System.nanoTime();
             ServerWarmup.ModelResult m = ServerWarmup.run(s, 10_000_000, 200).get(0);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            assertNotNull(m.stoppedBecause(), m.toString());
-            assertTrue(m.stoppedBecause().contains("200 ms budget"), m.toString());
+            assertEquals("stopped at its share of the time budget", m.note(), m.toString());
+            assertFalse(m.trouble(), "running out of time is not a failure");
             assertTrue(m.http() < 10_000_000 && m.grpc() < 10_000_000, m.toString());
             assertTrue(ms < 30_000, "returned after " + ms + " ms");
         }
@@ -113,7 +195,8 @@ class ServerWarmupTest {
                 ServerWarmup.ModelResult m = ServerWarmup.run(s, 100, 500).get(0);
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 assertEquals(0, m.http() + m.grpc(), m.toString());
-                assertEquals("no answer within its 500 ms budget", m.stoppedBecause(), m.toString());
+                assertEquals("a call got no answer by its deadline", m.note(), m.toString());
+                assertTrue(m.trouble());
                 assertTrue(ms >= 450 && ms < 20_000, "returned after " + ms + " ms");
             } finally {
                 release.countDown();

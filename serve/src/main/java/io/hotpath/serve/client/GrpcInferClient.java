@@ -118,10 +118,18 @@ public final class GrpcInferClient implements AutoCloseable {
      * {@code inputs}' bytes (in order, concatenated) as {@code raw_input_contents}.
      */
     public GrpcInferClient(String host, int port, String model, List<HttpInferClient.Input> inputs) throws IOException {
+        this(host, port, model, null, inputs);
+    }
+
+    /** The same for one version of the model ({@code model_version}); null or empty: the server's choice. */
+    public GrpcInferClient(String host, int port, String model, String version, List<HttpInferClient.Input> inputs) throws IOException {
         if (inputs.isEmpty()) {
             throw new IllegalArgumentException("at least one input");
         }
         ModelInferRequest.Builder q = ModelInferRequest.newBuilder().setModelName(model);
+        if (version != null && !version.isEmpty()) {
+            q.setModelVersion(version);
+        }
         inputBytes = new long[inputs.size()];
         long payload = 0;
         long wire = 0;
@@ -147,7 +155,7 @@ public final class GrpcInferClient implements AutoCloseable {
         messageBytes = (int) (messageHead.length + wire);
         message = ByteBuffer.allocateDirect(5 + messageBytes);
         address = new InetSocketAddress(host, port);
-        headerBlock = requestHeaders(host + ":" + port, "/" + GrpcInferenceMethods.MODEL_INFER.getFullMethodName());
+        headerBlock = requestHeaders((host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port, "/" + GrpcInferenceMethods.MODEL_INFER.getFullMethodName());
         out = ByteBuffer.allocateDirect(FRAME_HEADER + headerBlock.length + 64 + FRAME_HEADER + MAX_FRAME);
         connect();
     }

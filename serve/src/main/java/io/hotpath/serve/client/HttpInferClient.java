@@ -38,7 +38,12 @@ public final class HttpInferClient implements AutoCloseable {
      * (in order, concatenated) and asks for every output in binary.
      */
     public HttpInferClient(String host, int port, String model, java.util.List<Input> inputs) throws IOException {
-        this(host, port, model, inputs, null);
+        this(host, port, model, null, inputs, null);
+    }
+
+    /** The same for one version of the model ({@code /v2/models/{model}/versions/{version}/infer}); null: the server's choice. */
+    public HttpInferClient(String host, int port, String model, String version, java.util.List<Input> inputs) throws IOException {
+        this(host, port, model, version, inputs, null);
     }
 
     /**
@@ -51,11 +56,13 @@ public final class HttpInferClient implements AutoCloseable {
         if (values == null || values.size() != inputs.size()) {
             throw new IllegalArgumentException("one array of values per input");
         }
-        return new HttpInferClient(host, port, model, inputs, values);
+        return new HttpInferClient(host, port, model, null, inputs, values);
     }
 
-    private HttpInferClient(String host, int port, String model, java.util.List<Input> inputs, java.util.List<String[]> values)
+    private HttpInferClient(String host, int port, String model, String version, java.util.List<Input> inputs, java.util.List<String[]> values)
             throws IOException {
+        String target = "/v2/models/" + model + (version == null || version.isEmpty() ? "" : "/versions/" + version) + "/infer";
+        String hostHeader = host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;     // an IPv6 literal
         if (values != null) {
             StringBuilder json = new StringBuilder("{\"inputs\":[");
             for (int i = 0; i < inputs.size(); i++) {
@@ -67,7 +74,7 @@ public final class HttpInferClient implements AutoCloseable {
             json.append("]}");
             byte[] j = json.toString().getBytes(StandardCharsets.UTF_8);
             this.payloadBytes = 0;
-            String h = "POST /v2/models/" + model + "/infer HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\n"
+            String h = "POST " + target + " HTTP/1.1\r\nHost: " + hostHeader + "\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + j.length + "\r\n\r\n";
             byte[] hb = h.getBytes(StandardCharsets.US_ASCII);
             this.head = ByteBuffer.allocateDirect(hb.length + j.length);
@@ -88,7 +95,7 @@ public final class HttpInferClient implements AutoCloseable {
         json.append("],\"parameters\":{\"binary_data_output\":true}}");
         byte[] j = json.toString().getBytes(StandardCharsets.UTF_8);
         this.payloadBytes = payload;
-        String h = "POST /v2/models/" + model + "/infer HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/octet-stream\r\n"
+        String h = "POST " + target + " HTTP/1.1\r\nHost: " + hostHeader + "\r\nContent-Type: application/octet-stream\r\n"
                 + "Inference-Header-Content-Length: " + j.length + "\r\nContent-Length: " + (j.length + payload) + "\r\n\r\n";
         byte[] hb = h.getBytes(StandardCharsets.US_ASCII);
         this.head = ByteBuffer.allocateDirect(hb.length + j.length);

@@ -368,7 +368,7 @@ public record TritonModelConfig(
         if (r.has("model_warmup")) {
             warmups = r.messages("model_warmup").size();
             r.warn(r.where("model_warmup"), "model_warmup (" + warmups + (warmups == 1 ? " entry" : " entries")
-                    + ") read but not acted on: Hotpath's own warm-up sends zeros instead (hotpath serve --warmup-requests)");
+                    + ") read but not acted on: its entries are not run (hotpath serve warms models with zeros of its own: --warmup-requests)");
         }
         r.notActedOn("model_operations", "Hotpath loads the model with its own engine settings");
         r.notActedOn("model_transaction_policy", "Hotpath answers each request with exactly one response");

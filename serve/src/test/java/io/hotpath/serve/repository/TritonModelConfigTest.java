@@ -97,7 +97,7 @@ class TritonModelConfigTest {
                 "classifier/config.pbtxt:41:1: 2 instance groups read but not acted on as such: Hotpath serves the model with one engine",
                 "classifier/config.pbtxt:58:13: parameter \"cudnn_conv_algo_search\" read but not acted on: Hotpath reads only "
                         + "intra_op_thread_count (as threads=, which hotpath.properties overrides)",
-                "classifier/config.pbtxt:60:1: model_warmup (1 entry) read but not acted on: Hotpath's own warm-up sends zeros instead (hotpath serve --warmup-requests)"),
+                "classifier/config.pbtxt:60:1: model_warmup (1 entry) read but not acted on: its entries are not run (hotpath serve warms models with zeros of its own: --warmup-requests)"),
                 c.warnings());
     }
 
