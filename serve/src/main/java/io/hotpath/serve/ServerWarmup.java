@@ -27,8 +27,9 @@ import java.util.concurrent.locks.LockSupport;
  * statistics endpoints report counts only what came after (an outside client that sent requests
  * meanwhile, ignoring readiness, is not counted either).
  *
- * <p>A call that does not come back by its model's deadline is abandoned (its connection closed
- * by a watchdog thread); a failed answer is counted and the warm-up goes on (a cold first call
+ * <p>A model's warm-up ends at the first call that starts after its deadline; a call still
+ * unanswered {@value #ABANDON_AFTER_MILLIS} ms after the deadline is abandoned (its connection
+ * closed by a watchdog thread); a failed answer is counted and the warm-up goes on (a cold first call
  * may well miss a deadline), stopping for that model after {@value #MAX_FAILURES_IN_A_ROW} in a
  * row. Nothing a model does makes it throw: a warm-up never stops a server from starting.
  */
@@ -37,6 +38,8 @@ public final class ServerWarmup {
     static final long MAX_PAYLOAD_BYTES = 16L << 20;
     /** Failed answers in a row after which a model's warm-up stops. */
     static final int MAX_FAILURES_IN_A_ROW = 10;
+    /** How long past its model's deadline a call may still take before it is abandoned (a slow model's last call is no failure). */
+    static final long ABANDON_AFTER_MILLIS = 1000;
 
     private ServerWarmup() {
     }
@@ -110,9 +113,10 @@ public final class ServerWarmup {
             ByteBuffer payload = ByteBuffer.allocateDirect((int) bytes);
             String host = server.connectHost();
             hc = server.httpPort() < 0 ? null : new HttpInferClient(host, server.httpPort(), m.name(), m.version(), inputs);
-            watchdog.watch(deadline, hc, null);
+            long abandonAt = deadline + TimeUnit.MILLISECONDS.toNanos(ABANDON_AFTER_MILLIS);
+            watchdog.watch(abandonAt, hc, null);
             gc = server.grpcPort() < 0 ? null : new GrpcInferClient(host, server.grpcPort(), m.name(), m.version(), inputs);
-            watchdog.watch(deadline, hc, gc);
+            watchdog.watch(abandonAt, hc, gc);
             int sent = 0;
             while (sent < requests) {
                 if (System.nanoTime() - deadline >= 0) {
@@ -159,7 +163,8 @@ public final class ServerWarmup {
         } catch (Throwable e) {
             // an abandoned call (closed by the watchdog), a broken connection, or anything else: never the server's start
             trouble = true;
-            note = System.nanoTime() - deadline >= 0 ? "a call got no answer by its deadline"
+            note = System.nanoTime() - deadline - TimeUnit.MILLISECONDS.toNanos(ABANDON_AFTER_MILLIS) >= 0
+                    ? "a call got no answer within " + ABANDON_AFTER_MILLIS + " ms after its deadline; abandoned"
                     : "stopped: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
         } finally {
             watchdog.watch(Long.MAX_VALUE, null, null);
@@ -222,8 +227,9 @@ public final class ServerWarmup {
         }
         try {
             c.close();
-        } catch (Exception ignored) {
-            // a loopback socket the warm-up is done with: nothing to report or retry
+        } catch (Exception e) {
+            // a loopback socket the warm-up is done with: nothing to retry, worth a line only when debugging
+            System.getLogger(ServerWarmup.class.getName()).log(System.Logger.Level.DEBUG, "closing a warm-up connection: " + e);
         }
     }
 
