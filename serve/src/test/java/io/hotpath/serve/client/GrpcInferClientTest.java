@@ -28,6 +28,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -166,18 +167,23 @@ class GrpcInferClientTest {
                 row.clear();
                 assertEquals(GrpcInferClient.OK, c.infer(row));
             }
-            // past the wrap of the client's read buffer and several of the server's WINDOW_UPDATEs
-            long before = threads.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 10_000; i++) {
-                row.clear();
-                if (c.infer(row) != GrpcInferClient.OK) {
-                    throw new AssertionError(c.statusMessage());
+            // past the wrap of the client's read buffer and several of the server's WINDOW_UPDATEs. Up to three windows
+            // of 10,000 calls: a JIT event (a deoptimization re-running a call in the interpreter, where allocations the
+            // compiler removes are made) may land in one, seen once in CI; a call that allocates shows in every window.
+            List<Long> windows = new ArrayList<>();
+            for (int w = 0; w < 3 && (windows.isEmpty() || windows.get(windows.size() - 1) != 0L); w++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 10_000; i++) {
+                    row.clear();
+                    if (c.infer(row) != GrpcInferClient.OK) {
+                        throw new AssertionError(c.statusMessage());
+                    }
+                    sum += c.outputFloat(0);
                 }
-                sum += c.outputFloat(0);
+                windows.add(threads.getCurrentThreadAllocatedBytes() - before);
             }
-            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
             assertTrue(Float.isFinite(sum));
-            assertEquals(0, allocated, "bytes allocated by 10,000 calls");
+            assertEquals(0L, (long) windows.get(windows.size() - 1), "bytes allocated by 10,000 calls, window by window: " + windows);
         }
     }
 
