@@ -102,15 +102,16 @@ public final class ServerWarmup {
         int inARow = 0;
         String note = null;
         boolean trouble = false;
+        List<HttpInferClient.Input> inputs;
+        try {
+            inputs = inputsAtBatchOne(m);
+        } catch (IllegalArgumentException e) {
+            return new ModelResult(m.name(), m.version(), 0, 0, 0, 0, "skipped: " + e.getMessage(), false);
+        }
         HttpInferClient hc = null;
         GrpcInferClient gc = null;
         try {
-            List<HttpInferClient.Input> inputs = inputsAtBatchOne(m);
-            long bytes = 0;
-            for (HttpInferClient.Input in : inputs) {
-                bytes += in.bytes();
-            }
-            ByteBuffer payload = ByteBuffer.allocateDirect((int) bytes);
+            ByteBuffer payload = ByteBuffer.allocateDirect((int) inputs.stream().mapToLong(HttpInferClient.Input::bytes).sum());
             String host = server.connectHost();
             hc = server.httpPort() < 0 ? null : new HttpInferClient(host, server.httpPort(), m.name(), m.version(), inputs);
             long abandonAt = deadline + TimeUnit.MILLISECONDS.toNanos(ABANDON_AFTER_MILLIS);
@@ -124,24 +125,21 @@ public final class ServerWarmup {
                     break;
                 }
                 for (int transport = 0; transport < 2; transport++) {
-                    String failure = null;
-                    payload.clear();
-                    if (transport == 0 && hc != null) {
-                        int st = hc.infer(payload);
-                        if (st == 200) {
-                            http++;
-                        } else {
-                            failure = "HTTP " + st;
+                    String failure;
+                    if (transport == 0) {
+                        if (hc == null) {
+                            continue;
                         }
-                    } else if (transport == 1 && gc != null) {
-                        int st = gc.infer(payload);
-                        if (st == GrpcInferClient.OK) {
-                            grpc++;
-                        } else {
-                            failure = "gRPC status " + st + ": " + gc.statusMessage();
-                        }
+                        int st = hc.infer(payload.clear());
+                        failure = st == 200 ? null : "HTTP " + st;
+                        http += failure == null ? 1 : 0;
                     } else {
-                        continue;
+                        if (gc == null) {
+                            continue;
+                        }
+                        int st = gc.infer(payload.clear());
+                        failure = st == GrpcInferClient.OK ? null : "gRPC status " + st + ": " + gc.statusMessage();
+                        grpc += failure == null ? 1 : 0;
                     }
                     if (failure == null) {
                         inARow = 0;
@@ -158,11 +156,8 @@ public final class ServerWarmup {
                     break;
                 }
             }
-        } catch (IllegalArgumentException e) {
-            note = "skipped: " + e.getMessage();
         } catch (Throwable e) {
-            // an abandoned call (closed by the watchdog), a broken connection, or anything else: never the server's start
-            trouble = true;
+            trouble = true;             // an abandoned call (closed by the watchdog), a broken connection, anything: never the server's start
             note = System.nanoTime() - deadline - TimeUnit.MILLISECONDS.toNanos(ABANDON_AFTER_MILLIS) >= 0
                     ? "a call got no answer within " + ABANDON_AFTER_MILLIS + " ms after its deadline; abandoned"
                     : "stopped: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
@@ -183,42 +178,45 @@ public final class ServerWarmup {
         long bytes = 0;
         for (TensorSpec t : m.inputs()) {
             String wire = WireType.name(t.dtype());
-            int size = t.dtype().byteSize();
-            if (wire == null || wire.equals("BYTES") || size <= 0) {
+            if (wire == null || wire.equals("BYTES") || t.dtype().byteSize() <= 0) {
                 throw new IllegalArgumentException("input " + t.name() + " is " + t.dtype() + ", which the warm-up does not send");
             }
-            Shape s = t.shape();
-            long[] dims = new long[s.rank()];
-            long n = 1;
-            for (int i = 0; i < dims.length; i++) {
-                dims[i] = s.isDynamic(i) || (i == 0 && m.batched()) ? 1 : s.dim(i);
-                if (dims[i] < 0 || dims[i] > MAX_PAYLOAD_BYTES || (n = n * dims[i]) > MAX_PAYLOAD_BYTES) {
-                    throw new IllegalArgumentException("its inputs take more than " + MAX_PAYLOAD_BYTES + " bytes at batch 1");
-                }
-            }
-            long b = n * size;
+            long[] dims = dimsAtBatchOne(m, t);
+            long b = bytesAtMost(dims, t.dtype().byteSize(), MAX_PAYLOAD_BYTES - bytes, MAX_PAYLOAD_BYTES, "inputs");
             bytes += b;
-            if (bytes > MAX_PAYLOAD_BYTES) {
-                throw new IllegalArgumentException("its inputs take more than " + MAX_PAYLOAD_BYTES + " bytes at batch 1");
-            }
             inputs.add(new HttpInferClient.Input(t.name(), wire, dims, b));
         }
         long out = 0;
         for (TensorSpec t : m.outputs()) {
-            Shape s = t.shape();
-            long n = Math.max(1, t.dtype().byteSize());
-            for (int i = 0; i < s.rank(); i++) {
-                long d = s.isDynamic(i) || (i == 0 && m.batched()) ? 1 : s.dim(i);
-                if (d < 0 || d > 4 * MAX_PAYLOAD_BYTES || (n = n * d) > 4 * MAX_PAYLOAD_BYTES) {
-                    throw new IllegalArgumentException("its outputs take more than " + 4 * MAX_PAYLOAD_BYTES + " bytes at batch 1");
-                }
-            }
-            out += n;
-            if (out > 4 * MAX_PAYLOAD_BYTES) {
-                throw new IllegalArgumentException("its outputs take more than " + 4 * MAX_PAYLOAD_BYTES + " bytes at batch 1");
-            }
+            out += bytesAtMost(dimsAtBatchOne(m, t), Math.max(1, t.dtype().byteSize()), 4 * MAX_PAYLOAD_BYTES - out, 4 * MAX_PAYLOAD_BYTES, "outputs");
         }
         return inputs;
+    }
+
+    /** A tensor's dimensions in a one-row request: the batch and every variable dimension 1. */
+    private static long[] dimsAtBatchOne(ServedModel m, TensorSpec t) {
+        Shape s = t.shape();
+        long[] dims = new long[s.rank()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = s.isDynamic(i) || (i == 0 && m.batched()) ? 1 : s.dim(i);
+        }
+        return dims;
+    }
+
+    /** The bytes of a tensor of {@code dims}, refused over {@code left} (of {@code cap} in all); no product can overflow. */
+    private static long bytesAtMost(long[] dims, int elementBytes, long left, long cap, String what) {
+        long n = elementBytes;
+        for (long d : dims) {
+            if (d < 0 || d > cap || n > cap) {
+                n = Long.MAX_VALUE;
+                break;
+            }
+            n *= d;                     // both at most 2^26: below 2^52
+        }
+        if (n > left) {
+            throw new IllegalArgumentException("its " + what + " take more than " + cap + " bytes at batch 1");
+        }
+        return n;
     }
 
     private static void closeQuietly(AutoCloseable c) {
